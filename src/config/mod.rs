@@ -1,0 +1,36 @@
+//! Configuration: `galaxy.yml` (SPEC §3.1) and the job configuration (SPEC §3.2).
+
+pub mod galaxy;
+pub mod job_conf;
+
+pub use galaxy::{CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings};
+pub use job_conf::{AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping};
+
+use std::path::PathBuf;
+
+/// A configuration error. Every variant names the file and, where the format has them, the
+/// key and line, and says what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A syntax error in YAML or XML; `line` is 1-based when known.
+    #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        file: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A key holds a value of the wrong kind or an unknown choice.
+    #[error("{file}{}: key `{key}`: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        line: Option<usize>,
+        message: String,
+    },
+}

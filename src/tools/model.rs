@@ -1,0 +1,166 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Loading errors: name the file, the line and the construct.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {construct}: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        construct: String,
+        message: String,
+    },
+}
+
+/// Bad inputs for a tool run: becomes a 400 with this text as `err_msg`.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolInputError {
+    #[error("parameter '{name}': {message}")]
+    Param { name: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+#[derive(Debug, Default)]
+pub struct ToolBox {
+    tools: Vec<Arc<Tool>>,
+    by_id: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// The `<command>` text, untemplated.
+    pub command: String,
+    pub inputs: Vec<Param>,
+    pub outputs: Vec<OutputDef>,
+    /// Section name from tool_conf.xml, if any.
+    pub section: Option<String>,
+    pub source_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub optional: bool,
+    /// The `value` attribute (default), as written.
+    pub value: Option<String>,
+    pub kind: ParamKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ParamKind {
+    Text,
+    Integer { min: Option<i64>, max: Option<i64> },
+    Float { min: Option<f64>, max: Option<f64> },
+    Boolean { truevalue: String, falsevalue: String },
+    /// (value, label, selected)
+    Select { options: Vec<(String, String, bool)> },
+    Data { format: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputDef {
+    pub name: String,
+    pub format: String,
+    pub label: Option<String>,
+}
+
+/// A reference to a dataset as a client sent it: `{"src": "hda", "id": "<encoded>"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataRef {
+    pub src: String,
+    pub id: String,
+}
+
+/// A checked parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    Select(String),
+    Data(Option<DataRef>),
+}
+
+/// What `upload1` with `files_0|url_paste` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRequest {
+    pub content: String,
+    pub name: Option<String>,
+    /// `auto` when not given.
+    pub file_type: String,
+}
+
+impl ToolBox {
+    /// Loads every tool listed in `tool_conf` (paths relative to the tool_conf's `tool_path`
+    /// attribute, else relative to the directory holding tool_conf).
+    pub fn load(tool_conf: &Path) -> Result<ToolBox, ToolError> {
+        todo!("{tool_conf:?}")
+    }
+    pub fn get(&self, id: &str) -> Option<&Arc<Tool>> {
+        self.by_id.get(id).map(|&i| &self.tools[i])
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Tool>> {
+        self.tools.iter()
+    }
+}
+
+impl Tool {
+    /// `upload1` is handled by the server itself (no command runs).
+    pub fn is_upload(&self) -> bool {
+        self.id == "upload1"
+    }
+
+    /// Checks the client's `inputs` (flat or nested; legacy `a|b` keys accepted) against the
+    /// declared params; fills defaults; returns one value per declared param, in order.
+    pub fn check_inputs(
+        &self,
+        inputs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, ParamValue)>, ToolInputError> {
+        todo!("{inputs:?}")
+    }
+
+    /// For `upload1`: the paste request.
+    pub fn upload_request(
+        inputs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<UploadRequest, ToolInputError> {
+        todo!("{inputs:?}")
+    }
+
+    /// Renders `<command>`: `$name`/`${name}` of text/select params sanitized, numbers and
+    /// booleans as text, data params → `data_paths[name]` (empty when an optional data input is
+    /// absent), outputs → `output_paths[name]`.
+    pub fn render_command(
+        &self,
+        values: &[(String, ParamValue)],
+        data_paths: &BTreeMap<String, String>,
+        output_paths: &BTreeMap<String, String>,
+    ) -> String {
+        todo!("{values:?}{data_paths:?}{output_paths:?}")
+    }
+
+    /// Galaxy's tool JSON (`/api/tools`, `/api/tools/{id}`); `io_details` adds `inputs`/`outputs`.
+    pub fn to_json(&self, io_details: bool) -> serde_json::Value {
+        todo!("{io_details}")
+    }
+}
+
+/// Galaxy's text sanitization: characters outside its safe set become `__xx__` codes.
+pub fn sanitize_text(text: &str) -> String {
+    todo!("{text}")
+}
