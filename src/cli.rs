@@ -1,1 +1,113 @@
-pub fn run() -> i32 { 0 }
+//! The command line (SPEC §2). Exit codes: 0 clean stop, 1 runtime failure, 2 bad command line
+//! or configuration.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::system::{self, Mode, StartOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "galaxy-server",
+    version,
+    about = "Galaxy's web workers and job handlers in one binary"
+)]
+pub struct Cli {
+    /// galaxy.yml to read (default: config/galaxy.yml when it exists, else built-in defaults).
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What this process runs.
+    #[arg(long, value_enum, default_value_t = ModeArg::AllInOne)]
+    pub mode: ModeArg,
+    /// This process's name (default `main`, or `handler_<pid>` for a handler).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Pools to join: `job-handlers`, `job-handlers.TAG`, `workflow-schedulers`.
+    #[arg(long = "pool", visible_alias = "attach-to-pool", value_name = "POOL")]
+    pub pools: Vec<String>,
+    /// `HOST:PORT` or `unix:/path/to.sock`; repeatable; overrides the config.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Vec<String>,
+    /// Web-worker threads; overrides the config.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    AllInOne,
+    Web,
+    Handler,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate galaxy.yml and the job configuration, print the effective configuration.
+    CheckConfig,
+    /// Apply the embedded database migrations, then exit.
+    Migrate,
+}
+
+/// Parses the command line, runs, and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    crate::logging::init();
+    let mode = match cli.mode {
+        ModeArg::AllInOne => Mode::AllInOne,
+        ModeArg::Web => Mode::Web,
+        ModeArg::Handler => Mode::Handler,
+    };
+    if cli.workers == Some(0) {
+        eprintln!("galaxy-server: --workers must be at least 1");
+        return 2;
+    }
+    let opts = StartOptions {
+        config: cli.config,
+        mode,
+        server_name: cli.server_name,
+        pools: cli.pools,
+        bind: cli.bind,
+        workers: cli.workers,
+    };
+    let loaded = match system::load(&opts) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("galaxy-server: configuration error: {e}");
+            return 2;
+        }
+    };
+    match cli.command {
+        Some(Command::CheckConfig) => {
+            println!("{}", loaded.effective_config());
+            0
+        }
+        Some(Command::Migrate) => match loaded.migrate() {
+            Ok(n) => {
+                println!("applied {n} migration(s)");
+                0
+            }
+            Err(e) => {
+                eprintln!("galaxy-server: {e}");
+                1
+            }
+        },
+        None => match system::serve(loaded) {
+            Ok(()) => 0,
+            Err(e) => {
+                log::error!("{e}");
+                eprintln!("galaxy-server: {e}");
+                1
+            }
+        },
+    }
+}

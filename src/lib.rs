@@ -1,3 +1,11 @@
+//! galaxy-server: web-worker and job-handler actors under one root supervisor, co-operating
+//! with other processes through one database.
+
 pub mod cli;
 pub mod config;
+pub mod db;
+pub mod jobs;
+pub mod logging;
+pub mod system;
 pub mod tools;
+pub mod web;

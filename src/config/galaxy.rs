@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 
 /// The whole effective configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub gravity: GravitySettings,
@@ -19,7 +19,7 @@ pub struct Settings {
     pub source: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GravitySettings {
     pub state_dir: PathBuf,
@@ -27,7 +27,7 @@ pub struct GravitySettings {
     pub handlers: BTreeMap<String, HandlerGroup>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GunicornSettings {
     /// `HOST:PORT` or `unix:/path`; a single string or a list in the file.
@@ -39,7 +39,7 @@ pub struct GunicornSettings {
     pub umask: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HandlerGroup {
     pub processes: usize,
@@ -48,15 +48,16 @@ pub struct HandlerGroup {
     pub environment: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CleanupJob {
+    #[default]
     Always,
     Onsuccess,
     Never,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GalaxySettings {
     pub database_connection: String,
@@ -79,5 +80,11 @@ impl Settings {
     /// `GALAXY_CONFIG_*` overrides, validates, and warns (log) about unknown keys.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
         todo!("{path:?}")
+    }
+}
+
+impl GalaxySettings {
+    pub fn job_config_path(&self) -> Option<PathBuf> {
+        self.job_config_file.clone()
     }
 }

@@ -3,8 +3,12 @@
 pub mod galaxy;
 pub mod job_conf;
 
-pub use galaxy::{CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings};
-pub use job_conf::{AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping};
+pub use galaxy::{
+    CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,
+};
+pub use job_conf::{
+    AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping,
+};
 
 use std::path::PathBuf;
 

@@ -3,4 +3,7 @@
 
 pub mod model;
 
-pub use model::{DataRef, OutputDef, Param, ParamKind, ParamValue, Tool, ToolBox, ToolError, ToolInputError, UploadRequest};
+pub use model::{
+    DataRef, OutputDef, Param, ParamKind, ParamValue, Tool, ToolBox, ToolError, ToolInputError,
+    UploadRequest,
+};

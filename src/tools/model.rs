@@ -64,12 +64,25 @@ pub struct Param {
 #[derive(Debug, Clone)]
 pub enum ParamKind {
     Text,
-    Integer { min: Option<i64>, max: Option<i64> },
-    Float { min: Option<f64>, max: Option<f64> },
-    Boolean { truevalue: String, falsevalue: String },
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Float {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Boolean {
+        truevalue: String,
+        falsevalue: String,
+    },
     /// (value, label, selected)
-    Select { options: Vec<(String, String, bool)> },
-    Data { format: String },
+    Select {
+        options: Vec<(String, String, bool)>,
+    },
+    Data {
+        format: String,
+    },
 }
 
 #[derive(Debug, Clone)]

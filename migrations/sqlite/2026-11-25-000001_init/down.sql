@@ -1,0 +1,1 @@
+DROP TABLE worker_process; DROP TABLE job_to_output_dataset; DROP TABLE job_to_input_dataset; DROP TABLE job_state_history; DROP TABLE job; DROP TABLE dataset; DROP TABLE history; DROP TABLE api_keys; DROP TABLE galaxy_user;

@@ -1,0 +1,194 @@
+//! Rows as diesel reads and writes them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{
+    api_keys, dataset, galaxy_user, history, job, job_state_history, job_to_input_dataset,
+    job_to_output_dataset, worker_process,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = galaxy_user)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = galaxy_user)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey<'a> {
+    pub user_id: i64,
+    pub key: &'a str,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = history)]
+pub struct History {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub hid_counter: i64,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = history)]
+pub struct NewHistory<'a> {
+    pub user_id: Option<i64>,
+    pub name: &'a str,
+    pub hid_counter: i64,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dataset)]
+pub struct Dataset {
+    pub id: i64,
+    pub history_id: i64,
+    pub user_id: Option<i64>,
+    pub hid: i64,
+    pub name: String,
+    pub state: String,
+    pub extension: String,
+    pub file_size: i64,
+    pub creating_job_id: Option<i64>,
+    pub info: Option<String>,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = dataset)]
+pub struct NewDataset<'a> {
+    pub history_id: i64,
+    pub user_id: Option<i64>,
+    pub hid: i64,
+    pub name: &'a str,
+    pub state: &'a str,
+    pub extension: &'a str,
+    pub file_size: i64,
+    pub creating_job_id: Option<i64>,
+    pub deleted: bool,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = job)]
+pub struct Job {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub history_id: i64,
+    pub tool_id: String,
+    pub tool_version: String,
+    pub state: String,
+    pub handler: Option<String>,
+    pub claim_token: i64,
+    pub params: String,
+    pub command_line: Option<String>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub exit_code: Option<i32>,
+    pub info: Option<String>,
+    pub job_runner_name: Option<String>,
+    pub job_runner_external_id: Option<String>,
+    pub destination_id: Option<String>,
+    pub client_address: Option<String>,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = job)]
+pub struct NewJob<'a> {
+    pub user_id: Option<i64>,
+    pub history_id: i64,
+    pub tool_id: &'a str,
+    pub tool_version: &'a str,
+    pub state: &'a str,
+    pub handler: Option<&'a str>,
+    pub claim_token: i64,
+    pub params: &'a str,
+    pub destination_id: Option<&'a str>,
+    pub client_address: Option<&'a str>,
+    pub create_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = job_state_history)]
+pub struct NewJobStateHistory<'a> {
+    pub job_id: i64,
+    pub state: &'a str,
+    pub handler: Option<&'a str>,
+    pub create_time: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = job_to_input_dataset)]
+pub struct JobInput {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub job_id: i64,
+    pub dataset_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = job_to_output_dataset)]
+pub struct JobOutput {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub job_id: i64,
+    pub dataset_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = worker_process)]
+pub struct WorkerProcess {
+    pub id: i64,
+    pub server_name: String,
+    pub hostname: String,
+    pub pid: i32,
+    pub mode: String,
+    pub pools: String,
+    pub start_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = worker_process)]
+pub struct NewWorkerProcess<'a> {
+    pub server_name: &'a str,
+    pub hostname: &'a str,
+    pub pid: i32,
+    pub mode: &'a str,
+    pub pools: &'a str,
+    pub start_time: NaiveDateTime,
+    pub update_time: NaiveDateTime,
+}

@@ -1,0 +1,123 @@
+//! Connection pools for both backends, SQLite pragmas, and the embedded migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DbError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// Key of the PostgreSQL advisory lock held while migrating, so processes starting together
+/// apply migrations once.
+const MIGRATION_LOCK_KEY: i64 = 0x6761_6c61_7879;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A pool of either backend.
+#[derive(Clone)]
+pub enum DbPool {
+    Pg(r2d2::Pool<ConnectionManager<PgConnection>>),
+    Sqlite(r2d2::Pool<ConnectionManager<SqliteConnection>>),
+}
+
+/// One pooled connection of either backend; use [`crate::db_run!`] on it.
+pub enum DbConn {
+    Pg(PooledConnection<ConnectionManager<PgConnection>>),
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl DbPool {
+    /// Opens a pool for `url` (`sqlite:///relative`, `sqlite:////absolute`, `postgresql://…`).
+    pub fn open(url: &str, size: u32) -> Result<DbPool, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite:///") {
+            let path = Path::new(path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError::Migration(format!("{}: {e}", dir.display())))?;
+            }
+            let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+            let pool = r2d2::Pool::builder()
+                .max_size(size.max(1))
+                .connection_timeout(Duration::from_secs(30))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager)?;
+            Ok(DbPool::Sqlite(pool))
+        } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
+            let manager = ConnectionManager::<PgConnection>::new(url);
+            let pool = r2d2::Pool::builder()
+                .max_size(size.max(1))
+                .connection_timeout(Duration::from_secs(30))
+                .build(manager)?;
+            Ok(DbPool::Pg(pool))
+        } else {
+            Err(DbError::Url(url.to_string()))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbPool::Pg(_) => Backend::Postgres,
+            DbPool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub fn get(&self) -> Result<DbConn, DbError> {
+        Ok(match self {
+            DbPool::Pg(p) => DbConn::Pg(p.get()?),
+            DbPool::Sqlite(p) => DbConn::Sqlite(p.get()?),
+        })
+    }
+
+    /// Applies the embedded migrations; safe when several processes start at once.
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        let mut conn = self.get()?;
+        match &mut conn {
+            DbConn::Pg(c) => {
+                let c: &mut PgConnection = c;
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let result = c
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| DbError::Migration(e.to_string()));
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                result
+            }
+            DbConn::Sqlite(c) => {
+                let c: &mut SqliteConnection = c;
+                // Another process may migrate at the same moment: its DDL then fails here
+                // ("already exists"), and the next attempt finds nothing pending.
+                let mut last = String::new();
+                for _ in 0..5 {
+                    match c.run_pending_migrations(SQLITE_MIGRATIONS) {
+                        Ok(v) => return Ok(v.len()),
+                        Err(e) => last = e.to_string(),
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(DbError::Migration(last))
+            }
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! Jobs: creation with their output datasets, and the fenced state changes. Every change a
+//! handler makes after claiming a job is conditional on the job's `claim_token`, so a handler
+//! that lost a job can never start or finish it.
+
+use diesel::prelude::*;
+
+use crate::db::models::{
+    Dataset, Job, JobInput, JobOutput, NewDataset, NewJob, NewJobStateHistory,
+};
+use crate::db::schema::{
+    dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
+};
+use crate::db::{DbConn, DbResult, now};
+use crate::{db_run, db_tx};
+
+/// What a new job needs.
+pub struct JobSpec<'a> {
+    pub user_id: Option<i64>,
+    pub history_id: i64,
+    pub tool_id: &'a str,
+    pub tool_version: &'a str,
+    /// Initial state (`new`, or `running` for server-side uploads).
+    pub state: &'a str,
+    pub handler: Option<&'a str>,
+    pub params: &'a str,
+    pub destination_id: Option<&'a str>,
+    pub client_address: Option<&'a str>,
+    /// (input name, dataset id)
+    pub inputs: Vec<(String, i64)>,
+    /// (output name, dataset name, extension)
+    pub outputs: Vec<(String, String, String)>,
+}
+
+/// Inserts the job, its output datasets (state `queued`, hids allocated in the history), the
+/// links and the first state-history row, in one transaction.
+pub fn create_job(
+    conn: &mut DbConn,
+    spec: &JobSpec<'_>,
+) -> DbResult<(Job, Vec<(String, Dataset)>)> {
+    let t = now();
+    let row = NewJob {
+        user_id: spec.user_id,
+        history_id: spec.history_id,
+        tool_id: spec.tool_id,
+        tool_version: spec.tool_version,
+        state: spec.state,
+        handler: spec.handler,
+        claim_token: 0,
+        params: spec.params,
+        destination_id: spec.destination_id,
+        client_address: spec.client_address,
+        create_time: t,
+        update_time: t,
+    };
+    let n = spec.outputs.len() as i64;
+    db_tx!(conn, |c| {
+        let job: Job = diesel::insert_into(job::table)
+            .values(&row)
+            .returning(Job::as_returning())
+            .get_result(c)?;
+        let counter: i64 = diesel::update(history::table.find(spec.history_id))
+            .set((
+                history::hid_counter.eq(history::hid_counter + n),
+                history::update_time.eq(t),
+            ))
+            .returning(history::hid_counter)
+            .get_result(c)?;
+        let mut outputs = Vec::with_capacity(spec.outputs.len());
+        for (i, (name, ds_name, ext)) in spec.outputs.iter().enumerate() {
+            let new = NewDataset {
+                history_id: spec.history_id,
+                user_id: spec.user_id,
+                hid: counter - n + i as i64,
+                name: ds_name,
+                state: "queued",
+                extension: ext,
+                file_size: 0,
+                creating_job_id: Some(job.id),
+                deleted: false,
+                create_time: t,
+                update_time: t,
+            };
+            let ds: Dataset = diesel::insert_into(dataset::table)
+                .values(&new)
+                .returning(Dataset::as_returning())
+                .get_result(c)?;
+            let link = JobOutput {
+                id: 0,
+                job_id: job.id,
+                dataset_id: ds.id,
+                name: name.clone(),
+            };
+            diesel::insert_into(job_to_output_dataset::table)
+                .values(&link)
+                .execute(c)?;
+            outputs.push((name.clone(), ds));
+        }
+        for (name, dataset_id) in &spec.inputs {
+            let link = JobInput {
+                id: 0,
+                job_id: job.id,
+                dataset_id: *dataset_id,
+                name: name.clone(),
+            };
+            diesel::insert_into(job_to_input_dataset::table)
+                .values(&link)
+                .execute(c)?;
+        }
+        let hist = NewJobStateHistory {
+            job_id: job.id,
+            state: spec.state,
+            handler: spec.handler,
+            create_time: t,
+        };
+        diesel::insert_into(job_state_history::table)
+            .values(&hist)
+            .execute(c)?;
+        Ok((job, outputs))
+    })
+}
+
+pub fn find_job(conn: &mut DbConn, id: i64) -> DbResult<Option<Job>> {
+    db_run!(conn, |c| {
+        Ok(job::table
+            .find(id)
+            .select(Job::as_select())
+            .first(c)
+            .optional()?)
+    })
+}
+
+/// Filters for listing jobs.
+#[derive(Debug, Default, Clone)]
+pub struct JobFilter {
+    pub user_id: Option<i64>,
+    pub states: Vec<String>,
+    pub tool_id: Option<String>,
+    pub history_id: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+    /// Order by `update_time` (default) or `create_time`, newest first.
+    pub order_by_create: bool,
+}
+
+pub fn list_jobs(conn: &mut DbConn, f: &JobFilter) -> DbResult<Vec<Job>> {
+    db_run!(conn, |c| {
+        let mut q = job::table.select(Job::as_select()).into_boxed();
+        if let Some(u) = f.user_id {
+            q = q.filter(job::user_id.eq(u));
+        }
+        if !f.states.is_empty() {
+            q = q.filter(job::state.eq_any(&f.states));
+        }
+        if let Some(t) = &f.tool_id {
+            q = q.filter(job::tool_id.eq(t));
+        }
+        if let Some(h) = f.history_id {
+            q = q.filter(job::history_id.eq(h));
+        }
+        q = if f.order_by_create {
+            q.order((job::create_time.desc(), job::id.desc()))
+        } else {
+            q.order((job::update_time.desc(), job::id.desc()))
+        };
+        Ok(q.limit(f.limit).offset(f.offset).load(c)?)
+    })
+}
+
+pub fn job_inputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobInput, Dataset)>> {
+    db_run!(conn, |c| {
+        Ok(job_to_input_dataset::table
+            .inner_join(dataset::table)
+            .filter(job_to_input_dataset::job_id.eq(job_id))
+            .order(job_to_input_dataset::id)
+            .select((JobInput::as_select(), Dataset::as_select()))
+            .load(c)?)
+    })
+}
+
+pub fn job_outputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobOutput, Dataset)>> {
+    db_run!(conn, |c| {
+        Ok(job_to_output_dataset::table
+            .inner_join(dataset::table)
+            .filter(job_to_output_dataset::job_id.eq(job_id))
+            .order(job_to_output_dataset::id)
+            .select((JobOutput::as_select(), Dataset::as_select()))
+            .load(c)?)
+    })
+}
+
+/// Jobs held by `handler` in one of `states`, oldest first.
+pub fn handler_jobs(
+    conn: &mut DbConn,
+    handler: &str,
+    states: &[&str],
+    limit: i64,
+) -> DbResult<Vec<Job>> {
+    db_run!(conn, |c| {
+        Ok(job::table
+            .filter(job::handler.eq(handler))
+            .filter(job::state.eq_any(states))
+            .order(job::id)
+            .limit(limit)
+            .select(Job::as_select())
+            .load(c)?)
+    })
+}
+
+/// Claims a `new` job held by `handler`: `new` → `queued` and a new fencing token, in one
+/// statement. `None` when the job is no longer this handler's or no longer new.
+pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Option<i64>> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let token: Option<i64> = diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::handler.eq(handler))
+                .filter(job::state.eq("new")),
+        )
+        .set((
+            job::state.eq("queued"),
+            job::claim_token.eq(job::claim_token + 1),
+            job::update_time.eq(t),
+        ))
+        .returning(job::claim_token)
+        .get_result(c)
+        .optional()?;
+        if token.is_some() {
+            let hist = NewJobStateHistory {
+                job_id,
+                state: "queued",
+                handler: Some(handler),
+                create_time: t,
+            };
+            diesel::insert_into(job_state_history::table)
+                .values(&hist)
+                .execute(c)?;
+        }
+        Ok(token)
+    })
+}
+
+/// Fenced `queued` → `running`, recording the command line and runner.
+pub fn mark_running(
+    conn: &mut DbConn,
+    job_id: i64,
+    token: i64,
+    command_line: &str,
+    runner: &str,
+) -> DbResult<bool> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let n = diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::claim_token.eq(token))
+                .filter(job::state.eq("queued")),
+        )
+        .set((
+            job::state.eq("running"),
+            job::command_line.eq(command_line),
+            job::job_runner_name.eq(runner),
+            job::update_time.eq(t),
+        ))
+        .execute(c)?;
+        if n == 1 {
+            let hist = NewJobStateHistory {
+                job_id,
+                state: "running",
+                handler: None,
+                create_time: t,
+            };
+            diesel::insert_into(job_state_history::table)
+                .values(&hist)
+                .execute(c)?;
+            diesel::update(
+                dataset::table
+                    .filter(dataset::creating_job_id.eq(job_id))
+                    .filter(dataset::state.eq("queued")),
+            )
+            .set((dataset::state.eq("running"), dataset::update_time.eq(t)))
+            .execute(c)?;
+        }
+        Ok(n == 1)
+    })
+}
+
+/// Records the running process (its process-group id) of a fenced job.
+pub fn set_external_id(
+    conn: &mut DbConn,
+    job_id: i64,
+    token: i64,
+    external_id: &str,
+) -> DbResult<bool> {
+    db_run!(conn, |c| {
+        let n = diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::claim_token.eq(token)),
+        )
+        .set(job::job_runner_external_id.eq(external_id))
+        .execute(c)?;
+        Ok(n == 1)
+    })
+}
+
+/// The outcome of a finished job process.
+pub struct Finish<'a> {
+    pub ok: bool,
+    pub exit_code: Option<i32>,
+    pub stdout: &'a str,
+    pub stderr: &'a str,
+    pub info: Option<&'a str>,
+    /// (dataset id, size in bytes)
+    pub outputs: Vec<(i64, i64)>,
+}
+
+/// Fenced finish of a `running` (→ `ok`/`error`) or `deleting` (→ `deleted`) job, with its
+/// outputs, in one transaction. Returns the final state, or `None` when the token no longer
+/// matches (another handler owns the job) or the job is already finished.
+pub fn finish_job(
+    conn: &mut DbConn,
+    job_id: i64,
+    token: i64,
+    fin: &Finish<'_>,
+) -> DbResult<Option<String>> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let current: Option<String> = job::table
+            .filter(job::id.eq(job_id))
+            .filter(job::claim_token.eq(token))
+            .select(job::state)
+            .first(c)
+            .optional()?;
+        let (job_state, ds_state) = match current.as_deref() {
+            Some("running") | Some("queued") if fin.ok => ("ok", "ok"),
+            Some("running") | Some("queued") => ("error", "error"),
+            Some("deleting") => ("deleted", "discarded"),
+            _ => return Ok(None),
+        };
+        diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::claim_token.eq(token)),
+        )
+        .set((
+            job::state.eq(job_state),
+            job::exit_code.eq(fin.exit_code),
+            job::stdout.eq(fin.stdout),
+            job::stderr.eq(fin.stderr),
+            job::info.eq(fin.info),
+            job::update_time.eq(t),
+        ))
+        .execute(c)?;
+        for (ds, size) in &fin.outputs {
+            diesel::update(dataset::table.find(ds))
+                .set((
+                    dataset::state.eq(ds_state),
+                    dataset::file_size.eq(size),
+                    dataset::deleted.eq(job_state == "deleted"),
+                    dataset::update_time.eq(t),
+                ))
+                .execute(c)?;
+        }
+        let hist = NewJobStateHistory {
+            job_id,
+            state: job_state,
+            handler: None,
+            create_time: t,
+        };
+        diesel::insert_into(job_state_history::table)
+            .values(&hist)
+            .execute(c)?;
+        Ok(Some(job_state.to_string()))
+    })
+}
+
+/// Moves a job that has not started (`new`, `queued`, `paused`) straight to `state` (`paused`
+/// or `deleted`) with its outputs; a `running` job asked to be deleted becomes `deleting` so
+/// its handler kills it. Returns the job's state afterwards.
+pub fn stop_unstarted_or_mark(
+    conn: &mut DbConn,
+    job_id: i64,
+    state: &str,
+) -> DbResult<Option<String>> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let current: Option<String> = job::table
+            .find(job_id)
+            .select(job::state)
+            .first(c)
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        let (job_state, ds_state) = match (current.as_str(), state) {
+            ("new" | "queued" | "paused", "deleted") => ("deleted", Some("discarded")),
+            ("new", "paused") => ("paused", Some("paused")),
+            ("running", "deleted") => ("deleting", None),
+            _ => return Ok(Some(current)),
+        };
+        diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::state.eq(&current)),
+        )
+        .set((job::state.eq(job_state), job::update_time.eq(t)))
+        .execute(c)?;
+        if let Some(ds_state) = ds_state {
+            diesel::update(dataset::table.filter(dataset::creating_job_id.eq(job_id)))
+                .set((
+                    dataset::state.eq(ds_state),
+                    dataset::deleted.eq(job_state == "deleted"),
+                    dataset::update_time.eq(t),
+                ))
+                .execute(c)?;
+        }
+        let hist = NewJobStateHistory {
+            job_id,
+            state: job_state,
+            handler: None,
+            create_time: t,
+        };
+        diesel::insert_into(job_state_history::table)
+            .values(&hist)
+            .execute(c)?;
+        Ok(Some(job_state.to_string()))
+    })
+}
+
+/// Hands back this handler's claimed-but-unstarted jobs (`queued` → `new`, token bumped) so
+/// a later claim starts them; used on graceful stop.
+pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
+    let t = now();
+    db_tx!(conn, |c| {
+        Ok(diesel::update(
+            job::table
+                .filter(job::handler.eq(handler))
+                .filter(job::state.eq("queued")),
+        )
+        .set((
+            job::state.eq("new"),
+            job::claim_token.eq(job::claim_token + 1),
+            job::update_time.eq(t),
+        ))
+        .execute(c)?)
+    })
+}
+
+/// Counts of jobs by state (for the dashboard and metrics).
+pub fn count_by_state(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
+    db_run!(conn, |c| {
+        Ok(job::table
+            .group_by(job::state)
+            .select((job::state, diesel::dsl::count_star()))
+            .load(c)?)
+    })
+}
+
+/// The server-side upload's own `queued` → `running` step; returns the token to finish with.
+pub fn claim_queued_upload(conn: &mut DbConn, job_id: i64) -> DbResult<i64> {
+    db_run!(conn, |c| {
+        Ok(diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::state.eq("queued")),
+        )
+        .set((
+            job::state.eq("running"),
+            job::claim_token.eq(job::claim_token + 1),
+            job::job_runner_name.eq("upload"),
+        ))
+        .returning(job::claim_token)
+        .get_result(c)?)
+    })
+}

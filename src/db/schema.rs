@@ -1,0 +1,136 @@
+// One schema for both backends; the migrations under migrations/{postgres,sqlite} match it.
+
+diesel::table! {
+    galaxy_user (id) {
+        id -> BigInt,
+        email -> Text,
+        username -> Text,
+        password -> Text,
+        deleted -> Bool,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        key -> Text,
+        deleted -> Bool,
+        create_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    history (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        name -> Text,
+        hid_counter -> BigInt,
+        deleted -> Bool,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dataset (id) {
+        id -> BigInt,
+        history_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        hid -> BigInt,
+        name -> Text,
+        state -> Text,
+        extension -> Text,
+        file_size -> BigInt,
+        creating_job_id -> Nullable<BigInt>,
+        info -> Nullable<Text>,
+        deleted -> Bool,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        history_id -> BigInt,
+        tool_id -> Text,
+        tool_version -> Text,
+        state -> Text,
+        handler -> Nullable<Text>,
+        claim_token -> BigInt,
+        params -> Text,
+        command_line -> Nullable<Text>,
+        stdout -> Nullable<Text>,
+        stderr -> Nullable<Text>,
+        exit_code -> Nullable<Integer>,
+        info -> Nullable<Text>,
+        job_runner_name -> Nullable<Text>,
+        job_runner_external_id -> Nullable<Text>,
+        destination_id -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_state_history (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        state -> Text,
+        handler -> Nullable<Text>,
+        create_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_to_input_dataset (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        dataset_id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    job_to_output_dataset (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        dataset_id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    worker_process (id) {
+        id -> BigInt,
+        server_name -> Text,
+        hostname -> Text,
+        pid -> Integer,
+        mode -> Text,
+        pools -> Text,
+        start_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_keys -> galaxy_user (user_id));
+diesel::joinable!(dataset -> history (history_id));
+diesel::joinable!(job_to_input_dataset -> dataset (dataset_id));
+diesel::joinable!(job_to_output_dataset -> dataset (dataset_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    galaxy_user,
+    api_keys,
+    history,
+    dataset,
+    job,
+    job_state_history,
+    job_to_input_dataset,
+    job_to_output_dataset,
+    worker_process,
+);

@@ -1,0 +1,438 @@
+//! What a handler does with its jobs: check inputs, claim, start in the runner, watch, finish
+//! (every step fenced by the claim token), recover its own jobs after a restart, and cancel.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::config::CleanupJob;
+use crate::db::models::Job;
+use crate::db::queries::jobs as q;
+use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
+use crate::jobs::states::{self, InputsReadiness};
+use crate::jobs::{JobError, JobsEnv};
+use crate::tools::{DataRef, ParamValue};
+
+/// Most `new` jobs looked at per monitor pass.
+const SCAN_LIMIT: i64 = 1000;
+
+pub struct HandlerCore {
+    env: JobsEnv,
+    runner: LocalRunner,
+    slots: Arc<Semaphore>,
+    wake: Notify,
+    /// Jobs this handler is working on right now (so one job is never handled twice here).
+    busy: Mutex<HashSet<i64>>,
+    /// Running job → process group id.
+    running: Mutex<HashMap<i64, i32>>,
+    monitor_started: AtomicBool,
+    stopping: AtomicBool,
+}
+
+impl HandlerCore {
+    pub fn new(env: JobsEnv) -> Arc<Self> {
+        let workers = env
+            .job_conf
+            .environments
+            .get(&env.job_conf.default_environment)
+            .and_then(|e| env.job_conf.runners.get(&e.runner))
+            .map_or(4, |r| r.workers.max(1));
+        Arc::new(HandlerCore {
+            env,
+            runner: LocalRunner { workers },
+            slots: Arc::new(Semaphore::new(workers)),
+            wake: Notify::new(),
+            busy: Mutex::new(HashSet::new()),
+            running: Mutex::new(HashMap::new()),
+            monitor_started: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.env.server_name
+    }
+
+    /// Asks the monitor loop for a pass now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let name = self.env.server_name.clone();
+        match self
+            .env
+            .pool
+            .get()
+            .map_err(JobError::from)
+            .and_then(|mut c| Ok(q::release_unstarted(&mut c, &name)?))
+        {
+            Ok(n) if n > 0 => log::info!("handed back {n} claimed but unstarted job(s)"),
+            Ok(_) => {}
+            Err(e) => log::error!("could not hand back unstarted jobs: {e}"),
+        }
+    }
+
+    fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+        self.busy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i32>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The fallback poll: recovers this handler's jobs once, then looks at its `new` and
+    /// `deleting` jobs whenever woken or every `job_handler_monitor_sleep`.
+    pub async fn run_monitor(self: Arc<Self>) {
+        if self.monitor_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.clone().recover().await {
+            log::error!("recovering jobs of handler {}: {e}", self.name());
+        }
+        let sleep =
+            Duration::from_secs_f64(self.env.settings.galaxy.job_handler_monitor_sleep.max(0.01));
+        while !self.stopping.load(Ordering::SeqCst) {
+            if let Err(e) = self.clone().monitor_pass().await {
+                log::error!("job handler monitor: {e}");
+            }
+            let _ = tokio::time::timeout(sleep, self.wake.notified()).await;
+        }
+    }
+
+    async fn monitor_pass(self: Arc<Self>) -> Result<(), JobError> {
+        let name = self.env.server_name.clone();
+        let jobs = self
+            .env
+            .blocking(move |c| {
+                Ok(q::handler_jobs(
+                    c,
+                    &name,
+                    &[states::NEW, states::DELETING],
+                    SCAN_LIMIT,
+                )?)
+            })
+            .await?;
+        for job in jobs {
+            if job.state == states::DELETING {
+                self.kill(job.id);
+                if !self.lock_running().contains_key(&job.id) && !self.lock_busy().contains(&job.id)
+                {
+                    // Not running here (its process is gone): finish the cancel.
+                    let core = self.clone();
+                    actix::spawn(async move { core.finish(job.id, job.claim_token, None).await });
+                }
+            } else {
+                let core = self.clone();
+                actix::spawn(async move { core.consider(job.id).await });
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks at one `new` job: waits, pauses, or claims and runs it.
+    pub async fn consider(self: Arc<Self>, job_id: i64) {
+        if self.stopping.load(Ordering::SeqCst) || !self.lock_busy().insert(job_id) {
+            return;
+        }
+        let result = AssertUnwindSafe(self.clone().consider_inner(job_id))
+            .catch_unwind()
+            .await;
+        self.lock_busy().remove(&job_id);
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!("(job {job_id}) {e}"),
+            Err(_) => {
+                log::error!("(job {job_id}) panicked while being handled; it stays recoverable")
+            }
+        }
+    }
+
+    async fn consider_inner(self: Arc<Self>, job_id: i64) -> Result<(), JobError> {
+        let name = self.env.server_name.clone();
+        let token = self
+            .env
+            .blocking(move |c| {
+                let Some(job) = q::find_job(c, job_id)? else {
+                    return Ok(None);
+                };
+                if job.state != states::NEW || job.handler.as_deref() != Some(name.as_str()) {
+                    return Ok(None);
+                }
+                let inputs = q::job_inputs(c, job_id)?;
+                match states::inputs_readiness(
+                    inputs.iter().map(|(_, d)| (d.state.as_str(), d.deleted)),
+                ) {
+                    InputsReadiness::Wait => Ok(None),
+                    InputsReadiness::Failed => {
+                        q::stop_unstarted_or_mark(c, job_id, states::PAUSED)?;
+                        Ok(None)
+                    }
+                    InputsReadiness::Ready => Ok(q::claim_job(c, job_id, &name)?),
+                }
+            })
+            .await?;
+        let Some(token) = token else { return Ok(()) };
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| JobError::Internal(e.to_string()))?;
+        self.run(job_id, token).await?;
+        drop(permit);
+        self.wake();
+        Ok(())
+    }
+
+    /// Prepares, starts and watches a claimed job, then finishes it.
+    async fn run(self: &Arc<Self>, job_id: i64, token: i64) -> Result<(), JobError> {
+        let env = self.env.clone();
+        let runner = self.runner.clone();
+        let dir = JobDir {
+            root: env.job_directory(job_id),
+        };
+        let prepared = {
+            let dir = dir.clone();
+            self.env
+                .blocking(move |c| {
+                    let Some(job) = q::find_job(c, job_id)? else {
+                        return Ok(false);
+                    };
+                    let command = build_command(&env, c, &job)?;
+                    runner
+                        .prepare(&dir, &command)
+                        .map_err(|e| JobError::Io(format!("{}: {e}", dir.root.display())))?;
+                    for (_, ds) in q::job_outputs(c, job_id)? {
+                        let path = env.dataset_path(ds.id);
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent)
+                                .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
+                        }
+                    }
+                    Ok(q::mark_running(c, job_id, token, &command, RUNNER_NAME)?)
+                })
+                .await
+        };
+        match prepared {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                let info = e.to_string();
+                self.finish_with_error(job_id, token, &info).await;
+                return Err(e);
+            }
+        }
+        let mut child = match self.runner.spawn(&dir) {
+            Ok(child) => child,
+            Err(e) => {
+                let info = format!("could not start the job script: {e}");
+                self.finish_with_error(job_id, token, &info).await;
+                return Err(JobError::Io(info));
+            }
+        };
+        let pid = child.id().map_or(0, |p| p as i32);
+        self.lock_running().insert(job_id, pid);
+        let pid_text = pid.to_string();
+        if let Err(e) = self
+            .env
+            .blocking(move |c| Ok(q::set_external_id(c, job_id, token, &pid_text)?))
+            .await
+        {
+            log::error!("(job {job_id}) recording pid: {e}");
+        }
+        let _ = child.wait().await;
+        self.lock_running().remove(&job_id);
+        self.finish(job_id, token, Some(dir)).await;
+        Ok(())
+    }
+
+    async fn finish_with_error(&self, job_id: i64, token: i64, info: &str) {
+        let info = info.to_string();
+        let r = self
+            .env
+            .blocking(move |c| {
+                let fin = q::Finish {
+                    ok: false,
+                    exit_code: None,
+                    stdout: "",
+                    stderr: &info,
+                    info: Some(&info),
+                    outputs: vec![],
+                };
+                Ok(q::finish_job(c, job_id, token, &fin)?)
+            })
+            .await;
+        if let Err(e) = r {
+            log::error!("(job {job_id}) marking failed: {e}");
+        }
+    }
+
+    /// Finishes a job whose process has ended, from its exit-code file (fenced).
+    async fn finish(&self, job_id: i64, token: i64, dir: Option<JobDir>) {
+        let env = self.env.clone();
+        let dir = dir.unwrap_or_else(|| JobDir {
+            root: env.job_directory(job_id),
+        });
+        let result = self
+            .env
+            .blocking(move |c| {
+                let outcome = LocalRunner::collect(&dir);
+                let mut outputs = Vec::new();
+                for (_, ds) in q::job_outputs(c, job_id)? {
+                    let path = env.dataset_path(ds.id);
+                    let size = match std::fs::metadata(&path) {
+                        Ok(m) => m.len() as i64,
+                        Err(_) => {
+                            let _ = std::fs::write(&path, b"");
+                            0
+                        }
+                    };
+                    outputs.push((ds.id, size));
+                }
+                let ok = outcome.exit_code == Some(0);
+                let info = match outcome.exit_code {
+                    None => {
+                        Some("the job's process ended without writing its exit code".to_string())
+                    }
+                    Some(0) => None,
+                    Some(code) => Some(format!("exit code {code}")),
+                };
+                let fin = q::Finish {
+                    ok,
+                    exit_code: outcome.exit_code,
+                    stdout: &outcome.stdout,
+                    stderr: &outcome.stderr,
+                    info: info.as_deref(),
+                    outputs,
+                };
+                let state = q::finish_job(c, job_id, token, &fin)?;
+                let cleanup = match env.settings.galaxy.cleanup_job {
+                    CleanupJob::Always => state.is_some(),
+                    CleanupJob::Onsuccess => state.as_deref() == Some(states::OK),
+                    CleanupJob::Never => false,
+                };
+                if cleanup {
+                    let _ = std::fs::remove_dir_all(&dir.root);
+                }
+                Ok(state)
+            })
+            .await;
+        match result {
+            Ok(Some(state)) => log::info!("(job {job_id}) finished: {state}"),
+            Ok(None) => {
+                log::warn!("(job {job_id}) not finished here: it is no longer this handler's")
+            }
+            Err(e) => log::error!("(job {job_id}) finishing: {e}"),
+        }
+        self.wake();
+    }
+
+    /// Kills a running job's process group (the job then finishes as `deleted`).
+    pub fn kill(&self, job_id: i64) {
+        if let Some(&pgid) = self.lock_running().get(&job_id) {
+            LocalRunner::kill_group(pgid);
+        }
+    }
+
+    /// On start: hands back claimed-but-unstarted jobs, and adopts running ones: finished from
+    /// their exit-code file, or watched until their process ends. Never re-run.
+    async fn recover(self: Arc<Self>) -> Result<(), JobError> {
+        let name = self.env.server_name.clone();
+        let jobs: Vec<Job> = self
+            .env
+            .blocking(move |c| {
+                q::release_unstarted(c, &name)?;
+                Ok(q::handler_jobs(c, &name, &[states::RUNNING], i64::MAX)?)
+            })
+            .await?;
+        for job in jobs {
+            let pid: i32 = job
+                .job_runner_external_id
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let core = self.clone();
+            log::info!("(job {}) adopting running job (pid {pid})", job.id);
+            self.lock_running().insert(job.id, pid);
+            actix::spawn(async move {
+                LocalRunner::wait_foreign(pid).await;
+                core.lock_running().remove(&job.id);
+                core.finish(job.id, job.claim_token, None).await;
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Renders the tool's command with the job's input and output paths.
+fn build_command(env: &JobsEnv, c: &mut crate::db::DbConn, job: &Job) -> Result<String, JobError> {
+    let tool = env
+        .toolbox
+        .get(&job.tool_id)
+        .ok_or_else(|| JobError::Internal(format!("tool '{}' is not loaded", job.tool_id)))?;
+    let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&job.params)
+        .map_err(|e| JobError::Internal(format!("job params: {e}")))?;
+    let values: Vec<(String, ParamValue)> = tool
+        .inputs
+        .iter()
+        .map(|p| {
+            let v = params
+                .get(&p.name)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            (p.name.clone(), stored_value(&p.kind, v))
+        })
+        .collect();
+    let data_paths: BTreeMap<String, String> = q::job_inputs(c, job.id)?
+        .into_iter()
+        .map(|(link, ds)| {
+            (
+                link.name,
+                env.dataset_path(ds.id).to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let output_paths: BTreeMap<String, String> = q::job_outputs(c, job.id)?
+        .into_iter()
+        .map(|(link, ds)| {
+            (
+                link.name,
+                env.dataset_path(ds.id).to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    Ok(tool.render_command(&values, &data_paths, &output_paths))
+}
+
+/// Reads back a parameter value stored by `submit::params_json`.
+fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamValue {
+    use crate::tools::ParamKind as K;
+    match kind {
+        K::Integer { .. } => ParamValue::Integer(v.as_i64().unwrap_or_default()),
+        K::Float { .. } => ParamValue::Float(v.as_f64().unwrap_or_default()),
+        K::Boolean { .. } => ParamValue::Boolean(v.as_bool().unwrap_or_default()),
+        K::Select { .. } => ParamValue::Select(v.as_str().unwrap_or_default().to_string()),
+        K::Text => ParamValue::Text(v.as_str().unwrap_or_default().to_string()),
+        K::Data { .. } => ParamValue::Data(v.as_object().map(|o| {
+            DataRef {
+                src: o
+                    .get("src")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("hda")
+                    .to_string(),
+                id: o
+                    .get("id")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            }
+        })),
+    }
+}

@@ -1,0 +1,112 @@
+//! The job-handler actor: its mailbox takes new jobs (mem-self wake-ups) and cancels; a
+//! monitor loop is the fallback poll and picks up waiting jobs when inputs become ready.
+
+mod core;
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use rand::Rng;
+
+pub use self::core::HandlerCore;
+
+/// A job was just created for this handler.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct JobCreated(pub i64);
+
+/// A job was asked to stop (`deleting`).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct CancelJob(pub i64);
+
+/// Hand back claimed-but-unstarted jobs and stop taking new ones.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+pub struct JobHandler {
+    core: Arc<HandlerCore>,
+}
+
+impl JobHandler {
+    pub fn new(core: Arc<HandlerCore>) -> Self {
+        JobHandler { core }
+    }
+}
+
+impl Actor for JobHandler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        let core = self.core.clone();
+        actix::spawn(async move { core.run_monitor().await });
+    }
+}
+
+impl Supervised for JobHandler {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        log::warn!("job handler actor restarting");
+    }
+}
+
+impl Handler<JobCreated> for JobHandler {
+    type Result = ();
+    fn handle(&mut self, msg: JobCreated, _ctx: &mut Self::Context) {
+        let core = self.core.clone();
+        actix::spawn(async move { core.consider(msg.0).await });
+    }
+}
+
+impl Handler<CancelJob> for JobHandler {
+    type Result = ();
+    fn handle(&mut self, msg: CancelJob, _ctx: &mut Self::Context) {
+        self.core.kill(msg.0);
+        self.core.wake();
+    }
+}
+
+impl Handler<Shutdown> for JobHandler {
+    type Result = ();
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+        self.core.shutdown();
+        ctx.stop();
+    }
+}
+
+/// The in-process handler actors a web worker can hand jobs to.
+#[derive(Clone, Default)]
+pub struct HandlerSet {
+    handlers: Vec<Addr<JobHandler>>,
+}
+
+impl HandlerSet {
+    pub fn new(handlers: Vec<Addr<JobHandler>>) -> Self {
+        HandlerSet { handlers }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.handlers.is_empty()
+    }
+
+    /// mem-self: gives the new job to a random in-process handler through its mailbox.
+    pub fn job_created(&self, job_id: i64) {
+        if self.handlers.is_empty() {
+            return;
+        }
+        let i = rand::rng().random_range(0..self.handlers.len());
+        self.handlers[i].do_send(JobCreated(job_id));
+    }
+
+    pub fn cancel(&self, job_id: i64) {
+        for h in &self.handlers {
+            h.do_send(CancelJob(job_id));
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        for h in &self.handlers {
+            let _ = h.send(Shutdown).await;
+        }
+    }
+}

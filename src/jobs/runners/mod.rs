@@ -1,0 +1,5 @@
+//! Runners: how a job's command is executed. Only the local runner exists so far.
+
+pub mod local;
+
+pub use local::LocalRunner;

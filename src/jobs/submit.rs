@@ -1,0 +1,150 @@
+//! Creating jobs: a tool run becomes a `new` job with `queued` output datasets; an `upload1`
+//! paste becomes a dataset written at once, recorded by a finished job.
+
+use std::sync::Arc;
+
+use crate::db::models::{Dataset, Job};
+use crate::db::queries::{datasets, jobs};
+use crate::db::{DbConn, DbError};
+use crate::tools::{ParamValue, Tool, UploadRequest};
+
+use super::{JobError, JobsEnv, states};
+
+/// A checked request to run a tool.
+pub struct RunRequest {
+    pub user_id: Option<i64>,
+    pub history_id: i64,
+    pub tool: Arc<Tool>,
+    pub values: Vec<(String, ParamValue)>,
+    /// (data param name, dataset id), already checked for access.
+    pub inputs: Vec<(String, i64)>,
+    pub client_address: Option<String>,
+}
+
+/// Records a tool run as a `new` job held by this process's handler.
+pub fn create_tool_job(
+    env: &JobsEnv,
+    conn: &mut DbConn,
+    req: &RunRequest,
+) -> Result<(Job, Vec<(String, Dataset)>), JobError> {
+    let params = params_json(&req.values);
+    let first_input_hid = req.inputs.first().map(|(_, id)| *id);
+    let outputs = req
+        .tool
+        .outputs
+        .iter()
+        .map(|o| {
+            let name = match (&o.label, first_input_hid) {
+                (Some(label), _) => label.clone(),
+                (None, Some(id)) => format!("{} on data {}", req.tool.name, id),
+                (None, None) => req.tool.name.clone(),
+            };
+            (o.name.clone(), name, o.format.clone())
+        })
+        .collect();
+    let spec = jobs::JobSpec {
+        user_id: req.user_id,
+        history_id: req.history_id,
+        tool_id: &req.tool.id,
+        tool_version: &req.tool.version,
+        state: states::NEW,
+        handler: Some(&env.server_name),
+        params: &params,
+        destination_id: Some(&env.job_conf.default_environment),
+        client_address: req.client_address.as_deref(),
+        inputs: req.inputs.clone(),
+        outputs,
+    };
+    Ok(jobs::create_job(conn, &spec)?)
+}
+
+/// Writes a pasted dataset: the job and dataset rows first (so the file has its id), then the
+/// file, then both rows finished.
+pub fn create_upload(
+    env: &JobsEnv,
+    conn: &mut DbConn,
+    user_id: Option<i64>,
+    history_id: i64,
+    tool: &Tool,
+    upload: &UploadRequest,
+    client_address: Option<&str>,
+) -> Result<(Job, Dataset), JobError> {
+    let ext = if upload.file_type == "auto" {
+        "txt".to_string()
+    } else {
+        upload.file_type.clone()
+    };
+    let name = upload
+        .name
+        .clone()
+        .unwrap_or_else(|| "Pasted Entry".to_string());
+    let params =
+        serde_json::json!({"file_type": upload.file_type, "files_0|NAME": name}).to_string();
+    let spec = jobs::JobSpec {
+        user_id,
+        history_id,
+        tool_id: &tool.id,
+        tool_version: &tool.version,
+        state: states::QUEUED,
+        handler: Some(&env.server_name),
+        params: &params,
+        destination_id: None,
+        client_address,
+        inputs: vec![],
+        outputs: vec![(primary_output(tool), name, ext)],
+    };
+    let (job, mut outputs) = jobs::create_job(conn, &spec)?;
+    let Some((_, dataset)) = outputs.pop() else {
+        return Err(JobError::Internal("upload created no dataset".into()));
+    };
+    let path = env.dataset_path(dataset.id);
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&path, upload.content.as_bytes()));
+    let size = upload.content.len() as i64;
+    let (ok, info) = match &written {
+        Ok(()) => (true, None),
+        Err(e) => (false, Some(format!("{}: {e}", path.display()))),
+    };
+    let token = jobs::claim_queued_upload(conn, job.id)?;
+    let fin = jobs::Finish {
+        ok,
+        exit_code: Some(if ok { 0 } else { 1 }),
+        stdout: "",
+        stderr: info.as_deref().unwrap_or(""),
+        info: info.as_deref(),
+        outputs: vec![(dataset.id, size)],
+    };
+    jobs::finish_job(conn, job.id, token, &fin)?;
+    let job = jobs::find_job(conn, job.id)?
+        .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))?;
+    let dataset = datasets::find_dataset(conn, dataset.id)?
+        .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))?;
+    Ok((job, dataset))
+}
+
+fn primary_output(tool: &Tool) -> String {
+    tool.outputs
+        .first()
+        .map_or_else(|| "output0".to_string(), |o| o.name.clone())
+}
+
+/// The checked parameters as stored in the job row (Galaxy's `params`).
+pub fn params_json(values: &[(String, ParamValue)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(k, v)| {
+            let j = match v {
+                ParamValue::Text(s) | ParamValue::Select(s) => serde_json::Value::from(s.as_str()),
+                ParamValue::Integer(i) => serde_json::Value::from(*i),
+                ParamValue::Float(f) => serde_json::Value::from(*f),
+                ParamValue::Boolean(b) => serde_json::Value::from(*b),
+                ParamValue::Data(Some(d)) => serde_json::json!({"src": d.src, "id": d.id}),
+                ParamValue::Data(None) => serde_json::Value::Null,
+            };
+            (k.clone(), j)
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}

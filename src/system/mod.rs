@@ -1,0 +1,128 @@
+//! The root of the process: loads configuration, tools and the database, then starts the
+//! web-worker and job-handler actors under one supervisor and stops them in order.
+
+mod heartbeat;
+mod root;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{ConfigError, JobConf, Settings};
+use crate::db::{DbError, DbPool};
+use crate::tools::{ToolBox, ToolError};
+
+pub use root::serve;
+
+/// What this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    AllInOne,
+    Web,
+    Handler,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::AllInOne => "all-in-one",
+            Mode::Web => "web",
+            Mode::Handler => "handler",
+        }
+    }
+    pub fn serves_http(self) -> bool {
+        self != Mode::Handler
+    }
+    pub fn handles_jobs(self) -> bool {
+        self != Mode::Web
+    }
+}
+
+/// The command line's say over the configuration.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub config: Option<PathBuf>,
+    pub mode: Mode,
+    pub server_name: Option<String>,
+    pub pools: Vec<String>,
+    pub bind: Vec<String>,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// Everything read before the process starts serving.
+pub struct Loaded {
+    pub opts: StartOptions,
+    pub settings: Arc<Settings>,
+    pub job_conf: Arc<JobConf>,
+    pub toolbox: Arc<ToolBox>,
+    pub server_name: String,
+}
+
+/// Reads and checks galaxy.yml, the job configuration and the tools; applies the command line.
+pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
+    let mut settings = Settings::load(opts.config.as_deref())?;
+    if !opts.bind.is_empty() {
+        settings.gravity.gunicorn.bind = opts.bind.clone();
+    }
+    if let Some(w) = opts.workers {
+        settings.gravity.gunicorn.workers = w;
+    }
+    let job_conf = JobConf::load(settings.galaxy.job_config_path().as_deref())?;
+    let tool_conf = settings.galaxy.tool_config_file.clone();
+    let toolbox = if !tool_conf.exists() && tool_conf == PathBuf::from("config/tool_conf.xml") {
+        log::warn!("{}: not found; starting with no tools", tool_conf.display());
+        ToolBox::default()
+    } else {
+        ToolBox::load(&tool_conf)?
+    };
+    let server_name = opts.server_name.clone().unwrap_or_else(|| match opts.mode {
+        Mode::Handler => format!("handler_{}", std::process::id()),
+        _ => "main".to_string(),
+    });
+    Ok(Loaded {
+        opts: opts.clone(),
+        settings: Arc::new(settings),
+        job_conf: Arc::new(job_conf),
+        toolbox: Arc::new(toolbox),
+        server_name,
+    })
+}
+
+impl Loaded {
+    /// The effective configuration as YAML (`check-config`).
+    pub fn effective_config(&self) -> String {
+        let doc = serde_json::json!({
+            "gravity": self.settings.gravity,
+            "galaxy": self.settings.galaxy,
+            "job_conf": &*self.job_conf,
+            "tools": self.toolbox.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        });
+        serde_yaml::to_string(&doc).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+
+    pub fn open_pool(&self) -> Result<DbPool, DbError> {
+        let size = self.settings.galaxy.database_engine_option_pool_size.max(2) + 4;
+        DbPool::open(&self.settings.galaxy.database_connection, size)
+    }
+
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        self.open_pool()?.migrate()
+    }
+}

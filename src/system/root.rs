@@ -1,0 +1,191 @@
+//! The root supervisor actor: owns the HTTP server handle, the job-handler actors and the
+//! heartbeat; takes SIGTERM/SIGINT and stops the pieces in order (HTTP first, so no new jobs
+//! arrive, then the handlers, which hand back unstarted jobs).
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::{App, HttpServer, dev::ServerHandle, web as aweb};
+
+use super::heartbeat::Heartbeat;
+use super::{Loaded, SystemError};
+use crate::db::DbPool;
+use crate::jobs::handler::HandlerCore;
+use crate::jobs::{HandlerSet, JobHandler, JobsEnv};
+use crate::web::{AppState, IdEncoder};
+
+/// Stop everything gracefully.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Stop(&'static str);
+
+struct RootSupervisor {
+    server: Option<ServerHandle>,
+    handlers: HandlerSet,
+    pool: DbPool,
+    server_name: String,
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Actor for RootSupervisor {
+    type Context = Context<Self>;
+}
+
+impl Handler<Stop> for RootSupervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: Stop, _ctx: &mut Self::Context) -> Self::Result {
+        log::info!("received {}: stopping", msg.0);
+        let server = self.server.take();
+        let handlers = self.handlers.clone();
+        let heartbeat = self.heartbeat.take();
+        let pool = self.pool.clone();
+        let name = self.server_name.clone();
+        Box::pin(
+            async move {
+                if let Some(server) = server {
+                    server.stop(true).await;
+                }
+                handlers.shutdown().await;
+                if let Some(h) = heartbeat {
+                    h.abort();
+                }
+                let _ = tokio::task::spawn_blocking(move || Heartbeat::remove(&pool, &name)).await;
+                log::info!("stopped");
+                System::current().stop();
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+/// Runs the process until a signal stops it.
+pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
+    crate::logging::set_server_name(&loaded.server_name);
+    let pool = loaded.open_pool()?;
+    let applied = pool.migrate()?;
+    if applied > 0 {
+        log::info!("applied {applied} database migration(s)");
+    }
+    let sys = actix_rt::System::new();
+    let result: Result<(), SystemError> = sys.block_on(async move { start(loaded, pool).await });
+    result?;
+    sys.run().map_err(|e| SystemError::Runtime(e.to_string()))
+}
+
+async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
+    let mode = loaded.opts.mode;
+    let env = JobsEnv {
+        pool: pool.clone(),
+        toolbox: loaded.toolbox.clone(),
+        settings: loaded.settings.clone(),
+        job_conf: loaded.job_conf.clone(),
+        server_name: loaded.server_name.clone(),
+    };
+
+    let handlers = if mode.handles_jobs() {
+        let core = HandlerCore::new(env.clone());
+        let arbiter = Arbiter::new();
+        let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| JobHandler::new(core));
+        HandlerSet::new(vec![addr])
+    } else {
+        HandlerSet::default()
+    };
+
+    let server = if mode.serves_http() {
+        Some(start_http(&loaded, env.clone(), handlers.clone())?)
+    } else {
+        None
+    };
+
+    let mut pools = loaded.opts.pools.clone();
+    if pools.is_empty() && mode.handles_jobs() {
+        pools.push("job-handlers".to_string());
+    }
+    let heartbeat = Heartbeat {
+        pool: pool.clone(),
+        server_name: loaded.server_name.clone(),
+        mode: mode.as_str(),
+        pools,
+        interval: Duration::from_secs_f64(loaded.settings.galaxy.heartbeat_interval.max(0.1)),
+    };
+    let heartbeat = Some(actix_rt::spawn(heartbeat.run()));
+
+    let root = RootSupervisor {
+        server: server.as_ref().map(|s| s.handle()),
+        handlers,
+        pool,
+        server_name: loaded.server_name.clone(),
+        heartbeat,
+    }
+    .start();
+    if let Some(server) = server {
+        actix_rt::spawn(async move {
+            if let Err(e) = server.await {
+                log::error!("http server: {e}");
+            }
+        });
+    }
+    actix_rt::spawn(async move {
+        let name = wait_for_signal().await;
+        root.do_send(Stop(name));
+    });
+    log::info!(
+        "galaxy-server {} started as `{}` ({} mode)",
+        env!("CARGO_PKG_VERSION"),
+        loaded.server_name,
+        mode.as_str()
+    );
+    Ok(())
+}
+
+fn start_http(
+    loaded: &Loaded,
+    env: JobsEnv,
+    handlers: HandlerSet,
+) -> Result<actix_web::dev::Server, SystemError> {
+    let g = &loaded.settings.gravity.gunicorn;
+    let state = AppState {
+        ids: IdEncoder::new(&loaded.settings.galaxy.id_secret),
+        admin_users: std::sync::Arc::new(loaded.settings.galaxy.admin_users.clone()),
+        env,
+        handlers,
+    };
+    let data = aweb::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(crate::web::configure)
+    })
+    .workers(g.workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(30);
+    for addr in &g.bind {
+        server = if let Some(path) = addr.strip_prefix("unix:") {
+            server.bind_uds(path)
+        } else {
+            server.bind(addr.as_str())
+        }
+        .map_err(|source| SystemError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        log::info!("serving on {addr}");
+    }
+    Ok(server.run())
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

@@ -1,0 +1,118 @@
+//! The one place errors become Galaxy's error JSON: `{"err_msg": "...", "err_code": N}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::db::DbError;
+use crate::jobs::JobError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    MissingParameter(String),
+    #[error("Invalid id ('{0}') specified, unable to decode.")]
+    MalformedId(String),
+    #[error(
+        "You must be logged in to use this route (send an API key in the x-api-key header or ?key=)."
+    )]
+    AuthRequired,
+    #[error("Provided API key is not valid.")]
+    InvalidKey,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Galaxy's numeric error code for this error.
+    pub fn err_code(&self) -> u32 {
+        match self {
+            ApiError::BadRequest(_) => 400008,
+            ApiError::MissingParameter(_) => 400003,
+            ApiError::MalformedId(_) => 400009,
+            ApiError::AuthRequired => 403001,
+            ApiError::InvalidKey => 403001,
+            ApiError::Forbidden(_) => 403002,
+            ApiError::NotFound(_) => 404001,
+            ApiError::Conflict(_) => 409001,
+            ApiError::Internal(_) => 500001,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::MissingParameter(_) | ApiError::MalformedId(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::AuthRequired | ApiError::InvalidKey | ApiError::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(msg) = self {
+            log::error!("{msg}");
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({"err_msg": self.to_string(), "err_code": self.err_code()}))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::tools::ToolInputError> for ApiError {
+    fn from(e: crate::tools::ToolInputError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// Maps actix's own extractor errors (bad JSON, bad query, bad path) to Galaxy's shape.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("Invalid JSON payload: {err}")).into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("Invalid query parameters: {err}")).into()
+}
+
+pub fn path_error(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("Invalid path: {err}")).into()
+}

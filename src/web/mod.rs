@@ -1,0 +1,55 @@
+//! The web workers: Galaxy's API (SPEC §4), served by actix-web.
+
+pub mod auth;
+pub mod errors;
+pub mod ids;
+pub mod json;
+pub mod routes;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::jobs::{HandlerSet, JobsEnv};
+
+pub use errors::ApiError;
+pub use ids::IdEncoder;
+
+/// Shared by every web worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub env: JobsEnv,
+    pub ids: IdEncoder,
+    pub handlers: HandlerSet,
+    /// Emails of admins.
+    pub admin_users: Arc<Vec<String>>,
+}
+
+impl AppState {
+    /// Runs blocking database work on actix's blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut crate::db::DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.env.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Registers every route; used by the server and by tests alike.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024 * 1024)
+            .error_handler(errors::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+    .app_data(web::PathConfig::default().error_handler(errors::path_error))
+    .service(web::scope("/api").configure(routes::configure))
+    .default_service(web::to(routes::not_found));
+}

@@ -1,0 +1,67 @@
+use actix_web::{HttpResponse, web};
+
+use crate::db::models::Dataset;
+use crate::db::queries::datasets;
+use crate::web::{ApiError, AppState, auth::Caller, json};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/datasets/{id}", web::get().to(show))
+        .route("/datasets/{id}/display", web::get().to(display));
+}
+
+/// Loads a dataset the caller may see: 404 when missing, 403 when someone else's.
+pub(crate) fn accessible_dataset(
+    c: &mut crate::db::DbConn,
+    caller: &Caller,
+    id: i64,
+) -> Result<Dataset, ApiError> {
+    let d = datasets::find_dataset(c, id)?
+        .ok_or_else(|| ApiError::NotFound("Dataset not found.".into()))?;
+    if !caller.can_access(d.user_id) {
+        return Err(ApiError::Forbidden(
+            "Dataset is not accessible by the current user.".into(),
+        ));
+    }
+    Ok(d)
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let d = state
+        .db(move |c| accessible_dataset(c, &caller, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(json::dataset(&state.ids, &d)))
+}
+
+async fn display(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let d = state
+        .db(move |c| accessible_dataset(c, &caller, id))
+        .await?;
+    if d.state != "ok" {
+        return Err(ApiError::Conflict(format!(
+            "Dataset is in state '{}', not 'ok'.",
+            d.state
+        )));
+    }
+    let file = state.env.dataset_path(d.id);
+    let bytes = web::block(move || {
+        std::fs::read(&file).map_err(|e| ApiError::Internal(format!("{}: {e}", file.display())))
+    })
+    .await??;
+    let content_type = match d.extension.as_str() {
+        "json" => "application/json",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
+}

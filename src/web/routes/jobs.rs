@@ -1,0 +1,140 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::db::models::Job;
+use crate::db::queries::jobs::{self, JobFilter};
+use crate::jobs::states;
+use crate::web::{ApiError, AppState, auth::Caller, json};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/jobs", web::get().to(list))
+        .route("/jobs/{id}", web::get().to(show))
+        .route("/jobs/{id}", web::delete().to(cancel));
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    tool_id: Option<String>,
+    history_id: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+    order_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    full: Option<bool>,
+}
+
+/// Loads a job the caller may see: 404 when missing, 403 when someone else's.
+fn accessible_job(c: &mut crate::db::DbConn, caller: &Caller, id: i64) -> Result<Job, ApiError> {
+    let j = jobs::find_job(c, id)?.ok_or_else(|| ApiError::NotFound("Job not found.".into()))?;
+    if !caller.can_access(j.user_id) {
+        return Err(ApiError::Forbidden(
+            "Job is not accessible by the current user.".into(),
+        ));
+    }
+    Ok(j)
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let q = q.into_inner();
+    let states_wanted: Vec<String> = q
+        .state
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = states_wanted
+        .iter()
+        .find(|s| !states::JOB_STATES.contains(&s.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!("Unknown job state '{bad}'.")));
+    }
+    let order_by_create = match q.order_by.as_deref() {
+        None | Some("update_time") => false,
+        Some("create_time") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "order_by must be update_time or create_time, not '{other}'."
+            )));
+        }
+    };
+    let history_id = q
+        .history_id
+        .as_deref()
+        .map(|h| state.ids.decode(h))
+        .transpose()?;
+    let filter = JobFilter {
+        user_id: caller.list_filter(),
+        states: states_wanted,
+        tool_id: q.tool_id,
+        history_id,
+        limit: q.limit.unwrap_or(500).clamp(0, 10_000),
+        offset: q.offset.unwrap_or(0).max(0),
+        order_by_create,
+    };
+    let list = state.db(move |c| Ok(jobs::list_jobs(c, &filter)?)).await?;
+    Ok(HttpResponse::Ok().json(
+        list.iter()
+            .map(|j| json::job(&state.ids, j, None))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    q: web::Query<ShowQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let full = q.full.unwrap_or(false);
+    let (job, links) = state
+        .db(move |c| {
+            let job = accessible_job(c, &caller, id)?;
+            let links = if full {
+                Some((jobs::job_inputs(c, id)?, jobs::job_outputs(c, id)?))
+            } else {
+                None
+            };
+            Ok((job, links))
+        })
+        .await?;
+    let full = links.as_ref().map(|(i, o)| (i.as_slice(), o.as_slice()));
+    Ok(HttpResponse::Ok().json(json::job(&state.ids, &job, full)))
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let after = state
+        .db(move |c| {
+            let job = accessible_job(c, &caller, id)?;
+            if states::is_terminal(&job.state) {
+                return Ok(None);
+            }
+            Ok(jobs::stop_unstarted_or_mark(c, id, states::DELETED)?)
+        })
+        .await?;
+    match after.as_deref() {
+        Some(states::DELETING) => {
+            state.handlers.cancel(id);
+            Ok(HttpResponse::Ok().json(true))
+        }
+        Some(states::DELETED) => Ok(HttpResponse::Ok().json(true)),
+        _ => Ok(HttpResponse::Ok().json(false)),
+    }
+}

@@ -1,0 +1,65 @@
+//! The API routes, one file per resource.
+
+mod datasets;
+mod histories;
+mod jobs;
+mod meta;
+mod tools;
+mod users;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value};
+
+use super::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    meta::configure(cfg);
+    users::configure(cfg);
+    tools::configure(cfg);
+    jobs::configure(cfg);
+    histories::configure(cfg);
+    datasets::configure(cfg);
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "Could not find the requested resource: {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// A request body as a JSON object (empty body = empty object).
+pub(crate) fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::BadRequest(
+            "The request body must be a JSON object.".into(),
+        )),
+        Err(e) => Err(ApiError::BadRequest(format!("Invalid JSON payload: {e}"))),
+    }
+}
+
+/// A required string field of a payload.
+pub(crate) fn required_str<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a str, ApiError> {
+    match map.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(_)) | None | Some(Value::Null) => Err(ApiError::MissingParameter(
+            format!("Missing required parameter '{key}'."),
+        )),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "Parameter '{key}' must be a string."
+        ))),
+    }
+}
+
+/// The client address as the connection reports it.
+pub(crate) fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
