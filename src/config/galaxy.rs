@@ -79,7 +79,27 @@ impl Settings {
     /// Reads `path` (or `config/galaxy.yml` when it exists, or built-in defaults), applies
     /// `GALAXY_CONFIG_*` overrides, validates, and warns (log) about unknown keys.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        todo!("{path:?}")
+        let Some(path) = path else {
+            let mut s = Settings::default();
+            s.galaxy.database_connection = "sqlite:///database/universe.sqlite".into();
+            s.galaxy.tool_config_file = "config/tool_conf.xml".into();
+            s.galaxy.file_path = "database/objects".into();
+            s.galaxy.job_working_directory = "database/jobs_directory".into();
+            s.galaxy.job_handler_monitor_sleep = 1.0;
+            s.galaxy.heartbeat_interval = 10.0;
+            s.gravity.gunicorn.bind = vec!["127.0.0.1:8080".into()];
+            s.gravity.gunicorn.workers = 2;
+            return Ok(s);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: path.into(),
+            source,
+        })?;
+        serde_yaml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            file: path.into(),
+            line: None,
+            message: e.to_string(),
+        })
     }
 }
 

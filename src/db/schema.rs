@@ -74,6 +74,7 @@ diesel::table! {
         client_address -> Nullable<Text>,
         create_time -> Timestamp,
         update_time -> Timestamp,
+        handler_tag -> Nullable<Text>,
     }
 }
 
@@ -115,6 +116,7 @@ diesel::table! {
         pools -> Text,
         start_time -> Timestamp,
         update_time -> Timestamp,
+        draining -> Bool,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Jobs: creation (called by the web layer), the job-handler actor, and the runners.
 
+pub mod assign;
 pub mod handler;
 pub mod runners;
 pub mod states;
@@ -23,6 +24,8 @@ pub struct JobsEnv {
     pub job_conf: Arc<JobConf>,
     /// This process's server name; the `handler` of the jobs it handles.
     pub server_name: String,
+    /// Where the jobs this process creates go.
+    pub assigner: Arc<assign::Assigner>,
 }
 
 impl JobsEnv {

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use crate::db::models::{Dataset, Job};
-use crate::db::queries::{datasets, jobs};
+use crate::db::queries::{datasets, jobs, notify};
 use crate::db::{DbConn, DbError};
 use crate::tools::{ParamValue, Tool, UploadRequest};
 
+use super::assign::Assignment;
 use super::{JobError, JobsEnv, states};
 
 /// A checked request to run a tool.
@@ -21,12 +22,14 @@ pub struct RunRequest {
     pub client_address: Option<String>,
 }
 
-/// Records a tool run as a `new` job held by this process's handler.
+/// Records a tool run as a `new` job, assigned to a handler or a pool (see `assign`), and
+/// wakes the handlers of other processes (NOTIFY on PostgreSQL).
 pub fn create_tool_job(
     env: &JobsEnv,
     conn: &mut DbConn,
     req: &RunRequest,
-) -> Result<(Job, Vec<(String, Dataset)>), JobError> {
+) -> Result<(Job, Vec<(String, Dataset)>, Assignment), JobError> {
+    let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let params = params_json(&req.values);
     let first_input_hid = req.inputs.first().map(|(_, id)| *id);
     let outputs = req
@@ -48,14 +51,26 @@ pub fn create_tool_job(
         tool_id: &req.tool.id,
         tool_version: &req.tool.version,
         state: states::NEW,
-        handler: Some(&env.server_name),
+        handler: assignment.handler(),
+        handler_tag: assignment.tag(),
         params: &params,
         destination_id: Some(&env.job_conf.default_environment),
         client_address: req.client_address.as_deref(),
         inputs: req.inputs.clone(),
         outputs,
     };
-    Ok(jobs::create_job(conn, &spec)?)
+    let (job, outputs) = jobs::create_job(conn, &spec)?;
+    let wake = match &assignment {
+        Assignment::Handler { mailbox: true, .. } => None,
+        Assignment::Handler { name, .. } => Some(name.as_str()),
+        Assignment::Pool { tag } => Some(tag.as_str()),
+    };
+    if let Some(channel_payload) = wake {
+        if let Err(e) = notify::new_job(conn, channel_payload) {
+            log::warn!("(job {}) could not notify handlers: {e}", job.id);
+        }
+    }
+    Ok((job, outputs, assignment))
 }
 
 /// Writes a pasted dataset: the job and dataset rows first (so the file has its id), then the
@@ -87,6 +102,7 @@ pub fn create_upload(
         tool_version: &tool.version,
         state: states::QUEUED,
         handler: Some(&env.server_name),
+        handler_tag: None,
         params: &params,
         destination_id: None,
         client_address,

@@ -73,6 +73,9 @@ pub struct Loaded {
     pub job_conf: Arc<JobConf>,
     pub toolbox: Arc<ToolBox>,
     pub server_name: String,
+    /// Pools this process joins (`job-handlers`, `job-handlers.TAG`, …): from `--pool`, plus
+    /// the tags of the static handler of the job conf with this server name.
+    pub pools: Vec<String>,
 }
 
 /// Reads and checks galaxy.yml, the job configuration and the tools; applies the command line.
@@ -84,6 +87,11 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
     if let Some(w) = opts.workers {
         settings.gravity.gunicorn.workers = w;
     }
+    // Job scripts run in their own working directories: dataset and job paths must be absolute.
+    let cwd = std::env::current_dir()
+        .map_err(|e| SystemError::Runtime(format!("current directory: {e}")))?;
+    settings.galaxy.file_path = cwd.join(&settings.galaxy.file_path);
+    settings.galaxy.job_working_directory = cwd.join(&settings.galaxy.job_working_directory);
     let job_conf = JobConf::load(settings.galaxy.job_config_path().as_deref())?;
     let tool_conf = settings.galaxy.tool_config_file.clone();
     let toolbox = if !tool_conf.exists() && tool_conf == PathBuf::from("config/tool_conf.xml") {
@@ -96,12 +104,31 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
         Mode::Handler => format!("handler_{}", std::process::id()),
         _ => "main".to_string(),
     });
+    let mut pools = opts.pools.clone();
+    if opts.mode.handles_jobs() {
+        if let Some(h) = job_conf
+            .handling
+            .handlers
+            .iter()
+            .find(|h| h.id == server_name)
+        {
+            if h.tags.is_empty() && pools.is_empty() {
+                pools.push("job-handlers".to_string());
+            }
+            pools.extend(h.tags.iter().map(|t| format!("job-handlers.{t}")));
+        }
+        if pools.is_empty() {
+            pools.push("job-handlers".to_string());
+        }
+    }
+    pools.dedup();
     Ok(Loaded {
         opts: opts.clone(),
         settings: Arc::new(settings),
         job_conf: Arc::new(job_conf),
         toolbox: Arc::new(toolbox),
         server_name,
+        pools,
     })
 }
 

@@ -8,8 +8,14 @@ use actix::prelude::*;
 use actix_web::{App, HttpServer, dev::ServerHandle, web as aweb};
 
 use super::heartbeat::Heartbeat;
-use super::{Loaded, SystemError};
+use std::sync::Arc;
+
+use super::{Loaded, Mode, SystemError};
+use crate::config::AssignMethod;
+use crate::db::Backend;
 use crate::db::DbPool;
+use crate::db::queries::claim::ClaimMethod;
+use crate::jobs::assign::{Assigner, tags_of_pools};
 use crate::jobs::handler::HandlerCore;
 use crate::jobs::{HandlerSet, JobHandler, JobsEnv};
 use crate::web::{AppState, IdEncoder};
@@ -81,10 +87,25 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         settings: loaded.settings.clone(),
         job_conf: loaded.job_conf.clone(),
         server_name: loaded.server_name.clone(),
+        assigner: Arc::new(Assigner::new(
+            &loaded.job_conf,
+            pool.backend(),
+            mode == Mode::AllInOne,
+            &loaded.server_name,
+            mode.handles_jobs().then(|| tags_of_pools(&loaded.pools)),
+            loaded.settings.galaxy.heartbeat_interval,
+        )),
     };
 
     let handlers = if mode.handles_jobs() {
-        let core = HandlerCore::new(env.clone());
+        let claim = match (
+            pool.backend(),
+            env.assigner.methods().contains(&AssignMethod::DbSkipLocked),
+        ) {
+            (Backend::Postgres, true) => ClaimMethod::SkipLocked,
+            _ => ClaimMethod::TransactionIsolation,
+        };
+        let core = HandlerCore::new(env.clone(), tags_of_pools(&loaded.pools), claim);
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| JobHandler::new(core));
         HandlerSet::new(vec![addr])
@@ -98,10 +119,7 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         None
     };
 
-    let mut pools = loaded.opts.pools.clone();
-    if pools.is_empty() && mode.handles_jobs() {
-        pools.push("job-handlers".to_string());
-    }
+    let pools = loaded.pools.clone();
     let heartbeat = Heartbeat {
         pool: pool.clone(),
         server_name: loaded.server_name.clone(),

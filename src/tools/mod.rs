@@ -1,9 +1,29 @@
 //! Tools: `tool_conf.xml`, the Galaxy tool XML subset (SPEC §3.3), parameter checking,
 //! Galaxy's text sanitization and command templating.
+//!
+//! - `conf`: `tool_conf.xml` (sections, `tool_path`).
+//! - `dom`/`xml`: tool XML into [`Tool`], rejecting what is outside the subset with file,
+//!   line and construct.
+//! - `inputs`/`upload`: checking what a client posts to `/api/tools`.
+//! - `template`/`sanitize`: rendering `<command>` safely.
+//! - `json`: Galaxy's tool dictionaries for `/api/tools`.
 
 pub mod model;
 
+mod conf;
+mod dom;
+mod inputs;
+mod json;
+mod params;
+mod sanitize;
+mod template;
+mod upload;
+mod xml;
+
+#[cfg(test)]
+mod tests;
+
 pub use model::{
     DataRef, OutputDef, Param, ParamKind, ParamValue, Tool, ToolBox, ToolError, ToolInputError,
-    UploadRequest,
+    UploadRequest, sanitize_text,
 };

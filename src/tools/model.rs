@@ -122,18 +122,57 @@ pub struct UploadRequest {
 impl ToolBox {
     /// Loads every tool listed in `tool_conf` (paths relative to the tool_conf's `tool_path`
     /// attribute, else relative to the directory holding tool_conf).
+    ///
+    /// A relative `tool_path` is itself resolved against the directory holding tool_conf, so
+    /// the server finds its tools whatever its working directory.
     pub fn load(tool_conf: &Path) -> Result<ToolBox, ToolError> {
-        todo!("{tool_conf:?}")
+        super::conf::load_tool_conf(tool_conf)
     }
+
+    /// Adds one tool; a second tool with an id already loaded is an error naming both files.
+    pub fn add(&mut self, tool: Tool) -> Result<(), ToolError> {
+        if let Some(&i) = self.by_id.get(&tool.id) {
+            return Err(ToolError::Invalid {
+                file: tool.source_file.clone(),
+                line: 1,
+                construct: format!("<tool id=\"{}\">", tool.id),
+                message: format!(
+                    "duplicate tool id, already loaded from {}",
+                    self.tools[i].source_file.display()
+                ),
+            });
+        }
+        self.by_id.insert(tool.id.clone(), self.tools.len());
+        self.tools.push(Arc::new(tool));
+        Ok(())
+    }
+
     pub fn get(&self, id: &str) -> Option<&Arc<Tool>> {
         self.by_id.get(id).map(|&i| &self.tools[i])
     }
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Tool>> {
         self.tools.iter()
     }
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
 }
 
 impl Tool {
+    /// Parses one Galaxy tool XML file (the subset of SPEC §3.3); `section` is the tool panel
+    /// section name it is listed under.
+    pub fn from_file(path: &Path, section: Option<String>) -> Result<Tool, ToolError> {
+        super::xml::parse_tool_file(path, section)
+    }
+
+    /// Parses tool XML held in memory; `file` is only used in error messages.
+    pub fn from_xml(src: &str, file: &Path, section: Option<String>) -> Result<Tool, ToolError> {
+        super::xml::parse_tool(src, file, section)
+    }
+
     /// `upload1` is handled by the server itself (no command runs).
     pub fn is_upload(&self) -> bool {
         self.id == "upload1"
@@ -145,14 +184,14 @@ impl Tool {
         &self,
         inputs: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Vec<(String, ParamValue)>, ToolInputError> {
-        todo!("{inputs:?}")
+        super::inputs::check_inputs(self, inputs)
     }
 
     /// For `upload1`: the paste request.
     pub fn upload_request(
         inputs: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<UploadRequest, ToolInputError> {
-        todo!("{inputs:?}")
+        super::upload::upload_request(inputs)
     }
 
     /// Renders `<command>`: `$name`/`${name}` of text/select params sanitized, numbers and
@@ -164,16 +203,27 @@ impl Tool {
         data_paths: &BTreeMap<String, String>,
         output_paths: &BTreeMap<String, String>,
     ) -> String {
-        todo!("{values:?}{data_paths:?}{output_paths:?}")
+        super::template::render_command(self, values, data_paths, output_paths)
+    }
+
+    /// Rejects what this implementation cannot template: Cheetah directives (`#if`, `#for`,
+    /// `#set`, `##` comments, ...) and Cheetah expressions (`${a.b}`, `$param.attr`).
+    pub fn validate_command(&self) -> Result<(), ToolError> {
+        super::template::validate_command(self)
     }
 
     /// Galaxy's tool JSON (`/api/tools`, `/api/tools/{id}`); `io_details` adds `inputs`/`outputs`.
     pub fn to_json(&self, io_details: bool) -> serde_json::Value {
-        todo!("{io_details}")
+        super::json::tool_to_json(self, io_details)
+    }
+
+    /// The declared param called `name`.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.inputs.iter().find(|p| p.name == name)
     }
 }
 
 /// Galaxy's text sanitization: characters outside its safe set become `__xx__` codes.
 pub fn sanitize_text(text: &str) -> String {
-    todo!("{text}")
+    super::sanitize::sanitize_text(text)
 }

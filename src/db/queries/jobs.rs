@@ -22,6 +22,8 @@ pub struct JobSpec<'a> {
     /// Initial state (`new`, or `running` for server-side uploads).
     pub state: &'a str,
     pub handler: Option<&'a str>,
+    /// The pool tag an unclaimed job waits in.
+    pub handler_tag: Option<&'a str>,
     pub params: &'a str,
     pub destination_id: Option<&'a str>,
     pub client_address: Option<&'a str>,
@@ -51,6 +53,7 @@ pub fn create_job(
         client_address: spec.client_address,
         create_time: t,
         update_time: t,
+        handler_tag: spec.handler_tag,
     };
     let n = spec.outputs.len() as i64;
     db_tx!(conn, |c| {

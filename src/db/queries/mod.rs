@@ -1,7 +1,9 @@
 //! Queries, one file per table group. Each is a plain function on a [`super::DbConn`].
 
+pub mod claim;
 pub mod datasets;
 pub mod histories;
 pub mod jobs;
+pub mod notify;
 pub mod users;
 pub mod workers;

@@ -56,3 +56,51 @@ pub fn remove_worker(conn: &mut DbConn, server_name: &str, pid: i32) -> DbResult
         Ok(())
     })
 }
+
+/// Names of live (heartbeat younger than `max_age_secs`), non-draining processes that handle
+/// the pool tag `tag`.
+pub fn live_handlers_of_tag(
+    conn: &mut DbConn,
+    tag: &str,
+    max_age_secs: f64,
+) -> DbResult<Vec<String>> {
+    let cutoff = crate::db::now() - chrono::Duration::milliseconds((max_age_secs * 1000.0) as i64);
+    let rows = db_run!(conn, |c| {
+        worker_process::table
+            .filter(worker_process::update_time.gt(cutoff))
+            .filter(worker_process::draining.eq(false))
+            .filter(worker_process::mode.ne("web"))
+            .select(WorkerProcess::as_select())
+            .load(c)?
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|w| {
+            tags_of_pools(&serde_json::from_str::<Vec<String>>(&w.pools).unwrap_or_default())
+                .iter()
+                .any(|t| t == tag)
+        })
+        .map(|w| w.server_name)
+        .collect())
+}
+
+/// The tag of untagged (default) handlers.
+pub const DEFAULT_TAG: &str = "_default_";
+
+/// Pool names → handler tags: `job-handlers` → `_default_`, `job-handlers.TAG` → `TAG`.
+pub fn tags_of_pools(pools: &[String]) -> Vec<String> {
+    let mut tags = Vec::new();
+    for p in pools {
+        let tag = if p == "job-handlers" {
+            DEFAULT_TAG.to_string()
+        } else if let Some(t) = p.strip_prefix("job-handlers.") {
+            t.to_string()
+        } else {
+            continue;
+        };
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}

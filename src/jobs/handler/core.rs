@@ -12,7 +12,9 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::config::CleanupJob;
 use crate::db::models::Job;
+use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
+use crate::jobs::assign::DRAIN_TAG;
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
 use crate::jobs::states::{self, InputsReadiness};
 use crate::jobs::{JobError, JobsEnv};
@@ -20,6 +22,8 @@ use crate::tools::{DataRef, ParamValue};
 
 /// Most `new` jobs looked at per monitor pass.
 const SCAN_LIMIT: i64 = 1000;
+/// Most pool jobs claimed per pass when the job conf sets no `max_grab`.
+const DEFAULT_MAX_GRAB: i64 = 100;
 
 pub struct HandlerCore {
     env: JobsEnv,
@@ -32,10 +36,14 @@ pub struct HandlerCore {
     running: Mutex<HashMap<i64, i32>>,
     monitor_started: AtomicBool,
     stopping: AtomicBool,
+    /// Pool tags this handler claims unclaimed jobs from (empty: none).
+    tags: Vec<String>,
+    claim: ClaimMethod,
+    max_grab: i64,
 }
 
 impl HandlerCore {
-    pub fn new(env: JobsEnv) -> Arc<Self> {
+    pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Arc<Self> {
         let workers = env
             .job_conf
             .environments
@@ -43,7 +51,6 @@ impl HandlerCore {
             .and_then(|e| env.job_conf.runners.get(&e.runner))
             .map_or(4, |r| r.workers.max(1));
         Arc::new(HandlerCore {
-            env,
             runner: LocalRunner { workers },
             slots: Arc::new(Semaphore::new(workers)),
             wake: Notify::new(),
@@ -51,6 +58,19 @@ impl HandlerCore {
             running: Mutex::new(HashMap::new()),
             monitor_started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            max_grab: env
+                .job_conf
+                .handling
+                .max_grab
+                .map_or(DEFAULT_MAX_GRAB, i64::from)
+                .max(1),
+            tags: if tags.iter().any(|t| t == DRAIN_TAG) {
+                Vec::new()
+            } else {
+                tags
+            },
+            claim,
+            env,
         })
     }
 
@@ -107,6 +127,28 @@ impl HandlerCore {
     }
 
     async fn monitor_pass(self: Arc<Self>) -> Result<(), JobError> {
+        if !self.tags.is_empty() && !self.stopping.load(Ordering::SeqCst) {
+            let (name, tags, claim, limit) = (
+                self.env.server_name.clone(),
+                self.tags.clone(),
+                self.claim,
+                self.max_grab,
+            );
+            let claimed = self
+                .env
+                .blocking(move |c| {
+                    claim::pause_failed_pool_jobs(c, &tags)?;
+                    Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
+                })
+                .await?;
+            if claimed.len() as i64 == limit {
+                self.wake();
+            }
+            for job in claimed {
+                let core = self.clone();
+                actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
+            }
+        }
         let name = self.env.server_name.clone();
         let jobs = self
             .env
@@ -124,7 +166,14 @@ impl HandlerCore {
                 self.kill(job.id);
                 if !self.lock_running().contains_key(&job.id) && !self.lock_busy().contains(&job.id)
                 {
-                    // Not running here (its process is gone): finish the cancel.
+                    // Not watched here: kill what may be left of its process, finish the cancel.
+                    if let Some(pgid) = job
+                        .job_runner_external_id
+                        .as_deref()
+                        .and_then(|p| p.parse().ok())
+                    {
+                        LocalRunner::kill_group(pgid);
+                    }
                     let core = self.clone();
                     actix::spawn(async move { core.finish(job.id, job.claim_token, None).await });
                 }
@@ -179,6 +228,29 @@ impl HandlerCore {
             })
             .await?;
         let Some(token) = token else { return Ok(()) };
+        self.run_with_slot(job_id, token).await
+    }
+
+    /// Runs a job this handler claimed from its pool.
+    async fn run_claimed(self: Arc<Self>, job_id: i64, token: i64) {
+        if !self.lock_busy().insert(job_id) {
+            return;
+        }
+        let result = AssertUnwindSafe(self.run_with_slot(job_id, token))
+            .catch_unwind()
+            .await;
+        self.lock_busy().remove(&job_id);
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!("(job {job_id}) {e}"),
+            Err(_) => {
+                log::error!("(job {job_id}) panicked while being handled; it stays recoverable")
+            }
+        }
+    }
+
+    /// Waits for a runner slot, then runs the claimed job.
+    async fn run_with_slot(self: &Arc<Self>, job_id: i64, token: i64) -> Result<(), JobError> {
         let permit = self
             .slots
             .clone()

@@ -9,6 +9,7 @@ use actix::prelude::*;
 use rand::Rng;
 
 pub use self::core::HandlerCore;
+use super::assign::Assignment;
 
 /// A job was just created for this handler.
 #[derive(Message, Clone, Copy)]
@@ -19,6 +20,11 @@ pub struct JobCreated(pub i64);
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct CancelJob(pub i64);
+
+/// New pool jobs may be waiting: claim now.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
 
 /// Hand back claimed-but-unstarted jobs and stop taking new ones.
 #[derive(Message)]
@@ -66,11 +72,17 @@ impl Handler<CancelJob> for JobHandler {
     }
 }
 
+impl Handler<Wake> for JobHandler {
+    type Result = ();
+    fn handle(&mut self, _msg: Wake, _ctx: &mut Self::Context) {
+        self.core.wake();
+    }
+}
+
 impl Handler<Shutdown> for JobHandler {
     type Result = ();
-    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+    fn handle(&mut self, _msg: Shutdown, _ctx: &mut Self::Context) {
         self.core.shutdown();
-        ctx.stop();
     }
 }
 
@@ -96,6 +108,21 @@ impl HandlerSet {
         }
         let i = rand::rng().random_range(0..self.handlers.len());
         self.handlers[i].do_send(JobCreated(job_id));
+    }
+
+    /// Hands a just-created job to this process's handlers as its assignment says.
+    pub fn dispatch(&self, assignment: &Assignment, job_id: i64) {
+        match assignment {
+            Assignment::Handler { mailbox: true, .. } => self.job_created(job_id),
+            Assignment::Handler { .. } => {}
+            Assignment::Pool { .. } => self.wake_all(),
+        }
+    }
+
+    pub fn wake_all(&self) {
+        for h in &self.handlers {
+            h.do_send(Wake);
+        }
     }
 
     pub fn cancel(&self, job_id: i64) {

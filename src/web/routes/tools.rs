@@ -103,7 +103,7 @@ async fn run(
         return Ok(HttpResponse::Ok().json(run_response(&ids, &job, &[dataset])));
     }
     let values = tool.check_inputs(&inputs)?;
-    let (job, outputs) = state
+    let (job, outputs, assignment) = state
         .db(move |c| {
             let history = target_history(c, &caller, history_id)?;
             let mut data_inputs = Vec::new();
@@ -131,7 +131,7 @@ async fn run(
             Ok(submit::create_tool_job(&env, c, &request)?)
         })
         .await?;
-    state.handlers.job_created(job.id);
+    state.handlers.dispatch(&assignment, job.id);
     let datasets: Vec<_> = outputs.into_iter().map(|(_, d)| d).collect();
     Ok(HttpResponse::Ok().json(run_response(&state.ids, &job, &datasets)))
 }

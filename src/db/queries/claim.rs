@@ -1,0 +1,175 @@
+//! Claiming unclaimed jobs from a handler pool: one statement moves a job from unclaimed to
+//! claimed-by-me (owner, state and a new fencing token together). The SQL differs per backend
+//! and per assignment method; everything else above `db/` is backend-neutral.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
+
+use crate::db::{DbConn, DbError, DbResult, now};
+
+/// How a handler claims unclaimed jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimMethod {
+    /// PostgreSQL `FOR UPDATE SKIP LOCKED`.
+    SkipLocked,
+    /// A serializable transaction, retried on conflict (PostgreSQL); on SQLite every claim runs
+    /// under `BEGIN IMMEDIATE`, which is serializable by construction.
+    TransactionIsolation,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub claim_token: i64,
+}
+
+/// A job is ready when none of its inputs is anything but `ok`.
+const READY: &str = "NOT EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
+                     WHERE i.job_id = j.id AND (d.state <> 'ok' OR d.deleted))";
+/// A job whose input failed will never run: it pauses.
+const FAILED: &str = "EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
+                      WHERE i.job_id = job.id AND (d.state IN ('error', 'paused', 'discarded', 'failed_metadata', 'deleted') OR d.deleted))";
+
+/// Claims up to `limit` ready, unclaimed jobs of the pool tags `tags` for `handler`: each goes
+/// `new` → `queued` with `handler` set and its token bumped, in one statement.
+pub fn claim_pool_jobs(
+    conn: &mut DbConn,
+    method: ClaimMethod,
+    handler: &str,
+    tags: &[String],
+    limit: i64,
+) -> DbResult<Vec<Claimed>> {
+    let t = now();
+    match conn {
+        DbConn::Pg(c) => {
+            let c: &mut PgConnection = c;
+            let lock = match method {
+                ClaimMethod::SkipLocked => "FOR UPDATE SKIP LOCKED",
+                ClaimMethod::TransactionIsolation => "",
+            };
+            let sql = format!(
+                "UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
+                 WHERE state = 'new' AND handler IS NULL AND id IN (\
+                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
+                   AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
+                 RETURNING id, claim_token"
+            );
+            let run = |c: &mut PgConnection| {
+                diesel::sql_query(&sql)
+                    .bind::<Text, _>(handler)
+                    .bind::<Array<Text>, _>(tags)
+                    .bind::<BigInt, _>(limit)
+                    .bind::<diesel::sql_types::Timestamp, _>(t)
+                    .load::<Claimed>(c)
+            };
+            let claimed = match method {
+                ClaimMethod::SkipLocked => c.transaction(|c| run(c))?,
+                ClaimMethod::TransactionIsolation => {
+                    let mut attempt = 0;
+                    loop {
+                        let r = c.build_transaction().serializable().run(|c| run(c));
+                        match r {
+                            Err(diesel::result::Error::DatabaseError(
+                                diesel::result::DatabaseErrorKind::SerializationFailure,
+                                _,
+                            )) if attempt < 10 => {
+                                attempt += 1;
+                            }
+                            other => break other?,
+                        }
+                    }
+                }
+            };
+            record_claims(conn, &claimed, handler)?;
+            Ok(claimed)
+        }
+        DbConn::Sqlite(c) => {
+            let c: &mut SqliteConnection = c;
+            let tags_json =
+                serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
+            let sql = format!(
+                "UPDATE job SET handler = ?1, state = 'queued', claim_token = claim_token + 1, update_time = ?4 \
+                 WHERE state = 'new' AND handler IS NULL AND id IN (\
+                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
+                   AND j.handler_tag IN (SELECT value FROM json_each(?2)) AND {READY} ORDER BY j.id LIMIT ?3) \
+                 RETURNING id, claim_token"
+            );
+            let claimed = c.immediate_transaction(|c| {
+                diesel::sql_query(&sql)
+                    .bind::<Text, _>(handler)
+                    .bind::<Text, _>(&tags_json)
+                    .bind::<BigInt, _>(limit)
+                    .bind::<diesel::sql_types::Timestamp, _>(t)
+                    .load::<Claimed>(c)
+            })?;
+            record_claims(conn, &claimed, handler)?;
+            Ok(claimed)
+        }
+    }
+}
+
+fn record_claims(conn: &mut DbConn, claimed: &[Claimed], handler: &str) -> DbResult<()> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    use crate::db::models::NewJobStateHistory;
+    use crate::db::schema::job_state_history;
+    let t = now();
+    let rows: Vec<NewJobStateHistory<'_>> = claimed
+        .iter()
+        .map(|c| NewJobStateHistory {
+            job_id: c.id,
+            state: "queued",
+            handler: Some(handler),
+            create_time: t,
+        })
+        .collect();
+    crate::db_run!(conn, |c| {
+        diesel::insert_into(job_state_history::table)
+            .values(&rows)
+            .execute(c)?;
+        Ok(())
+    })
+}
+
+/// Pauses unclaimed jobs of these tags whose inputs failed (and their outputs).
+pub fn pause_failed_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
+    let t = now();
+    let tags_json = serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
+    let (jobs_sql, ds_sql) = match conn {
+        DbConn::Pg(_) => (
+            format!(
+                "UPDATE job SET state = 'paused', update_time = $2 WHERE job.state = 'new' AND job.handler IS NULL \
+                     AND job.handler_tag IN (SELECT json_array_elements_text($1::json)) AND {FAILED} RETURNING job.id"
+            ),
+            "UPDATE dataset SET state = 'paused' WHERE creating_job_id = $1 AND state IN ('new', 'queued')",
+        ),
+        DbConn::Sqlite(_) => (
+            format!(
+                "UPDATE job SET state = 'paused', update_time = ?2 WHERE job.state = 'new' AND job.handler IS NULL \
+                     AND job.handler_tag IN (SELECT value FROM json_each(?1)) AND {FAILED} RETURNING job.id"
+            ),
+            "UPDATE dataset SET state = 'paused' WHERE creating_job_id = ?1 AND state IN ('new', 'queued')",
+        ),
+    };
+    crate::db_tx!(conn, |c| {
+        let ids: Vec<IdRow> = diesel::sql_query(&jobs_sql)
+            .bind::<Text, _>(&tags_json)
+            .bind::<diesel::sql_types::Timestamp, _>(t)
+            .load::<IdRow>(c)?;
+        for row in &ids {
+            diesel::sql_query(ds_sql)
+                .bind::<BigInt, _>(row.id)
+                .execute(c)?;
+        }
+        Ok(ids.len())
+    })
+}
+
+#[derive(Debug, QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}

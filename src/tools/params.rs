@@ -1,0 +1,254 @@
+//! `<inputs>` params and `<outputs>` data of a tool XML.
+
+use super::dom::Element;
+use super::xml::Ctx;
+use super::{OutputDef, Param, ParamKind, ToolError};
+
+const SUPPORTED_TYPES: &str = "text, integer, float, boolean, select, data";
+
+pub(crate) fn parse_inputs<'e>(
+    cx: &Ctx<'_>,
+    inputs: &'e Element,
+) -> Result<Vec<(Param, &'e Element)>, ToolError> {
+    let mut params = Vec::new();
+    for child in &inputs.children {
+        if child.name != "param" {
+            let message = format!(
+                "not supported: only <param> of type {SUPPORTED_TYPES} (no conditionals, repeats \
+                 or sections)"
+            );
+            return Err(cx.invalid(child, format!("<{}>", child.name), &message));
+        }
+        params.push((parse_param(cx, child)?, child));
+    }
+    Ok(params)
+}
+
+/// A name usable as `$name` in the command.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Galaxy's `string_as_bool` spellings, strictly.
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn bool_attr(cx: &Ctx<'_>, el: &Element, key: &str) -> Result<Option<bool>, ToolError> {
+    match el.attr(key) {
+        None => Ok(None),
+        Some(v) => parse_bool(v).map(Some).ok_or_else(|| {
+            let construct = format!("{} {key}=\"{v}\"", el.name);
+            cx.invalid(el, construct, "expected true or false")
+        }),
+    }
+}
+
+fn number_attr<T: std::str::FromStr>(
+    cx: &Ctx<'_>,
+    el: &Element,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, ToolError> {
+    match el.attr(key).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            let construct = format!("param {key}=\"{v}\"");
+            cx.invalid(
+                el,
+                construct,
+                &format!("the attribute '{key}' must be {what}"),
+            )
+        }),
+    }
+}
+
+fn parse_param(cx: &Ctx<'_>, el: &Element) -> Result<Param, ToolError> {
+    let name = match (el.attr("name"), el.attr("argument")) {
+        (Some(name), _) => name.trim().to_string(),
+        (None, Some(arg)) => arg.trim().trim_start_matches('-').replace('-', "_"),
+        (None, None) => return Err(cx.invalid(el, "<param>".into(), "missing attribute 'name'")),
+    };
+    if !is_identifier(&name) {
+        let construct = format!("param name=\"{name}\"");
+        return Err(cx.invalid(el, construct, "a name is letters, digits and '_'"));
+    }
+    let kind_name = el.attr("type").unwrap_or_default().trim();
+    if bool_attr(cx, el, "multiple")? == Some(true) {
+        let construct = format!("param type=\"{kind_name}\" multiple=\"true\"");
+        return Err(cx.invalid(el, construct, "multiple values are not supported"));
+    }
+    let optional = bool_attr(cx, el, "optional")?.unwrap_or(false);
+    let mut value = el.attr("value").map(str::to_string);
+    let kind = match kind_name {
+        "text" => ParamKind::Text,
+        "integer" => ParamKind::Integer {
+            min: number_attr(cx, el, "min", "an integer")?,
+            max: number_attr(cx, el, "max", "an integer")?,
+        },
+        "float" => {
+            let min: Option<f64> = number_attr(cx, el, "min", "a real number")?;
+            let max: Option<f64> = number_attr(cx, el, "max", "a real number")?;
+            ParamKind::Float { min, max }
+        }
+        "boolean" => {
+            let checked = bool_attr(cx, el, "checked")?.unwrap_or(false);
+            value = Some(checked.to_string());
+            ParamKind::Boolean {
+                truevalue: el.attr("truevalue").unwrap_or("true").to_string(),
+                falsevalue: el.attr("falsevalue").unwrap_or("false").to_string(),
+            }
+        }
+        "select" => parse_select(cx, el, value.as_deref())?,
+        "data" => ParamKind::Data {
+            format: el.attr("format").unwrap_or("data").trim().to_string(),
+        },
+        "" => return Err(cx.invalid(el, "<param>".into(), "missing attribute 'type'")),
+        other => {
+            let construct = format!("param type=\"{other}\"");
+            let message = format!("unsupported parameter type (supported: {SUPPORTED_TYPES})");
+            return Err(cx.invalid(el, construct, &message));
+        }
+    };
+    check_children(cx, el, &kind)?;
+    check_default(cx, el, &kind, value.as_deref(), optional)?;
+    Ok(Param {
+        name,
+        label: el.attr("label").unwrap_or_default().to_string(),
+        help: el.attr("help").unwrap_or_default().to_string(),
+        optional,
+        value,
+        kind,
+    })
+}
+
+fn parse_select(cx: &Ctx<'_>, el: &Element, value: Option<&str>) -> Result<ParamKind, ToolError> {
+    for key in ["dynamic_options", "data_ref"] {
+        if el.attr(key).is_some() {
+            let construct = format!("param type=\"select\" {key}");
+            return Err(cx.invalid(el, construct, "dynamic options are not supported"));
+        }
+    }
+    let mut options = Vec::new();
+    for option in el.children.iter().filter(|c| c.name == "option") {
+        let label = option.text.trim().to_string();
+        let value = option
+            .attr("value")
+            .map(str::to_string)
+            .unwrap_or_else(|| label.clone());
+        let selected = bool_attr(cx, option, "selected")?.unwrap_or(false);
+        options.push((value, label, selected));
+    }
+    if options.is_empty() {
+        let construct = "param type=\"select\"".to_string();
+        return Err(cx.invalid(el, construct, "a select needs at least one <option>"));
+    }
+    if let Some(v) = value.filter(|v| !options.iter().any(|(o, _, _)| o == v)) {
+        let construct = format!("param type=\"select\" value=\"{v}\"");
+        return Err(cx.invalid(el, construct, "the default is not one of the options"));
+    }
+    Ok(ParamKind::Select { options })
+}
+
+fn check_children(cx: &Ctx<'_>, el: &Element, kind: &ParamKind) -> Result<(), ToolError> {
+    let allowed = |name: &str| name == "option" && matches!(kind, ParamKind::Select { .. });
+    match el.children.iter().find(|c| !allowed(&c.name)) {
+        None => Ok(()),
+        Some(child) => {
+            let construct = format!("<{}> in <param>", child.name);
+            let message = "not supported (only <option> inside a select)";
+            Err(cx.invalid(child, construct, message))
+        }
+    }
+}
+
+/// Number defaults parse; an optional number needs a default (a value is always rendered).
+fn check_default(
+    cx: &Ctx<'_>,
+    el: &Element,
+    kind: &ParamKind,
+    value: Option<&str>,
+    optional: bool,
+) -> Result<(), ToolError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    let (what, parses) = match kind {
+        ParamKind::Integer { .. } => ("an integer", value.is_none_or(|v| v.parse::<i64>().is_ok())),
+        ParamKind::Float { .. } => (
+            "a real number",
+            value.is_none_or(|v| v.parse::<f64>().is_ok_and(f64::is_finite)),
+        ),
+        _ => return Ok(()),
+    };
+    let type_name = el.attr("type").unwrap_or_default();
+    if !parses {
+        let construct = format!(
+            "param type=\"{type_name}\" value=\"{}\"",
+            value.unwrap_or("")
+        );
+        return Err(cx.invalid(
+            el,
+            construct,
+            &format!("the attribute 'value' must be {what}"),
+        ));
+    }
+    if optional && value.is_none() {
+        let construct = format!("param type=\"{type_name}\" optional=\"true\"");
+        let message = "an optional number needs a default 'value' here";
+        return Err(cx.invalid(el, construct, message));
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_outputs<'e>(
+    cx: &Ctx<'_>,
+    outputs: &'e Element,
+) -> Result<Vec<(OutputDef, &'e Element)>, ToolError> {
+    let mut defs = Vec::new();
+    for el in &outputs.children {
+        if el.name != "data" {
+            let message = "not supported (only <data> outputs, no collections)";
+            return Err(cx.invalid(el, format!("<{}>", el.name), message));
+        }
+        let name = el.attr("name").unwrap_or_default().trim().to_string();
+        if !is_identifier(&name) {
+            let construct = format!("data name=\"{name}\"");
+            return Err(cx.invalid(
+                el,
+                construct,
+                "an output needs a name of letters, digits, '_'",
+            ));
+        }
+        if let Some(v) = el.attr("from_work_dir") {
+            let construct = format!("data from_work_dir=\"{v}\"");
+            return Err(cx.invalid(el, construct, "write the output to $name instead"));
+        }
+        if let Some(child) = el.children.first() {
+            let construct = format!("<{}> in <data>", child.name);
+            return Err(cx.invalid(child, construct, "not supported inside an output"));
+        }
+        let label = el.attr("label").map(str::to_string);
+        if let Some(label) = label
+            .as_deref()
+            .filter(|l| l.contains('$') || l.contains('#'))
+        {
+            let construct = format!("data label=\"{label}\"");
+            return Err(cx.invalid(el, construct, "Cheetah in labels is not supported"));
+        }
+        let format = el.attr("format").map(str::trim).filter(|f| !f.is_empty());
+        let def = OutputDef {
+            name,
+            format: format.unwrap_or("data").to_string(),
+            label,
+        };
+        defs.push((def, el));
+    }
+    Ok(defs)
+}

@@ -1,0 +1,245 @@
+use std::path::Path;
+
+use super::{repo_path, shipped};
+use crate::tools::{ParamKind, Tool, ToolBox, ToolError};
+
+fn load_error(fixture: &str) -> (String, usize, String, String) {
+    let path = repo_path(&format!("tests/fixtures/tools/{fixture}"));
+    match Tool::from_file(&path, None) {
+        Err(ToolError::Invalid {
+            file,
+            line,
+            construct,
+            message,
+        }) => {
+            assert_eq!(file, path);
+            (file.display().to_string(), line, construct, message)
+        }
+        other => panic!("{fixture}: expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn shipped_tools_load_with_sections() {
+    let toolbox = shipped();
+    let ids: Vec<&str> = toolbox.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["upload1", "cat1", "sort1", "wc_gnu", "sleep"]);
+    let cat1 = toolbox.get("cat1").unwrap();
+    assert_eq!(cat1.section.as_deref(), Some("Text Manipulation"));
+    assert_eq!(cat1.name, "Concatenate datasets");
+    let names: Vec<&str> = cat1.inputs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["input1", "input2"]);
+    assert!(!cat1.inputs[0].optional && cat1.inputs[1].optional);
+    assert_eq!(cat1.outputs[0].name, "out_file1");
+    assert_eq!(toolbox.get("sort1").unwrap().inputs[0].name, "input");
+    assert_eq!(toolbox.get("wc_gnu").unwrap().outputs[0].format, "tabular");
+    let sleep = toolbox.get("sleep").unwrap();
+    assert!(matches!(
+        sleep.inputs[0].kind,
+        ParamKind::Integer {
+            min: Some(0),
+            max: None
+        }
+    ));
+    let upload = toolbox.get("upload1").unwrap();
+    assert!(upload.is_upload());
+    assert_eq!(upload.outputs[0].name, "output0");
+    for tool in toolbox.iter() {
+        tool.validate_command().unwrap();
+    }
+}
+
+#[test]
+fn conditional_is_rejected_with_file_line_and_construct() {
+    let (file, line, construct, _) = load_error("conditional.xml");
+    assert!(file.ends_with("conditional.xml"));
+    assert_eq!((line, construct.as_str()), (5, "<conditional>"));
+}
+
+#[test]
+fn unknown_param_type_is_rejected() {
+    let (_, line, construct, message) = load_error("repeat_param.xml");
+    assert_eq!((line, construct.as_str()), (4, "param type=\"repeat\""));
+    assert!(message.contains("unsupported parameter type"), "{message}");
+}
+
+#[test]
+fn missing_id_is_rejected() {
+    let (_, line, construct, message) = load_error("missing_id.xml");
+    assert_eq!((line, construct.as_str()), (2, "<tool>"));
+    assert!(message.contains("'id'"), "{message}");
+}
+
+#[test]
+fn cheetah_directive_is_rejected_at_its_line() {
+    let (_, line, construct, _) = load_error("cheetah_if.xml");
+    assert_eq!((line, construct.as_str()), (4, "#if in <command>"));
+}
+
+#[test]
+fn macros_are_rejected() {
+    let (_, line, construct, _) = load_error("macros.xml");
+    assert_eq!((line, construct.as_str()), (2, "<macros>"));
+}
+
+#[test]
+fn error_text_names_file_line_and_construct() {
+    let path = repo_path("tests/fixtures/tools/conditional.xml");
+    let text = Tool::from_file(&path, None).unwrap_err().to_string();
+    assert!(text.contains("conditional.xml:5: <conditional>:"), "{text}");
+}
+
+#[test]
+fn missing_tool_file_is_an_io_error_naming_it() {
+    let conf = repo_path("tests/fixtures/tools/tool_conf_missing.xml");
+    match ToolBox::load(&conf) {
+        Err(ToolError::Io { file, .. }) => assert!(file.ends_with("does_not_exist.xml")),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn invalid(xml: &str) -> (usize, String, String) {
+    match Tool::from_xml(xml, Path::new("t.xml"), None) {
+        Err(ToolError::Invalid {
+            line,
+            construct,
+            message,
+            ..
+        }) => (line, construct, message),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+const OUT: &str = "<outputs><data name=\"out\" format=\"txt\"/></outputs>";
+
+#[test]
+fn duplicate_and_colliding_names_are_rejected() {
+    let dup = format!(
+        "<tool id=\"t\" name=\"T\">\n<command>true</command>\n<inputs>\n\
+         <param name=\"a\" type=\"text\"/>\n<param name=\"a\" type=\"integer\" value=\"1\"/>\n\
+         </inputs>{OUT}</tool>"
+    );
+    let (line, construct, message) = invalid(&dup);
+    assert_eq!((line, construct.as_str()), (5, "param name=\"a\""));
+    assert!(message.contains("duplicate"));
+    let collide = "<tool id=\"t\" name=\"T\"><command>true</command><inputs>\
+         <param name=\"out\" type=\"text\"/></inputs>\n<outputs>\n<data name=\"out\"/></outputs></tool>";
+    let (line, construct, message) = invalid(collide);
+    assert_eq!((line, construct.as_str()), (3, "data name=\"out\""));
+    assert!(message.contains("parameter"), "{message}");
+}
+
+#[test]
+fn unsupported_constructs_are_named() {
+    let cases = [
+        ("<stdio><exit_code range=\"1:\"/></stdio>", "<stdio>"),
+        ("<configfiles/>", "<configfiles>"),
+        ("<inputs><repeat name=\"r\"/></inputs>", "<repeat>"),
+        ("<inputs><section name=\"s\"/></inputs>", "<section>"),
+        (
+            "<inputs><param name=\"d\" type=\"data\" multiple=\"true\"/></inputs>",
+            "param type=\"data\" multiple=\"true\"",
+        ),
+        (
+            "<inputs><param name=\"t\" type=\"text\"><validator type=\"regex\">x</validator></param></inputs>",
+            "<validator> in <param>",
+        ),
+        (
+            "<outputs><collection name=\"c\"/></outputs>",
+            "<collection>",
+        ),
+    ];
+    for (body, expected) in cases {
+        let xml = format!("<tool id=\"t\" name=\"T\"><command>true</command>{body}</tool>");
+        let (_, construct, _) = invalid(&xml);
+        assert_eq!(construct, expected, "{body}");
+    }
+}
+
+#[test]
+fn ignored_elements_and_defaults() {
+    let xml = "<tool id=\"t\" name=\"T\" profile=\"21.01\" hidden=\"false\">\
+        <description> d </description><requirements><requirement type=\"package\">x</requirement></requirements>\
+        <edam_topics/><xrefs/><citations/><tests/><help>h</help>\
+        <command detect_errors=\"aggressive\">echo hi &gt; '$out'</command>\
+        <inputs><param argument=\"--min-len\" type=\"integer\" value=\"3\"/></inputs>\
+        <outputs><data name=\"out\"/></outputs></tool>";
+    let tool = super::tool(xml);
+    assert_eq!(tool.version, "1.0.0");
+    assert_eq!(tool.description, "d");
+    assert_eq!(tool.command, "echo hi > '$out'");
+    assert_eq!(tool.inputs[0].name, "min_len");
+    assert_eq!(tool.outputs[0].format, "data");
+}
+
+#[test]
+fn cheetah_expressions_and_comments_are_rejected() {
+    let cases = [
+        ("## a comment\ntrue", "## in <command>"),
+        ("cat $input.ext", "$input. in <command>"),
+        ("cat ${input.metadata}", "${input.metadata} in <command>"),
+        ("echo x #set y = 1", "#set in <command>"),
+        ("  #lines", "#lines in <command>"),
+    ];
+    for (command, expected) in cases {
+        let xml = format!(
+            "<tool id=\"t\" name=\"T\"><command><![CDATA[{command}]]></command>\
+             <inputs><param name=\"input\" type=\"data\"/></inputs></tool>"
+        );
+        let (_, construct, _) = invalid(&xml);
+        assert_eq!(construct, expected, "{command}");
+    }
+    let fine = "<tool id=\"t\" name=\"T\"><command><![CDATA[#!/bin/bash\n# a shell comment\n\
+        echo ${#HOME} ${HOME%/*} $HOME.bak ${input}.bak > '$input'\n]]></command>\
+        <inputs><param name=\"input\" type=\"data\"/></inputs></tool>";
+    super::tool(fine).validate_command().unwrap();
+}
+
+#[test]
+fn relative_tool_path_resolves_beside_the_conf() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mytools")).unwrap();
+    std::fs::write(
+        dir.path().join("mytools/a.xml"),
+        "<tool id=\"a\" name=\"A\"><command>true</command></tool>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mytools/b.xml"),
+        "<tool id=\"a\" name=\"B\">\n<command>true</command></tool>",
+    )
+    .unwrap();
+    let conf = dir.path().join("conf/tool_conf.xml");
+    std::fs::write(
+        &conf,
+        "<toolbox tool_path=\"../mytools\"><tool file=\"a.xml\"/></toolbox>",
+    )
+    .unwrap();
+    let toolbox = ToolBox::load(&conf).unwrap();
+    assert_eq!(toolbox.get("a").unwrap().section, None);
+    std::fs::write(
+        &conf,
+        "<toolbox tool_path=\"../mytools\"><tool file=\"a.xml\"/><tool file=\"b.xml\"/></toolbox>",
+    )
+    .unwrap();
+    match ToolBox::load(&conf) {
+        Err(ToolError::Invalid {
+            file, construct, ..
+        }) => {
+            assert!(file.ends_with("b.xml"));
+            assert_eq!(construct, "<tool id=\"a\">");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn crlf_files_give_unix_commands_and_right_lines() {
+    let xml = "<tool id=\"t\" name=\"T\">\r\n<command><![CDATA[\r\necho a\r\necho b\r\n]]></command>\r\n\
+               <inputs>\r\n<repeat name=\"r\"/></inputs></tool>";
+    let (line, construct, _) = invalid(xml);
+    assert_eq!((line, construct.as_str()), (7, "<repeat>"));
+    let ok = "<tool id=\"t\" name=\"T\">\r\n<command><![CDATA[\r\necho a\r\necho b\r\n]]></command></tool>";
+    assert_eq!(super::tool(ok).command, "echo a\necho b");
+}
