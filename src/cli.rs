@@ -49,6 +49,22 @@ pub enum Command {
     CheckConfig,
     /// Apply the embedded database migrations, then exit.
     Migrate,
+    /// Job administration.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// Hand a handler's unstarted jobs back to a pool (its tag, or `--to TAG`).
+    Reassign {
+        /// The handler (server name) whose jobs to hand back.
+        #[arg(long = "from", value_name = "NAME")]
+        from: String,
+        /// The pool tag to put them in (default: the tag each job was created for).
+        #[arg(long = "to", value_name = "TAG")]
+        to: Option<String>,
+    },
 }
 
 /// Parses the command line, runs, and returns the process exit code.
@@ -101,6 +117,18 @@ pub fn run() -> i32 {
                 1
             }
         },
+        Some(Command::Jobs(JobsCommand::Reassign { from, to })) => {
+            match loaded.reassign(&from, to.as_deref()) {
+                Ok(n) => {
+                    println!("{n} unstarted job(s) of {from} handed back");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("galaxy-server: {e}");
+                    1
+                }
+            }
+        }
         None => match system::serve(loaded) {
             Ok(()) => 0,
             Err(e) => {

@@ -2,6 +2,7 @@
 //! [`DbConn`]; the [`db_run!`] macro compiles the same diesel code once per backend, so backend
 //! differences stay inside this folder.
 
+pub mod listen;
 pub mod models;
 pub mod pool;
 pub mod queries;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::db::models::NewWorkerProcess;
 use crate::db::queries::workers;
 use crate::db::{DbPool, now};
+use crate::jobs::runners::local::hostname;
 
 pub struct Heartbeat {
     pub pool: DbPool,
@@ -12,13 +13,13 @@ pub struct Heartbeat {
     pub mode: &'static str,
     pub pools: Vec<String>,
     pub interval: Duration,
+    /// Told this process's `draining` flag after each beat.
+    pub on_draining: Option<Box<dyn Fn(bool) + Send + Sync>>,
 }
 
 impl Heartbeat {
     fn beat(&self, start: chrono::NaiveDateTime) -> Result<(), crate::db::DbError> {
-        let host = nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let host = hostname();
         let pools = serde_json::to_string(&self.pools).unwrap_or_else(|_| "[]".into());
         let row = NewWorkerProcess {
             server_name: &self.server_name,
@@ -29,7 +30,45 @@ impl Heartbeat {
             start_time: start,
             update_time: now(),
         };
-        workers::heartbeat(&mut self.pool.get()?, &row)
+        let mut conn = self.pool.get()?;
+        workers::heartbeat(&mut conn, &row)?;
+        if let Some(on_draining) = &self.on_draining {
+            if let Some(me) = workers::find_worker(&mut conn, &self.server_name)? {
+                on_draining(me.draining);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a server name another live process holds (same host: its pid is alive; other
+    /// host: its heartbeat is fresh).
+    pub fn check_name_free(
+        pool: &DbPool,
+        server_name: &str,
+        interval: Duration,
+    ) -> Result<(), String> {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let Some(other) =
+            workers::find_worker(&mut conn, server_name).map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let host = hostname();
+        let fresh = (now() - other.update_time).num_milliseconds() as f64 / 1000.0
+            < 3.0 * interval.as_secs_f64();
+        let alive = if other.hostname == host {
+            other.pid != std::process::id() as i32
+                && crate::jobs::runners::LocalRunner::is_alive(other.pid)
+        } else {
+            fresh
+        };
+        if alive && fresh {
+            return Err(format!(
+                "server name `{}` is already used by a live process (pid {} on {}): give this process another --server-name",
+                server_name, other.pid, other.hostname
+            ));
+        }
+        Ok(())
     }
 
     /// Beats forever (until the task is dropped).

@@ -152,4 +152,22 @@ impl Loaded {
     pub fn migrate(&self) -> Result<usize, DbError> {
         self.open_pool()?.migrate()
     }
+
+    /// `jobs reassign`: hands `from`'s unstarted jobs back to a pool and wakes the handlers.
+    pub fn reassign(&self, from: &str, to: Option<&str>) -> Result<usize, DbError> {
+        let pool = self.open_pool()?;
+        pool.migrate()?;
+        let mut conn = pool.get()?;
+        let n = crate::db::queries::jobs::return_to_pool(
+            &mut conn,
+            from,
+            crate::jobs::assign::DEFAULT_TAG,
+            to,
+        )?;
+        crate::db::queries::notify::new_job(
+            &mut conn,
+            to.unwrap_or(crate::jobs::assign::DEFAULT_TAG),
+        )?;
+        Ok(n)
+    }
 }

@@ -70,6 +70,9 @@ pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
     crate::logging::set_server_name(&loaded.server_name);
     let pool = loaded.open_pool()?;
     let applied = pool.migrate()?;
+    let interval = Duration::from_secs_f64(loaded.settings.galaxy.heartbeat_interval.max(0.1));
+    Heartbeat::check_name_free(&pool, &loaded.server_name, interval)
+        .map_err(SystemError::Runtime)?;
     if applied > 0 {
         log::info!("applied {applied} database migration(s)");
     }
@@ -97,6 +100,7 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         )),
     };
 
+    let mut core_for_heartbeat = None;
     let handlers = if mode.handles_jobs() {
         let claim = match (
             pool.backend(),
@@ -106,12 +110,27 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
             _ => ClaimMethod::TransactionIsolation,
         };
         let core = HandlerCore::new(env.clone(), tags_of_pools(&loaded.pools), claim);
+        core_for_heartbeat = Some(core.clone());
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| JobHandler::new(core));
         HandlerSet::new(vec![addr])
     } else {
         HandlerSet::default()
     };
+
+    if let (Backend::Postgres, false) = (pool.backend(), handlers.is_empty()) {
+        let (url, hs) = (
+            loaded.settings.galaxy.database_connection.clone(),
+            handlers.clone(),
+        );
+        let mut wanted = tags_of_pools(&loaded.pools);
+        wanted.push(loaded.server_name.clone());
+        actix_rt::spawn(crate::db::listen::listen_forever(url, move |payload| {
+            if payload.is_none_or(|p| wanted.iter().any(|w| w == p)) {
+                hs.wake_all();
+            }
+        }));
+    }
 
     let server = if mode.serves_http() {
         Some(start_http(&loaded, env.clone(), handlers.clone())?)
@@ -126,6 +145,8 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         mode: mode.as_str(),
         pools,
         interval: Duration::from_secs_f64(loaded.settings.galaxy.heartbeat_interval.max(0.1)),
+        on_draining: core_for_heartbeat
+            .map(|core| Box::new(move |d| core.set_draining(d)) as Box<dyn Fn(bool) + Send + Sync>),
     };
     let heartbeat = Some(actix_rt::spawn(heartbeat.run()));
 

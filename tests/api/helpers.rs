@@ -49,7 +49,9 @@ pub fn unique_number(min: u64, span: u64) -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock before 1970")
         .subsec_nanos() as u64;
-    let mix = nanos ^ (u64::from(std::process::id()) << 7) ^ (COUNTER.fetch_add(1, Ordering::Relaxed) * 7919);
+    let mix = nanos
+        ^ (u64::from(std::process::id()) << 7)
+        ^ (COUNTER.fetch_add(1, Ordering::Relaxed) * 7919);
     min + mix % span
 }
 
@@ -161,11 +163,8 @@ impl Opts {
 
 /// A temp dir with a `galaxy.yml` and a fresh database, not yet served.
 pub struct ConfigDir {
-    pub backend: Backend,
     pub port: u16,
     pub config: PathBuf,
-    /// The `database_connection` written into galaxy.yml.
-    pub database_connection: String,
     pub pg: Option<PgDatabase>,
     // Declared last: removed after the database is dropped.
     pub tmp: tempfile::TempDir,
@@ -237,10 +236,8 @@ impl ConfigDir {
         let config = dir.join("galaxy.yml");
         fs::write(&config, yaml).expect("write galaxy.yml");
         ConfigDir {
-            backend,
             port,
             config,
-            database_connection,
             pg,
             tmp,
         }
@@ -369,17 +366,25 @@ impl TestServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
                 panic!(
                     "galaxy-server exited during start-up with {status}\n{}",
                     self.log_tail()
                 );
             }
-            if let Ok(resp) = self.api.client.get(format!("{}/api/version", self.url)).send() {
-                if resp.status().as_u16() == 200 {
-                    return;
-                }
+            if let Ok(resp) = self
+                .api
+                .client
+                .get(format!("{}/api/version", self.url))
+                .send()
+                && resp.status().as_u16() == 200
+            {
+                return;
             }
             if Instant::now() >= deadline {
                 panic!(
@@ -389,10 +394,6 @@ impl TestServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("server not running").id()
     }
 
     /// SIGTERM, then wait (30 s at most) and return the exit status.
@@ -430,9 +431,11 @@ impl TestServer {
         );
         assert_eq!(status, 200, "POST /api/users: {user}");
         let id = str_field(&user, "id");
-        let (status, key) =
-            self.api
-                .post(&format!("/api/users/{id}/api_key"), Some(ADMIN_KEY), &json!({}));
+        let (status, key) = self.api.post(
+            &format!("/api/users/{id}/api_key"),
+            Some(ADMIN_KEY),
+            &json!({}),
+        );
         assert_eq!(status, 200, "POST /api/users/{id}/api_key: {key}");
         let key = key
             .as_str()
@@ -492,8 +495,20 @@ impl TestServer {
     }
 
     /// Runs a one-data-input tool; returns (output dataset id, job id).
-    pub fn run_on(&self, key: &str, hid: &str, tool_id: &str, param: &str, dataset: &str) -> (String, String) {
-        let run = self.run_tool(key, hid, tool_id, json!({ param: {"src": "hda", "id": dataset} }));
+    pub fn run_on(
+        &self,
+        key: &str,
+        hid: &str,
+        tool_id: &str,
+        param: &str,
+        dataset: &str,
+    ) -> (String, String) {
+        let run = self.run_tool(
+            key,
+            hid,
+            tool_id,
+            json!({ param: {"src": "hda", "id": dataset} }),
+        );
         (
             str_field(&run["outputs"][0], "id"),
             str_field(&run["jobs"][0], "id"),
@@ -511,7 +526,13 @@ impl TestServer {
     }
 
     /// Polls until the job's state is one of `states`; panics after `timeout`.
-    pub fn wait_job_state(&self, key: &str, job_id: &str, states: &[&str], timeout: Duration) -> Value {
+    pub fn wait_job_state(
+        &self,
+        key: &str,
+        job_id: &str,
+        states: &[&str],
+        timeout: Duration,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let job = self.job(key, job_id);
@@ -538,8 +559,14 @@ impl TestServer {
     pub fn wait_job_ok(&self, key: &str, job_id: &str) -> Value {
         let job = self.wait_job(key, job_id);
         if job["state"] != "ok" {
-            let (_, full) = self.api.get(&format!("/api/jobs/{job_id}?full=true"), Some(key));
-            panic!("job {job_id} ended {}: {full}\n{}", job["state"], self.log_tail());
+            let (_, full) = self
+                .api
+                .get(&format!("/api/jobs/{job_id}?full=true"), Some(key));
+            panic!(
+                "job {job_id} ended {}: {full}\n{}",
+                job["state"],
+                self.log_tail()
+            );
         }
         job
     }
@@ -552,7 +579,9 @@ impl TestServer {
 
     /// The raw content of a dataset.
     pub fn display(&self, key: &str, id: &str) -> String {
-        let (status, body) = self.api.get_text(&format!("/api/datasets/{id}/display"), Some(key));
+        let (status, body) = self
+            .api
+            .get_text(&format!("/api/datasets/{id}/display"), Some(key));
         assert_eq!(status, 200, "GET /api/datasets/{id}/display: {body}");
         body
     }
@@ -630,9 +659,13 @@ impl Api {
             Some(k) => req.header("x-api-key", k),
             None => req,
         };
-        let resp = req.send().unwrap_or_else(|e| panic!("HTTP request failed: {e}"));
+        let resp = req
+            .send()
+            .unwrap_or_else(|e| panic!("HTTP request failed: {e}"));
         let status = resp.status().as_u16();
-        let body = resp.text().unwrap_or_else(|e| panic!("reading HTTP body: {e}"));
+        let body = resp
+            .text()
+            .unwrap_or_else(|e| panic!("reading HTTP body: {e}"));
         (status, body)
     }
 
@@ -686,7 +719,9 @@ pub fn assert_error(what: &str, status: u16, body: &Value, allowed: &[u16]) {
         "{what}: expected HTTP {allowed:?}, got {status}: {body}"
     );
     assert!(
-        body["err_msg"].as_str().is_some_and(|m| !m.trim().is_empty()),
+        body["err_msg"]
+            .as_str()
+            .is_some_and(|m| !m.trim().is_empty()),
         "{what}: no non-empty err_msg in {body}"
     );
     assert!(

@@ -477,3 +477,89 @@ pub fn claim_queued_upload(conn: &mut DbConn, job_id: i64) -> DbResult<i64> {
         .get_result(c)?)
     })
 }
+
+/// A running job taken over from another handler.
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    pub id: i64,
+    pub claim_token: i64,
+    pub external_id: Option<String>,
+}
+
+/// Hands a handler's unstarted jobs (`new`, `queued`) back to a pool: unclaimed, token
+/// bumped, in tag `fallback_tag` when they had none. Returns how many.
+pub fn return_to_pool(
+    conn: &mut DbConn,
+    from: &str,
+    fallback_tag: &str,
+    force_tag: Option<&str>,
+) -> DbResult<usize> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let rows: Vec<(i64, Option<String>)> = job::table
+            .filter(job::handler.eq(from))
+            .filter(job::state.eq_any(["new", "queued"]))
+            .select((job::id, job::handler_tag))
+            .load(c)?;
+        for (id, tag) in &rows {
+            let tag = force_tag
+                .map(str::to_string)
+                .or_else(|| tag.clone())
+                .unwrap_or_else(|| fallback_tag.to_string());
+            diesel::update(
+                job::table
+                    .filter(job::id.eq(id))
+                    .filter(job::handler.eq(from))
+                    .filter(job::state.eq_any(["new", "queued"])),
+            )
+            .set((
+                job::handler.eq(None::<String>),
+                job::handler_tag.eq(tag),
+                job::state.eq("new"),
+                job::claim_token.eq(job::claim_token + 1),
+                job::update_time.eq(t),
+            ))
+            .execute(c)?;
+        }
+        Ok(rows.len())
+    })
+}
+
+/// Takes over a dead handler's started jobs (`running`, `deleting`): owner changed and token
+/// bumped in one statement, so the old handler can no longer finish them.
+pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Adopted>> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let rows: Vec<(i64, i64, Option<String>)> = diesel::update(
+            job::table
+                .filter(job::handler.eq(from))
+                .filter(job::state.eq_any(["running", "deleting"])),
+        )
+        .set((
+            job::handler.eq(to),
+            job::claim_token.eq(job::claim_token + 1),
+            job::update_time.eq(t),
+        ))
+        .returning((job::id, job::claim_token, job::job_runner_external_id))
+        .get_results(c)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, claim_token, external_id)| Adopted {
+                id,
+                claim_token,
+                external_id,
+            })
+            .collect())
+    })
+}
+
+/// Jobs held per handler, for `/api/handlers`.
+pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, String, i64)>> {
+    db_run!(conn, |c| {
+        Ok(job::table
+            .filter(job::state.eq_any(["new", "queued", "running", "deleting"]))
+            .group_by((job::handler, job::state))
+            .select((job::handler, job::state, diesel::dsl::count_star()))
+            .load(c)?)
+    })
+}

@@ -104,3 +104,56 @@ pub fn tags_of_pools(pools: &[String]) -> Vec<String> {
     }
     tags
 }
+
+/// Processes whose last heartbeat is older than `max_age_secs` and that handle jobs.
+pub fn dead_handlers(conn: &mut DbConn, max_age_secs: f64) -> DbResult<Vec<WorkerProcess>> {
+    let cutoff = crate::db::now() - chrono::Duration::milliseconds((max_age_secs * 1000.0) as i64);
+    db_run!(conn, |c| {
+        Ok(worker_process::table
+            .filter(worker_process::update_time.lt(cutoff))
+            .filter(worker_process::mode.ne("web"))
+            .select(WorkerProcess::as_select())
+            .load(c)?)
+    })
+}
+
+/// Live processes (heartbeat younger than `max_age_secs`).
+pub fn live_workers(conn: &mut DbConn, max_age_secs: f64) -> DbResult<Vec<WorkerProcess>> {
+    let cutoff = crate::db::now() - chrono::Duration::milliseconds((max_age_secs * 1000.0) as i64);
+    db_run!(conn, |c| {
+        Ok(worker_process::table
+            .filter(worker_process::update_time.gt(cutoff))
+            .order(worker_process::server_name)
+            .select(WorkerProcess::as_select())
+            .load(c)?)
+    })
+}
+
+/// Marks a process as draining (it then takes no new jobs). False when no such process.
+pub fn set_draining(conn: &mut DbConn, server_name: &str, draining: bool) -> DbResult<bool> {
+    db_run!(conn, |c| {
+        let n = diesel::update(
+            worker_process::table.filter(worker_process::server_name.eq(server_name)),
+        )
+        .set(worker_process::draining.eq(draining))
+        .execute(c)?;
+        Ok(n == 1)
+    })
+}
+
+/// Removes a dead process's row, only if it has not beaten since `seen` (it may be back).
+pub fn remove_dead_worker(
+    conn: &mut DbConn,
+    server_name: &str,
+    seen: chrono::NaiveDateTime,
+) -> DbResult<bool> {
+    db_run!(conn, |c| {
+        let n = diesel::delete(
+            worker_process::table
+                .filter(worker_process::server_name.eq(server_name))
+                .filter(worker_process::update_time.le(seen)),
+        )
+        .execute(c)?;
+        Ok(n == 1)
+    })
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 use tokio::sync::{Notify, Semaphore};
@@ -14,7 +14,8 @@ use crate::config::CleanupJob;
 use crate::db::models::Job;
 use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
-use crate::jobs::assign::DRAIN_TAG;
+use crate::db::queries::{notify, workers};
+use crate::jobs::assign::{DEFAULT_TAG, DRAIN_TAG, tags_of_pools};
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
 use crate::jobs::states::{self, InputsReadiness};
 use crate::jobs::{JobError, JobsEnv};
@@ -40,6 +41,8 @@ pub struct HandlerCore {
     tags: Vec<String>,
     claim: ClaimMethod,
     max_grab: i64,
+    draining: AtomicBool,
+    last_takeover: Mutex<Instant>,
 }
 
 impl HandlerCore {
@@ -58,6 +61,8 @@ impl HandlerCore {
             running: Mutex::new(HashMap::new()),
             monitor_started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            last_takeover: Mutex::new(Instant::now()),
             max_grab: env
                 .job_conf
                 .handling
@@ -127,7 +132,23 @@ impl HandlerCore {
     }
 
     async fn monitor_pass(self: Arc<Self>) -> Result<(), JobError> {
-        if !self.tags.is_empty() && !self.stopping.load(Ordering::SeqCst) {
+        let takeover_due = {
+            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.elapsed().as_secs_f64() >= self.env.settings.galaxy.heartbeat_interval;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if takeover_due && !self.tags.is_empty() {
+            if let Err(e) = self.take_over_dead().await {
+                log::error!("taking over dead handlers' jobs: {e}");
+            }
+        }
+        if !self.tags.is_empty()
+            && !self.stopping.load(Ordering::SeqCst)
+            && !self.draining.load(Ordering::SeqCst)
+        {
             let (name, tags, claim, limit) = (
                 self.env.server_name.clone(),
                 self.tags.clone(),
@@ -413,6 +434,102 @@ impl HandlerCore {
         }
     }
 
+    /// Watches a started job this handler now owns until its process ends, then finishes it
+    /// from its exit-code file. On another host's job the process cannot be seen: the
+    /// exit-code file (on shared storage) tells when it is done.
+    fn adopt(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
+        log::info!("(job {job_id}) adopting running job (pid {pid})");
+        self.lock_running().insert(job_id, pid);
+        let core = self.clone();
+        actix::spawn(async move {
+            if same_host {
+                LocalRunner::wait_foreign(pid).await;
+            } else {
+                let dir = JobDir {
+                    root: core.env.job_directory(job_id),
+                };
+                while !dir.exit_code().exists() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            core.lock_running().remove(&job_id);
+            core.finish(job_id, token, None).await;
+        });
+    }
+
+    /// Takes over the jobs of handlers of this handler's tags that missed 3 heartbeats:
+    /// unstarted ones go back to the pool (and are claimed as usual), started ones are
+    /// adopted — never re-run, never failed because their handler died.
+    async fn take_over_dead(self: &Arc<Self>) -> Result<(), JobError> {
+        let (me, tags) = (self.env.server_name.clone(), self.tags.clone());
+        let max_age = 3.0 * self.env.settings.galaxy.heartbeat_interval;
+        let host = crate::jobs::runners::local::hostname();
+        let adopted = self
+            .env
+            .blocking(move |c| {
+                let mut adopted = Vec::new();
+                for dead in workers::dead_handlers(c, max_age)? {
+                    let their_tags = tags_of_pools(&serde_json::from_str::<Vec<String>>(&dead.pools).unwrap_or_default());
+                    let Some(shared) = their_tags.iter().find(|t| tags.contains(t)) else { continue };
+                    if dead.server_name == me {
+                        continue;
+                    }
+                    let returned = q::return_to_pool(c, &dead.server_name, shared, None)?;
+                    let started = q::adopt_started(c, &dead.server_name, &me)?;
+                    workers::remove_dead_worker(c, &dead.server_name, dead.update_time)?;
+                    log::warn!(
+                        "handler {} missed 3 heartbeats: {returned} unstarted job(s) back to pool, {} running job(s) adopted",
+                        dead.server_name,
+                        started.len()
+                    );
+                    if returned > 0 {
+                        let _ = notify::new_job(c, shared);
+                    }
+                    adopted.extend(started.into_iter().map(|a| (a, dead.hostname == host)));
+                }
+                Ok(adopted)
+            })
+            .await?;
+        for (job, same_host) in adopted {
+            let pid = job
+                .external_id
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            self.adopt(job.id, job.claim_token, pid, same_host);
+        }
+        Ok(())
+    }
+
+    /// Reads this process's `draining` flag (set by the admin API); a draining handler hands
+    /// back its unstarted jobs once and claims nothing more.
+    pub fn set_draining(&self, draining: bool) {
+        if draining && !self.draining.swap(true, Ordering::SeqCst) {
+            let (name, tag) = (
+                self.env.server_name.clone(),
+                self.tags
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_TAG.to_string()),
+            );
+            match self
+                .env
+                .pool
+                .get()
+                .map_err(JobError::from)
+                .and_then(|mut c| {
+                    let n = q::return_to_pool(&mut c, &name, &tag, None)?;
+                    let _ = notify::new_job(&mut c, &tag);
+                    Ok(n)
+                }) {
+                Ok(n) => log::info!("draining: handed back {n} unstarted job(s)"),
+                Err(e) => log::error!("draining: {e}"),
+            }
+        } else if !draining {
+            self.draining.store(false, Ordering::SeqCst);
+        }
+    }
+
     /// On start: hands back claimed-but-unstarted jobs, and adopts running ones: finished from
     /// their exit-code file, or watched until their process ends. Never re-run.
     async fn recover(self: Arc<Self>) -> Result<(), JobError> {
@@ -430,14 +547,7 @@ impl HandlerCore {
                 .as_deref()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
-            let core = self.clone();
-            log::info!("(job {}) adopting running job (pid {pid})", job.id);
-            self.lock_running().insert(job.id, pid);
-            actix::spawn(async move {
-                LocalRunner::wait_foreign(pid).await;
-                core.lock_running().remove(&job.id);
-                core.finish(job.id, job.claim_token, None).await;
-            });
+            self.adopt(job.id, job.claim_token, pid, true);
         }
         Ok(())
     }

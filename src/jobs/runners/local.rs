@@ -131,3 +131,10 @@ fn read_capped(path: &Path) -> String {
     }
     String::from_utf8_lossy(&buf).into_owned()
 }
+
+/// This host's name, as recorded with worker processes.
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

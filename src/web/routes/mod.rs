@@ -1,6 +1,7 @@
 //! The API routes, one file per resource.
 
 mod datasets;
+mod handlers;
 mod histories;
 mod jobs;
 mod meta;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     jobs::configure(cfg);
     histories::configure(cfg);
     datasets::configure(cfg);
+    handlers::configure(cfg);
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

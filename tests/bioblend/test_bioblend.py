@@ -1,0 +1,84 @@
+"""BioBlend against a running galaxy-server.
+
+Usage: python test_bioblend.py URL ADMIN_KEY
+Prints "BIOBLEND OK" when every step worked; any exception exits non-zero.
+"""
+
+import sys
+import uuid
+
+from bioblend.galaxy import GalaxyInstance
+
+TEXT = "pear\napple\nfig\n"
+SORTED = b"apple\nfig\npear\n"
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def main():
+    url, admin_key = sys.argv[1], sys.argv[2]
+    suffix = uuid.uuid4().hex[:10]
+
+    admin = GalaxyInstance(url, key=admin_key)
+    version = admin.config.get_version()
+    check("version_major" in version, f"version: {version}")
+
+    user = admin.users.create_local_user(f"bb-{suffix}", f"bb-{suffix}@example.org", "bioblend-password")
+    check(user.get("id"), f"created user: {user}")
+    key = admin.users.create_user_apikey(user["id"])
+    check(isinstance(key, str) and key, f"api key: {key!r}")
+
+    gi = GalaxyInstance(url, key=key)
+    me = gi.users.get_current_user()
+    check(me["id"] == user["id"], f"current user {me} is not {user}")
+    check(me["email"] == f"bb-{suffix}@example.org", f"current user: {me}")
+
+    history = gi.histories.create_history(name="bioblend test")
+    history_id = history["id"]
+    check(history["name"] == "bioblend test", f"history: {history}")
+
+    upload = gi.tools.paste_content(TEXT, history_id, file_type="txt")
+    dataset_id = upload["outputs"][0]["id"]
+    upload_job = gi.jobs.wait_for_job(upload["jobs"][0]["id"], maxwait=60, interval=0.2)
+    check(upload_job["state"] == "ok", f"upload job: {upload_job}")
+    pasted = gi.datasets.download_dataset(dataset_id, maxwait=60)
+    check(pasted == TEXT.encode(), f"pasted content: {pasted!r}")
+
+    run = gi.tools.run_tool(history_id, "sort1", {"input": {"src": "hda", "id": dataset_id}})
+    job_id = run["jobs"][0]["id"]
+    output_id = run["outputs"][0]["id"]
+    job = gi.jobs.wait_for_job(job_id, maxwait=60, interval=0.2)
+    check(job["state"] == "ok", f"sort1 job: {job}")
+
+    content = gi.datasets.download_dataset(output_id, maxwait=60)
+    check(content == SORTED, f"sorted content: {content!r}")
+    shown = gi.datasets.show_dataset(output_id)
+    check(shown["state"] == "ok" and shown["file_size"] == len(SORTED), f"dataset: {shown}")
+
+    full = gi.jobs.show_job(job_id, full_details=True)
+    for k in ("id", "state", "tool_id", "history_id", "exit_code", "stdout", "stderr",
+              "command_line", "inputs", "outputs", "create_time", "update_time"):
+        check(k in full, f"show_job(full_details=True) lacks {k}: {full}")
+    check(full["tool_id"] == "sort1" and full["exit_code"] == 0, f"job: {full}")
+    check(full["inputs"]["input"]["id"] == dataset_id, f"job inputs: {full['inputs']}")
+    check(full["outputs"]["out_file1"]["id"] == output_id, f"job outputs: {full['outputs']}")
+
+    jobs = gi.jobs.get_jobs(history_id=history_id, state="ok", tool_id="sort1")
+    check([j["id"] for j in jobs] == [job_id], f"get_jobs: {jobs}")
+
+    contents = gi.histories.show_history(history_id, contents=True)
+    ids = {c["id"] for c in contents}
+    check({dataset_id, output_id} <= ids, f"history contents: {contents}")
+    shown_history = gi.histories.show_history(history_id)
+    check(shown_history["state"] == "ok", f"history: {shown_history}")
+    histories = gi.histories.get_histories()
+    check(history_id in {h["id"] for h in histories}, f"get_histories: {histories}")
+
+    print("BIOBLEND OK")
+
+
+if __name__ == "__main__":
+    main()
