@@ -1,12 +1,14 @@
-//! `galaxy.yml`: the `gravity` and `galaxy` sections, layered as defaults → file →
-//! `GALAXY_CONFIG_*` environment → command line.
+//! `galaxy.yml`: the `gravity` and `galaxy` sections, layered with the `config` crate:
+//! built-in defaults → the file → `GALAXY_CONFIG_*` environment (→ command line, applied by
+//! the caller).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ConfigError;
+use super::yaml::{find_key_line, yaml_to_config};
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -17,9 +19,12 @@ pub struct Settings {
     /// The file it was read from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Unknown keys found in the file or environment (each also logged as a warning).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GravitySettings {
     pub state_dir: PathBuf,
@@ -27,10 +32,21 @@ pub struct GravitySettings {
     pub handlers: BTreeMap<String, HandlerGroup>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+impl Default for GravitySettings {
+    fn default() -> Self {
+        GravitySettings {
+            state_dir: "database/gravity".into(),
+            gunicorn: GunicornSettings::default(),
+            handlers: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GunicornSettings {
     /// `HOST:PORT` or `unix:/path`; a single string or a list in the file.
+    #[serde(deserialize_with = "string_or_list")]
     pub bind: Vec<String>,
     pub workers: usize,
     pub keyfile: Option<PathBuf>,
@@ -39,13 +55,38 @@ pub struct GunicornSettings {
     pub umask: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+impl Default for GunicornSettings {
+    fn default() -> Self {
+        GunicornSettings {
+            bind: vec!["127.0.0.1:8080".into()],
+            workers: 2,
+            keyfile: None,
+            certfile: None,
+            forwarded_allow_ips: "127.0.0.1".into(),
+            umask: "007".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HandlerGroup {
     pub processes: usize,
+    #[serde(deserialize_with = "string_or_list")]
     pub pools: Vec<String>,
     pub name_template: Option<String>,
     pub environment: BTreeMap<String, String>,
+}
+
+impl Default for HandlerGroup {
+    fn default() -> Self {
+        HandlerGroup {
+            processes: 1,
+            pools: vec!["job-handlers".into()],
+            name_template: None,
+            environment: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +98,7 @@ pub enum CleanupJob {
     Never,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GalaxySettings {
     pub database_connection: String,
@@ -68,6 +109,7 @@ pub struct GalaxySettings {
     pub job_working_directory: PathBuf,
     pub id_secret: String,
     pub bootstrap_admin_api_key: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
     pub admin_users: Vec<String>,
     pub allow_user_creation: bool,
     pub job_handler_monitor_sleep: f64,
@@ -75,36 +117,282 @@ pub struct GalaxySettings {
     pub cleanup_job: CleanupJob,
 }
 
+impl Default for GalaxySettings {
+    fn default() -> Self {
+        GalaxySettings {
+            database_connection: "sqlite:///database/universe.sqlite".into(),
+            database_engine_option_pool_size: 5,
+            job_config_file: None,
+            tool_config_file: "config/tool_conf.xml".into(),
+            file_path: "database/objects".into(),
+            job_working_directory: "database/jobs_directory".into(),
+            id_secret: "USING THE DEFAULT IS NOT SECURE!".into(),
+            bootstrap_admin_api_key: None,
+            admin_users: Vec::new(),
+            allow_user_creation: true,
+            job_handler_monitor_sleep: 1.0,
+            heartbeat_interval: 10.0,
+            cleanup_job: CleanupJob::Always,
+        }
+    }
+}
+
+/// A YAML string, or a list of strings; a comma-separated string is split.
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+const ENV_PREFIX: &str = "GALAXY_CONFIG_";
+
 impl Settings {
     /// Reads `path` (or `config/galaxy.yml` when it exists, or built-in defaults), applies
-    /// `GALAXY_CONFIG_*` overrides, validates, and warns (log) about unknown keys.
+    /// `GALAXY_CONFIG_*` overrides, validates, and warns about unknown keys.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        let Some(path) = path else {
-            let mut s = Settings::default();
-            s.galaxy.database_connection = "sqlite:///database/universe.sqlite".into();
-            s.galaxy.tool_config_file = "config/tool_conf.xml".into();
-            s.galaxy.file_path = "database/objects".into();
-            s.galaxy.job_working_directory = "database/jobs_directory".into();
-            s.galaxy.job_handler_monitor_sleep = 1.0;
-            s.galaxy.heartbeat_interval = 10.0;
-            s.gravity.gunicorn.bind = vec!["127.0.0.1:8080".into()];
-            s.gravity.gunicorn.workers = 2;
-            return Ok(s);
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// [`Settings::load`] with the environment given explicitly.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let default_path = Path::new("config/galaxy.yml");
+        let path: Option<PathBuf> = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None if default_path.exists() => Some(default_path.to_path_buf()),
+            None => None,
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            file: path.into(),
-            source,
-        })?;
-        serde_yaml::from_str(&text).map_err(|e| ConfigError::Syntax {
-            file: path.into(),
-            line: None,
-            message: e.to_string(),
-        })
+        let file_label = path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(built-in defaults)"));
+        let text = match &path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                file: p.clone(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let doc: serde_yaml::Value = if text.trim().is_empty() {
+            serde_yaml::Value::Null
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                file: file_label.clone(),
+                line: e.location().map(|l| l.line()),
+                message: e.to_string(),
+            })?
+        };
+        let defaults =
+            serde_yaml::to_value(Settings::default()).map_err(|e| ConfigError::Syntax {
+                file: file_label.clone(),
+                line: None,
+                message: e.to_string(),
+            })?;
+        let mut warnings = unknown_keys(&defaults, &doc, "");
+
+        let mut builder = config::Config::builder().add_source(
+            config::Config::try_from(&Settings::default())
+                .map_err(|e| invalid(&file_label, "", &text, e))?,
+        );
+        if !matches!(doc, serde_yaml::Value::Null) {
+            if !doc.is_mapping() {
+                return Err(ConfigError::Invalid {
+                    file: file_label,
+                    key: "(top level)".into(),
+                    line: Some(1),
+                    message: "expected a mapping with `gravity:` and `galaxy:` sections".into(),
+                });
+            }
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Yaml));
+        }
+        let known_galaxy = defaults
+            .get("galaxy")
+            .and_then(|g| g.as_mapping())
+            .cloned()
+            .unwrap_or_default();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if !known_galaxy.contains_key(serde_yaml::Value::String(key.clone())) {
+                warnings.push(format!("environment {name}: unknown galaxy key `{key}`"));
+                continue;
+            }
+            let parsed: serde_yaml::Value =
+                serde_yaml::from_str(&value).unwrap_or(serde_yaml::Value::String(value.clone()));
+            let parsed = match parsed {
+                serde_yaml::Value::Null => serde_yaml::Value::Null,
+                v => v,
+            };
+            builder = builder
+                .set_override(format!("galaxy.{key}"), yaml_to_config(&parsed))
+                .map_err(|e| invalid(&PathBuf::from(&name), &format!("galaxy.{key}"), "", e))?;
+        }
+        let cfg = builder
+            .build()
+            .map_err(|e| invalid(&file_label, "", &text, e))?;
+        let mut settings: Settings = cfg
+            .try_deserialize()
+            .map_err(|e| invalid(&file_label, "", &text, e))?;
+        for w in &warnings {
+            log::warn!("{}: {w}", file_label.display());
+        }
+        settings.warnings = warnings;
+        settings.source = path;
+        settings.validate(&file_label, &text)?;
+        Ok(settings)
+    }
+
+    fn validate(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: key.to_string(),
+            line: find_key_line(text, key),
+            message: message.to_string(),
+        };
+        let g = &self.galaxy;
+        if self.gravity.gunicorn.workers == 0 {
+            return Err(bad(
+                "gravity.gunicorn.workers",
+                "expected a whole number of at least 1",
+            ));
+        }
+        if self.gravity.gunicorn.bind.is_empty() {
+            return Err(bad(
+                "gravity.gunicorn.bind",
+                "expected HOST:PORT or unix:/path (or a list of them)",
+            ));
+        }
+        if !(g.heartbeat_interval.is_finite() && g.heartbeat_interval > 0.0) {
+            return Err(bad(
+                "galaxy.heartbeat_interval",
+                "expected a number of seconds greater than 0",
+            ));
+        }
+        if !(g.job_handler_monitor_sleep.is_finite() && g.job_handler_monitor_sleep > 0.0) {
+            return Err(bad(
+                "galaxy.job_handler_monitor_sleep",
+                "expected a number of seconds greater than 0",
+            ));
+        }
+        if g.database_engine_option_pool_size == 0 {
+            return Err(bad(
+                "galaxy.database_engine_option_pool_size",
+                "expected a whole number of at least 1",
+            ));
+        }
+        let url = g.database_connection.as_str();
+        if !(url.starts_with("sqlite:///")
+            || url.starts_with("postgresql://")
+            || url.starts_with("postgres://"))
+        {
+            return Err(bad(
+                "galaxy.database_connection",
+                &format!("expected sqlite:///PATH or postgresql://USER@HOST/DB, got `{url}`"),
+            ));
+        }
+        if u32::from_str_radix(&self.gravity.gunicorn.umask, 8).is_err() {
+            return Err(bad(
+                "gravity.gunicorn.umask",
+                &format!(
+                    "expected an octal umask such as \"007\", got `{}`",
+                    self.gravity.gunicorn.umask
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
 impl GalaxySettings {
+    /// The job configuration to read: `job_config_file`, else `config/job_conf.yml` or
+    /// `config/job_conf.xml` when present, else `None` (the built-in default).
     pub fn job_config_path(&self) -> Option<PathBuf> {
-        self.job_config_file.clone()
+        if let Some(p) = &self.job_config_file {
+            return Some(p.clone());
+        }
+        ["config/job_conf.yml", "config/job_conf.xml"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
     }
+
+    pub fn database_is_sqlite(&self) -> bool {
+        self.database_connection.starts_with("sqlite:")
+    }
+
+    /// `sqlite:///rel/path` → `rel/path`; `sqlite:////abs/path` → `/abs/path`.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.database_connection
+            .strip_prefix("sqlite:///")
+            .map(PathBuf::from)
+    }
+}
+
+/// Keys of `doc` that `known` (the serialized defaults) does not have, as dotted paths.
+/// Maps under `gravity.handlers` and `…environment` are free-form.
+fn unknown_keys(known: &serde_yaml::Value, doc: &serde_yaml::Value, prefix: &str) -> Vec<String> {
+    let (Some(known), Some(doc)) = (known.as_mapping(), doc.as_mapping()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in doc {
+        let name = k.as_str().map_or_else(|| format!("{k:?}"), String::from);
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match known.get(k) {
+            None => out.push(format!("unknown key `{path}`")),
+            Some(kv) if path != "gravity.handlers" => out.extend(unknown_keys(kv, v, &path)),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+fn invalid(file: &Path, key: &str, text: &str, e: config::ConfigError) -> ConfigError {
+    let (key, message) = match &e {
+        config::ConfigError::Type {
+            key: Some(k),
+            unexpected,
+            expected,
+            ..
+        } => (
+            k.clone(),
+            format!("expected {expected}, found {unexpected}"),
+        ),
+        other => {
+            let m = other.to_string();
+            (key_from_message(&m).unwrap_or_else(|| key.to_string()), m)
+        }
+    };
+    ConfigError::Invalid {
+        file: file.to_path_buf(),
+        line: find_key_line(text, &key),
+        key,
+        message,
+    }
+}
+
+/// serde messages such as "unknown variant `x`… for key `galaxy.cleanup_job`" name the key.
+fn key_from_message(m: &str) -> Option<String> {
+    let start = m.rfind("for key `")? + "for key `".len();
+    let end = m[start..].find('`')? + start;
+    Some(m[start..end].to_string())
 }

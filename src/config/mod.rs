@@ -2,6 +2,12 @@
 
 pub mod galaxy;
 pub mod job_conf;
+mod job_conf_xml;
+mod job_conf_yml;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
 
 pub use galaxy::{
     CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,

@@ -164,10 +164,8 @@ impl Loaded {
             crate::jobs::assign::DEFAULT_TAG,
             to,
         )?;
-        crate::db::queries::notify::new_job(
-            &mut conn,
-            to.unwrap_or(crate::jobs::assign::DEFAULT_TAG),
-        )?;
+        // `*` wakes every handler: the jobs keep their own tags unless `to` is given.
+        crate::db::queries::notify::new_job(&mut conn, to.unwrap_or("*"))?;
         Ok(n)
     }
 }

@@ -126,7 +126,7 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         let mut wanted = tags_of_pools(&loaded.pools);
         wanted.push(loaded.server_name.clone());
         actix_rt::spawn(crate::db::listen::listen_forever(url, move |payload| {
-            if payload.is_none_or(|p| wanted.iter().any(|w| w == p)) {
+            if payload.is_none_or(|p| p == "*" || wanted.iter().any(|w| w == p)) {
                 hs.wake_all();
             }
         }));

@@ -11,7 +11,7 @@
 pub mod model;
 
 mod conf;
-mod dom;
+pub(crate) mod dom;
 mod inputs;
 mod json;
 mod params;
