@@ -106,7 +106,11 @@ fn check_param(param: &Param, value: Option<&Value>) -> Result<ParamValue, ToolI
         }
         return Ok(ParamValue::Data(data));
     }
-    let value = value.map(unwrap_single);
+    // Only a select takes a one-element list for its value; other params want a scalar.
+    let value = match param.kind {
+        ParamKind::Select { .. } => value.map(unwrap_single),
+        _ => value,
+    };
     let text = match value {
         None => None,
         Some(v) => Some(

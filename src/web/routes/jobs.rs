@@ -24,6 +24,7 @@ struct ListQuery {
 
 #[derive(Deserialize)]
 struct ShowQuery {
+    #[serde(default, deserialize_with = "super::query_bool")]
     full: Option<bool>,
 }
 

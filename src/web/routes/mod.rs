@@ -65,3 +65,17 @@ pub(crate) fn required_str<'a>(
 pub(crate) fn client_address(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
+
+/// A query-string boolean as Galaxy clients send it: `true`/`True`/`1`/`yes` (and the
+/// opposites); anything else is a 400.
+pub(crate) fn query_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") => Ok(None),
+        Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
+        Some("false" | "0" | "no" | "off" | "none") => Ok(Some(false)),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected true or false, got `{other}`"
+        ))),
+    }
+}

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize)]
 struct ShowQuery {
+    #[serde(default, deserialize_with = "super::query_bool")]
     io_details: Option<bool>,
 }
 
@@ -71,7 +72,13 @@ async fn run(
     let tool: Arc<Tool> = state.env.toolbox.get(tool_id).cloned().ok_or_else(|| {
         ApiError::BadRequest(format!("Tool '{tool_id}' is not installed on this server."))
     })?;
-    let inputs = inputs_of(&payload)?;
+    let mut inputs = inputs_of(&payload)?;
+    // As Galaxy does: upload fields may come beside `inputs` (BioBlend's `paste_content`).
+    for (k, v) in &payload {
+        if k.starts_with("files_") || k.starts_with("__files_") {
+            inputs.insert(k.clone(), v.clone());
+        }
+    }
     let history_id = match payload.get("history_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(state.ids.decode(s)?),
