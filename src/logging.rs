@@ -18,13 +18,12 @@ pub fn init() {
             let thread = std::thread::current();
             writeln!(
                 buf,
-                "{} {} {} [p:{},{}:{},t:{}] {}",
+                "{} {} {} [pN:{},p:{},tN:{}] {}",
                 record.target(),
                 record.level(),
                 chrono::Utc::now().format("%Y-%m-%d %H:%M:%S,%3f"),
-                std::process::id(),
-                "w",
                 name,
+                std::process::id(),
                 thread.name().unwrap_or("-"),
                 record.args()
             )

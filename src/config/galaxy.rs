@@ -234,10 +234,6 @@ impl Settings {
             }
             let parsed: serde_yaml::Value =
                 serde_yaml::from_str(&value).unwrap_or(serde_yaml::Value::String(value.clone()));
-            let parsed = match parsed {
-                serde_yaml::Value::Null => serde_yaml::Value::Null,
-                v => v,
-            };
             builder = builder
                 .set_override(format!("galaxy.{key}"), yaml_to_config(&parsed))
                 .map_err(|e| invalid(&PathBuf::from(&name), &format!("galaxy.{key}"), "", e))?;

@@ -21,10 +21,8 @@ pub fn find_key_line(text: &str, dotted: &str) -> Option<usize> {
                 continue;
             }
             let indent = line.len() - trimmed.len();
-            if let Some(p) = parent_indent {
-                if indent <= p && i > from {
-                    break;
-                }
+            if parent_indent.is_some_and(|p| indent <= p) && i > from {
+                break;
             }
             let key = trimmed.trim_start_matches("- ");
             if key

@@ -11,6 +11,9 @@ use crate::tools::{ParamValue, Tool, UploadRequest};
 use super::assign::Assignment;
 use super::{JobError, JobsEnv, states};
 
+/// A created job, its outputs by name, and where it went.
+pub type CreatedJob = (Job, Vec<(String, Dataset)>, Assignment);
+
 /// A checked request to run a tool.
 pub struct RunRequest {
     pub user_id: Option<i64>,
@@ -28,7 +31,7 @@ pub fn create_tool_job(
     env: &JobsEnv,
     conn: &mut DbConn,
     req: &RunRequest,
-) -> Result<(Job, Vec<(String, Dataset)>, Assignment), JobError> {
+) -> Result<CreatedJob, JobError> {
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let params = params_json(&req.values);
     let first_input_hid = req.inputs.first().map(|(_, id)| *id);
@@ -65,10 +68,10 @@ pub fn create_tool_job(
         Assignment::Handler { name, .. } => Some(name.as_str()),
         Assignment::Pool { tag } => Some(tag.as_str()),
     };
-    if let Some(channel_payload) = wake {
-        if let Err(e) = notify::new_job(conn, channel_payload) {
-            log::warn!("(job {}) could not notify handlers: {e}", job.id);
-        }
+    if let Some(channel_payload) = wake
+        && let Err(e) = notify::new_job(conn, channel_payload)
+    {
+        log::warn!("(job {}) could not notify handlers: {e}", job.id);
     }
     Ok((job, outputs, assignment))
 }

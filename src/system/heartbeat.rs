@@ -32,10 +32,10 @@ impl Heartbeat {
         };
         let mut conn = self.pool.get()?;
         workers::heartbeat(&mut conn, &row)?;
-        if let Some(on_draining) = &self.on_draining {
-            if let Some(me) = workers::find_worker(&mut conn, &self.server_name)? {
-                on_draining(me.draining);
-            }
+        if let Some(on_draining) = &self.on_draining
+            && let Some(me) = workers::find_worker(&mut conn, &self.server_name)?
+        {
+            on_draining(me.draining);
         }
         Ok(())
     }

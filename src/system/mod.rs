@@ -4,7 +4,7 @@
 mod heartbeat;
 mod root;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::{ConfigError, JobConf, Settings};
@@ -94,7 +94,7 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
     settings.galaxy.job_working_directory = cwd.join(&settings.galaxy.job_working_directory);
     let job_conf = JobConf::load(settings.galaxy.job_config_path().as_deref())?;
     let tool_conf = settings.galaxy.tool_config_file.clone();
-    let toolbox = if !tool_conf.exists() && tool_conf == PathBuf::from("config/tool_conf.xml") {
+    let toolbox = if !tool_conf.exists() && tool_conf == Path::new("config/tool_conf.xml") {
         log::warn!("{}: not found; starting with no tools", tool_conf.display());
         ToolBox::default()
     } else {

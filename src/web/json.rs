@@ -176,12 +176,15 @@ fn history_state(details: &BTreeMap<&str, usize>) -> &'static str {
     }
 }
 
+/// A job's input and output dataset links.
+pub type JobLinks<'a> = (&'a [(JobInput, Dataset)], &'a [(JobOutput, Dataset)]);
+
 /// A job; `full` adds `stdout`, `stderr`, `command_line`, `handler`, `job_runner_name`,
 /// `inputs`, `outputs`, `params`.
 pub fn job(
     ids: &IdEncoder,
     j: &Job,
-    full: Option<(&[(JobInput, Dataset)], &[(JobOutput, Dataset)])>,
+    full: Option<JobLinks<'_>>,
 ) -> Value {
     let mut v = json!({
         "model_class": "Job",

@@ -140,10 +140,11 @@ impl HandlerCore {
             }
             due
         };
-        if takeover_due && !self.tags.is_empty() {
-            if let Err(e) = self.take_over_dead().await {
-                log::error!("taking over dead handlers' jobs: {e}");
-            }
+        if takeover_due
+            && !self.tags.is_empty()
+            && let Err(e) = self.take_over_dead().await
+        {
+            log::error!("taking over dead handlers' jobs: {e}");
         }
         if !self.tags.is_empty()
             && !self.stopping.load(Ordering::SeqCst)
