@@ -181,11 +181,7 @@ pub type JobLinks<'a> = (&'a [(JobInput, Dataset)], &'a [(JobOutput, Dataset)]);
 
 /// A job; `full` adds `stdout`, `stderr`, `command_line`, `handler`, `job_runner_name`,
 /// `inputs`, `outputs`, `params`.
-pub fn job(
-    ids: &IdEncoder,
-    j: &Job,
-    full: Option<JobLinks<'_>>,
-) -> Value {
+pub fn job(ids: &IdEncoder, j: &Job, full: Option<JobLinks<'_>>) -> Value {
     let mut v = json!({
         "model_class": "Job",
         "id": ids.encode(j.id),
