@@ -563,3 +563,37 @@ pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, Strin
             .load(c)?)
     })
 }
+
+/// A `running` job whose process never started (its handler stopped between marking it and
+/// starting it) goes back to its pool, unclaimed, token bumped.
+pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult<bool> {
+    let t = now();
+    db_tx!(conn, |c| {
+        let n = diesel::update(
+            job::table
+                .filter(job::id.eq(job_id))
+                .filter(job::claim_token.eq(token))
+                .filter(job::state.eq("running")),
+        )
+        .set((
+            job::state.eq("new"),
+            job::handler.eq(None::<String>),
+            job::handler_tag.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >("COALESCE(handler_tag, '_default_')")),
+            job::claim_token.eq(job::claim_token + 1),
+            job::update_time.eq(t),
+        ))
+        .execute(c)?;
+        if n == 1 {
+            diesel::update(
+                dataset::table
+                    .filter(dataset::creating_job_id.eq(job_id))
+                    .filter(dataset::state.eq("running")),
+            )
+            .set(dataset::state.eq("queued"))
+            .execute(c)?;
+        }
+        Ok(n == 1)
+    })
+}

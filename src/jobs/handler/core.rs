@@ -443,15 +443,45 @@ impl HandlerCore {
         self.lock_running().insert(job_id, pid);
         let core = self.clone();
         actix::spawn(async move {
-            if same_host {
-                LocalRunner::wait_foreign(pid).await;
-            } else {
-                let dir = JobDir {
-                    root: core.env.job_directory(job_id),
-                };
-                while !dir.exit_code().exists() {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+            let dir = JobDir {
+                root: core.env.job_directory(job_id),
+            };
+            let mut pid = pid;
+            if pid <= 1 {
+                // Its handler stopped before recording the pid: the script writes its own
+                // first. Neither a pid nor an exit code after a grace period: it never started.
+                for _ in 0..20 {
+                    if let Some(p) = dir.read_pid() {
+                        pid = p;
+                        break;
+                    }
+                    if dir.exit_code().exists() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                if pid <= 1 && !dir.exit_code().exists() {
+                    core.lock_running().remove(&job_id);
+                    match core
+                        .env
+                        .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
+                        .await
+                    {
+                        Ok(true) => log::warn!(
+                            "(job {job_id}) never started before its handler stopped: back to its pool"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => log::error!("(job {job_id}) requeue: {e}"),
+                    }
+                    core.wake();
+                    return;
+                }
+                core.lock_running().insert(job_id, pid);
+            }
+            // The exit-code file is written as the script's last act; on another host it is
+            // the only sign of the end (shared storage).
+            while !dir.exit_code().exists() && (!same_host || LocalRunner::is_alive(pid)) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             core.lock_running().remove(&job_id);
             core.finish(job_id, token, None).await;

@@ -37,6 +37,17 @@ impl JobDir {
     pub fn exit_code(&self) -> PathBuf {
         self.root.join("exit_code")
     }
+    /// Written by the script as its first act: its pid, which is its process group.
+    pub fn pid(&self) -> PathBuf {
+        self.root.join("pid")
+    }
+    pub fn read_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.pid())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
 }
 
 /// Starts and watches job processes.
@@ -64,9 +75,11 @@ impl LocalRunner {
         std::fs::create_dir_all(dir.working())?;
         std::fs::create_dir_all(dir.root.join("outputs"))?;
         let _ = std::fs::remove_file(dir.exit_code());
+        let _ = std::fs::remove_file(dir.pid());
         let tmp = dir.root.join("exit_code.tmp");
         let script = format!(
-            "#!/bin/bash\ncd {work} || exit 1\n(\n{command}\n) > {out} 2> {err}\nrc=$?\necho \"$rc\" > {tmp} && mv {tmp} {exit}\nexit \"$rc\"\n",
+            "#!/bin/bash\necho \"$$\" > {pid}\ncd {work} || exit 1\n(\n{command}\n) > {out} 2> {err}\nrc=$?\necho \"$rc\" > {tmp} && mv {tmp} {exit}\nexit \"$rc\"\n",
+            pid = quote(&dir.pid()),
             work = quote(&dir.working()),
             out = quote(&dir.stdout()),
             err = quote(&dir.stderr()),
@@ -102,13 +115,6 @@ impl LocalRunner {
     /// Whether a process (group leader) still exists; used for jobs adopted after a restart.
     pub fn is_alive(pid: i32) -> bool {
         pid > 1 && kill(Pid::from_raw(pid), None).is_ok()
-    }
-
-    /// Waits until a process that is not our child has gone.
-    pub async fn wait_foreign(pid: i32) {
-        while Self::is_alive(pid) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
     }
 
     /// Reads the exit code and captured output of a finished job.
