@@ -941,7 +941,8 @@ class Bench:
                 + (f", {b['errors']} submit errors" if b["errors"] else "")
                 + ")",
                 (f"target ≥ {TARGET_JOBS_PER_S} jobs/s; " if db_kind == "sqlite" else "")
-                + f"Galaxy {GALAXY_JOBS_PER_S} jobs/s; submissions alone {b['submit_rps']:.0f} req/s",
+                + f"Galaxy {GALAXY_JOBS_PER_S} jobs/s; the submissions alone: {b['submit_rps']:.0f} req/s, "
+                f"POST /api/tools p50 {fmt_ms(b['submit_request_p50_ms'])} / p99 {fmt_ms(b['submit_request_p99_ms'])}",
             )
             # Low load.
             hist2 = Api(inst.port, key).ok("POST", "/api/histories", {"name": "bench-low-load"})["id"]

@@ -1,0 +1,421 @@
+//! Split mode (SPEC §2, §5): a web process and webless handler processes co-operating
+//! through one database; every assignment method; takeover of a dead handler's jobs; drain
+//! and reassign. Each process is the real binary.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod cluster;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use cluster::{Cluster, LOCAL_JOB_CONF, assert_ledger_once, opts};
+use helpers::{ADMIN_KEY, Backend, TestServer, eventually};
+use serde_json::json;
+
+fn job_conf_with(handling: &str) -> String {
+    format!("{LOCAL_JOB_CONF}{handling}")
+}
+
+#[test]
+fn web_and_three_handlers_run_2000_jobs_once_each() {
+    let mut c = Cluster::new(Backend::Postgres, &opts(LOCAL_JOB_CONF));
+    c.start_web();
+    for h in ["h1", "h2", "h3"] {
+        c.start_handler(h, &["job-handlers"]);
+    }
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", "t", 2000, 0.0, 4);
+    c.wait_terminal("ledger", 2000, Duration::from_secs(300));
+    let counts = c.by_handler("ledger");
+    for h in ["h1", "h2", "h3"] {
+        assert!(
+            counts
+                .get(&(h.to_string(), "ok".to_string()))
+                .copied()
+                .unwrap_or(0)
+                > 0,
+            "{h} ran no job: {counts:?}"
+        );
+    }
+    let total_ok: usize = counts
+        .iter()
+        .filter(|((_, s), _)| s == "ok")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(total_ok, 2000, "{counts:?}");
+    assert_ledger_once(&c.ledger(), &tags);
+}
+
+fn run_with_method(backend: Backend, method: &str) {
+    let conf = job_conf_with(&format!("handling:\n  assign: [{method}]\n"));
+    let mut c = Cluster::new(backend, &opts(&conf));
+    c.start_web();
+    c.start_handler("h1", &["job-handlers"]);
+    c.start_handler("h2", &["job-handlers"]);
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", &format!("{method}-"), 30, 0.0, 2);
+    let (api, key) = (&c.api, ADMIN_KEY);
+    let ok = eventually(Duration::from_secs(120), || {
+        let (_, jobs) = api.get(&format!("/api/jobs?history_id={hid}&limit=100"), Some(key));
+        jobs.as_array()
+            .is_some_and(|a| a.len() == 30 && a.iter().all(|j| j["state"] == "ok"))
+    });
+    assert!(ok, "{method}: not all jobs ok\n{}", c.logs());
+    let (_, jobs) = c.api.get(
+        &format!("/api/jobs?history_id={hid}&limit=100"),
+        Some(ADMIN_KEY),
+    );
+    let handlers: BTreeSet<String> = jobs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            let (_, full) = c.api.get(
+                &format!(
+                    "/api/jobs/{}?full=true",
+                    j["id"].as_str().unwrap_or_default()
+                ),
+                Some(ADMIN_KEY),
+            );
+            full["handler"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert!(
+        handlers.iter().all(|h| h == "h1" || h == "h2"),
+        "{method}: handled by {handlers:?}"
+    );
+    assert_ledger_once(&c.ledger(), &tags);
+}
+
+#[test]
+fn db_skip_locked() {
+    run_with_method(Backend::Postgres, "db-skip-locked");
+}
+
+#[test]
+fn db_transaction_isolation() {
+    run_with_method(Backend::Postgres, "db-transaction-isolation");
+}
+
+#[test]
+fn db_transaction_isolation_sqlite() {
+    run_with_method(Backend::Sqlite, "db-transaction-isolation");
+}
+
+#[test]
+fn db_preassign() {
+    run_with_method(Backend::Postgres, "db-preassign");
+}
+
+#[test]
+fn db_preassign_sqlite() {
+    run_with_method(Backend::Sqlite, "db-preassign");
+}
+
+/// mem-self and db-self: the all-in-one process assigns itself.
+fn self_method(backend: Backend, method: &str) {
+    let conf = job_conf_with(&format!("handling:\n  assign: [{method}]\n"));
+    let server = TestServer::start(backend, opts(&conf));
+    let hid = server.create_history(ADMIN_KEY, "self");
+    for i in 0..10 {
+        let run = server.run_tool(
+            ADMIN_KEY,
+            &hid,
+            "ledger",
+            json!({"tag": format!("s{i}"), "pause": 0}),
+        );
+        let id = run["jobs"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let job = server.wait_job_ok(ADMIN_KEY, &id);
+        let (_, full) = server.api.get(
+            &format!(
+                "/api/jobs/{}?full=true",
+                job["id"].as_str().unwrap_or_default()
+            ),
+            Some(ADMIN_KEY),
+        );
+        assert_eq!(full["handler"], "main", "{method}: {full}");
+    }
+}
+
+#[test]
+fn mem_self() {
+    self_method(Backend::Sqlite, "mem-self");
+    self_method(Backend::Postgres, "mem-self");
+}
+
+#[test]
+fn db_self() {
+    self_method(Backend::Sqlite, "db-self");
+    self_method(Backend::Postgres, "db-self");
+}
+
+#[test]
+fn tools_mapped_to_a_tag_or_an_id_reach_only_those_handlers() {
+    let conf = job_conf_with(
+        "handling:\n  processes:\n    static1: {}\ntools:\n  - id: ledger\n    handler: special\n  - id: ledger2\n    handler: static1\n",
+    );
+    let mut c = Cluster::new(Backend::Postgres, &opts(&conf));
+    c.start_web();
+    c.start_handler("plain", &["job-handlers"]);
+    c.start_handler("special1", &["job-handlers.special"]);
+    c.start_handler("static1", &[]);
+    let hid = c.history();
+    let a = c.submit_many(&hid, "ledger", "tag-", 20, 0.0, 2);
+    let b = c.submit_many(&hid, "ledger2", "id-", 20, 0.0, 2);
+    c.wait_terminal("ledger", 20, Duration::from_secs(120));
+    c.wait_terminal("ledger2", 20, Duration::from_secs(120));
+    let ledger = c.by_handler("ledger");
+    assert_eq!(
+        ledger.keys().cloned().collect::<Vec<_>>(),
+        vec![("special1".to_string(), "ok".to_string())],
+        "{ledger:?}"
+    );
+    let ledger2 = c.by_handler("ledger2");
+    assert_eq!(
+        ledger2.keys().cloned().collect::<Vec<_>>(),
+        vec![("static1".to_string(), "ok".to_string())],
+        "{ledger2:?}"
+    );
+    let all: Vec<String> = a.into_iter().chain(b).collect();
+    assert_ledger_once(&c.ledger(), &all);
+}
+
+#[test]
+fn a_handler_started_later_picks_up_queued_jobs() {
+    let mut c = Cluster::new(Backend::Postgres, &opts(LOCAL_JOB_CONF));
+    c.start_web();
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", "late-", 10, 0.0, 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = c.by_handler("ledger");
+    assert_eq!(
+        before.keys().cloned().collect::<Vec<_>>(),
+        vec![("-".to_string(), "new".to_string())],
+        "{before:?}"
+    );
+    c.start_handler("late", &["job-handlers"]);
+    c.wait_terminal("ledger", 10, Duration::from_secs(60));
+    assert_eq!(
+        c.by_handler("ledger")
+            .get(&("late".to_string(), "ok".to_string())),
+        Some(&10)
+    );
+    assert_ledger_once(&c.ledger(), &tags);
+}
+
+#[test]
+fn kill_9_of_a_handler_loses_no_job_and_reruns_none() {
+    let mut c = Cluster::new(Backend::Postgres, &opts(LOCAL_JOB_CONF));
+    c.start_web();
+    for h in ["k1", "k2", "k3"] {
+        c.start_handler(h, &["job-handlers"]);
+    }
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", "k-", 500, 0.2, 4);
+    // Wait until the victim is running jobs, then kill it without warning.
+    let q = "SELECT id FROM job WHERE handler = 'k1' AND state = 'running' ORDER BY id";
+    assert!(
+        eventually(Duration::from_secs(60), || c.sql(q).len() >= 2),
+        "k1 never ran jobs\n{}",
+        c.logs()
+    );
+    let killed_at = Instant::now();
+    c.proc("k1").kill9();
+    assert!(c.proc("k1").exited());
+    let orphans = c.sql(q);
+    assert!(!orphans.is_empty());
+    // Takeover: within 3 heartbeats (2 s each) plus one poll (0.5 s), k1 holds nothing
+    // unfinished (plus slack for the checks themselves).
+    let held = || {
+        c.sql("SELECT count(*) FROM job WHERE handler = 'k1' AND state IN ('new', 'queued', 'running')")
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || held() == vec!["0".to_string()]),
+        "k1's jobs were never taken over\n{}",
+        c.logs()
+    );
+    let takeover = killed_at.elapsed();
+    assert!(
+        takeover <= Duration::from_millis(3 * 2000 + 500 + 2500),
+        "takeover took {takeover:?}"
+    );
+    c.wait_terminal("ledger", 500, Duration::from_secs(300));
+    let counts = c.by_handler("ledger");
+    assert!(
+        counts.keys().all(|(_, s)| s == "ok"),
+        "every job ends ok: {counts:?}\n{}",
+        c.logs()
+    );
+    for id in &orphans {
+        let row = c.sql(&format!("SELECT state, handler FROM job WHERE id = {id}"));
+        assert_eq!(row.len(), 1);
+        assert!(
+            row[0].starts_with("ok|") && !row[0].ends_with("|k1"),
+            "job {id} running on k1 at the kill: {row:?}"
+        );
+    }
+    assert_ledger_once(&c.ledger(), &tags);
+}
+
+#[test]
+fn drain_stops_new_work_and_reassign_hands_jobs_back() {
+    let conf = "runners:\n  local:\n    load: galaxy.jobs.runners.local:LocalJobRunner\n    workers: 1\nexecution:\n  default: local\n  environments:\n    local: {runner: local}\n";
+    let mut c = Cluster::new(Backend::Postgres, &opts(conf));
+    c.start_web();
+    c.start_handler("d1", &["job-handlers"]);
+    c.start_handler("d2", &["job-handlers"]);
+    // Drain d1 (admin only), then only d2 takes jobs.
+    let (status, _) = c.api.post("/api/handlers/d1/drain", None, &json!({}));
+    assert_eq!(status, 403);
+    let (status, body) = c
+        .api
+        .post("/api/handlers/d1/drain", Some(ADMIN_KEY), &json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert!(eventually(
+        Duration::from_secs(10),
+        || c.live_handlers()["d1"]["draining"] == true
+    ));
+    std::thread::sleep(Duration::from_millis(2500)); // d1 reads its flag on its next heartbeat
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", "drain-", 10, 0.0, 1);
+    c.wait_terminal("ledger", 10, Duration::from_secs(60));
+    let counts = c.by_handler("ledger");
+    assert_eq!(
+        counts.keys().cloned().collect::<Vec<_>>(),
+        vec![("d2".to_string(), "ok".to_string())],
+        "{counts:?}"
+    );
+    assert_ledger_once(&c.ledger(), &tags);
+
+    // d2 (one worker) is kept busy by a long job and holds 5 more, claimed but unstarted.
+    let long = Cluster::submit(&c.api, &hid, "ledger2", "long", 60.0);
+    assert!(eventually(Duration::from_secs(30), || c.sql(
+        "SELECT count(*) FROM job WHERE tool_id = 'ledger2' AND state = 'running'"
+    ) == vec![
+        "1".to_string()
+    ]));
+    c.submit_many(&hid, "ledger2", "held-", 5, 0.0, 1);
+    let held = "SELECT count(*) FROM job WHERE tool_id = 'ledger2' AND handler = 'd2' AND state = 'queued'";
+    assert!(
+        eventually(Duration::from_secs(30), || c.sql(held)
+            == vec!["5".to_string()]),
+        "{:?}",
+        c.by_handler("ledger2")
+    );
+    let out = c.dir.run_cli(&[
+        "-c",
+        c.dir.config.to_str().unwrap_or_default(),
+        "jobs",
+        "reassign",
+        "--from",
+        "d2",
+        "--to",
+        "special",
+    ]);
+    assert!(
+        out.status.success(),
+        "jobs reassign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains('5'),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    c.start_handler("special1", &["job-handlers.special"]);
+    let done = "SELECT count(*) FROM job WHERE tool_id = 'ledger2' AND handler = 'special1' AND state = 'ok'";
+    assert!(
+        eventually(Duration::from_secs(60), || c.sql(done)
+            == vec!["5".to_string()]),
+        "{:?}\n{}",
+        c.by_handler("ledger2"),
+        c.logs()
+    );
+    let (status, _) = c.api.delete(&format!("/api/jobs/{long}"), Some(ADMIN_KEY));
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn two_all_in_one_processes_share_one_sqlite_file() {
+    let mut c = Cluster::new(Backend::Sqlite, &opts(LOCAL_JOB_CONF));
+    let port_b = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    c.spawn("a", &["--server-name", "a"]);
+    c.spawn(
+        "b",
+        &[
+            "--server-name",
+            "b",
+            "--bind",
+            &format!("127.0.0.1:{port_b}"),
+        ],
+    );
+    let url_b = format!("http://127.0.0.1:{port_b}");
+    c.wait_http(&c.url.clone());
+    c.wait_http(&url_b);
+    let hid = c.history();
+    let mut tags = Vec::new();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| c.submit_many(&hid, "ledger", "a-", 50, 0.0, 2));
+        let b = s.spawn(|| {
+            let api = helpers::Api::new(&url_b);
+            (0..50)
+                .map(|i| {
+                    let tag = format!("b-{i}");
+                    Cluster::submit(&api, &hid, "ledger", &tag, 0.0);
+                    tag
+                })
+                .collect::<Vec<_>>()
+        });
+        tags.extend(a.join().unwrap_or_default());
+        tags.extend(b.join().unwrap_or_default());
+    });
+    let ok = eventually(Duration::from_secs(120), || {
+        let (_, jobs) = c.api.get(
+            &format!("/api/jobs?history_id={hid}&limit=500&state=ok"),
+            Some(ADMIN_KEY),
+        );
+        jobs.as_array().map_or(0, Vec::len) == 100
+    });
+    assert!(ok, "not all 100 jobs ok\n{}", c.logs());
+    assert_ledger_once(&c.ledger(), &tags);
+    for p in &c.procs {
+        assert!(
+            !p.log_text().contains("database is locked"),
+            "{} logged 'database is locked'",
+            p.name
+        );
+    }
+    let (_, jobs) = c.api.get(
+        &format!("/api/jobs?history_id={hid}&limit=500"),
+        Some(ADMIN_KEY),
+    );
+    let handlers: BTreeSet<String> = jobs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            let (_, full) = c.api.get(
+                &format!(
+                    "/api/jobs/{}?full=true",
+                    j["id"].as_str().unwrap_or_default()
+                ),
+                Some(ADMIN_KEY),
+            );
+            full["handler"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(
+        handlers,
+        BTreeSet::from(["a".to_string(), "b".to_string()]),
+        "both processes handle jobs"
+    );
+}
