@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod handler;
+pub mod limits;
 pub mod runners;
 pub mod states;
 pub mod submit;

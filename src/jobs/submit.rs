@@ -33,6 +33,7 @@ pub fn create_tool_job(
     req: &RunRequest,
 ) -> Result<CreatedJob, JobError> {
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
+    let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
     let first_input_hid = req.inputs.first().map(|(_, id)| *id);
     let outputs = req
@@ -57,7 +58,7 @@ pub fn create_tool_job(
         handler: assignment.handler(),
         handler_tag: assignment.tag(),
         params: &params,
-        destination_id: Some(&env.job_conf.default_environment),
+        destination_id: Some(&destination),
         client_address: req.client_address.as_deref(),
         inputs: req.inputs.clone(),
         outputs,

@@ -241,11 +241,37 @@ impl Cluster {
         str_field(&h, "id")
     }
 
+    /// A new user's API key and a history of theirs.
+    pub fn user(&self, name: &str) -> (String, String) {
+        let (status, user) = self.api.post(
+            "/api/users",
+            Some(ADMIN_KEY),
+            &json!({"email": format!("{name}@example.org"), "username": name, "password": "secret-password"}),
+        );
+        assert_eq!(status, 200, "{user}");
+        let (status, key) = self.api.post(
+            &format!("/api/users/{}/api_key", str_field(&user, "id")),
+            Some(ADMIN_KEY),
+            &json!({}),
+        );
+        assert_eq!(status, 200, "{key}");
+        let key = key.as_str().unwrap_or_default().to_string();
+        let (status, h) = self
+            .api
+            .post("/api/histories", Some(&key), &json!({"name": name}));
+        assert_eq!(status, 200, "{h}");
+        (key, str_field(&h, "id"))
+    }
+
     /// Submits a `tool` (ledger/ledger2) job; returns its encoded id.
     pub fn submit(api: &Api, hid: &str, tool: &str, tag: &str, pause: f64) -> String {
+        Cluster::submit_as(api, ADMIN_KEY, hid, tool, tag, pause)
+    }
+
+    pub fn submit_as(api: &Api, key: &str, hid: &str, tool: &str, tag: &str, pause: f64) -> String {
         let (status, run) = api.post(
             "/api/tools",
-            Some(ADMIN_KEY),
+            Some(key),
             &json!({"tool_id": tool, "history_id": hid, "inputs": {"tag": tag, "pause": pause}}),
         );
         assert_eq!(status, 200, "run {tool}: {run}");

@@ -419,3 +419,71 @@ fn two_all_in_one_processes_share_one_sqlite_file() {
         "both processes handle jobs"
     );
 }
+
+#[test]
+fn concurrency_limits_and_walltime_hold_across_handlers() {
+    let conf = format!(
+        "{LOCAL_JOB_CONF}limits:\n  - type: registered_user_concurrent_jobs\n    value: 2\n  - type: destination_total_concurrent_jobs\n    id: local\n    value: 3\n  - type: walltime\n    value: '00:00:03'\n"
+    );
+    let mut c = Cluster::new(Backend::Postgres, &opts(&conf));
+    c.start_web();
+    c.start_handler("l1", &["job-handlers"]);
+    c.start_handler("l2", &["job-handlers"]);
+    let (key_a, hist_a) = c.user("ada");
+    let (key_b, hist_b) = c.user("bob");
+    for i in 0..8 {
+        Cluster::submit_as(&c.api, &key_a, &hist_a, "ledger", &format!("a{i}"), 0.4);
+        Cluster::submit_as(&c.api, &key_b, &hist_b, "ledger", &format!("b{i}"), 0.4);
+    }
+    let active = "SELECT coalesce(user_id, 0), count(*) FROM job WHERE state IN ('queued', 'running') GROUP BY 1";
+    let done = "SELECT count(*) FROM job WHERE state IN ('ok', 'error')";
+    let (mut max_user, mut max_total) = (0usize, 0usize);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while c.sql(done) != vec!["16".to_string()] {
+        assert!(
+            Instant::now() < deadline,
+            "jobs did not finish: {:?}\n{}",
+            c.by_handler("ledger"),
+            c.logs()
+        );
+        let rows = c.sql(active);
+        let per_user: Vec<usize> = rows
+            .iter()
+            .filter_map(|r| r.split('|').nth(1)?.parse().ok())
+            .collect();
+        max_user = max_user.max(per_user.iter().copied().max().unwrap_or(0));
+        max_total = max_total.max(per_user.iter().sum());
+    }
+    assert!(
+        max_user <= 2,
+        "a user had {max_user} jobs at once (limit 2)"
+    );
+    assert!(
+        max_total <= 3,
+        "{max_total} jobs at once on `local` (limit 3)"
+    );
+    assert!(
+        max_total >= 2,
+        "the limits were never exercised ({max_total} at once)"
+    );
+    let counts = c.by_handler("ledger");
+    assert!(counts.keys().all(|(_, s)| s == "ok"), "{counts:?}");
+
+    // Walltime: a job running past 3 s is killed and fails, naming the limit.
+    let long = Cluster::submit_as(&c.api, &key_a, &hist_a, "ledger2", "too-long", 30.0);
+    assert!(eventually(Duration::from_secs(30), || c
+        .api
+        .get(&format!("/api/jobs/{long}"), Some(&key_a))
+        .1["state"]
+        == "error"));
+    let (_, full) = c
+        .api
+        .get(&format!("/api/jobs/{long}?full=true"), Some(&key_a));
+    assert!(
+        full["info"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("walltime"),
+        "{full}"
+    );
+}

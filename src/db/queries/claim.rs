@@ -26,7 +26,7 @@ pub struct Claimed {
 }
 
 /// A job is ready when none of its inputs is anything but `ok`.
-const READY: &str = "NOT EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
+pub(super) const READY: &str = "NOT EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
                      WHERE i.job_id = j.id AND (d.state <> 'ok' OR d.deleted))";
 /// A job whose input failed will never run: it pauses.
 const FAILED: &str = "EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
@@ -110,7 +110,7 @@ pub fn claim_pool_jobs(
     }
 }
 
-fn record_claims(conn: &mut DbConn, claimed: &[Claimed], handler: &str) -> DbResult<()> {
+pub(super) fn record_claims(conn: &mut DbConn, claimed: &[Claimed], handler: &str) -> DbResult<()> {
     if claimed.is_empty() {
         return Ok(());
     }

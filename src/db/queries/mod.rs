@@ -4,6 +4,7 @@ pub mod claim;
 pub mod datasets;
 pub mod histories;
 pub mod jobs;
+pub mod limits;
 pub mod notify;
 pub mod users;
 pub mod workers;

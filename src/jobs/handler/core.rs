@@ -14,6 +14,7 @@ use crate::config::CleanupJob;
 use crate::db::models::Job;
 use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
+use crate::db::queries::limits::{self, ClaimLimits, Scope};
 use crate::db::queries::{notify, workers};
 use crate::jobs::assign::{DEFAULT_TAG, DRAIN_TAG, tags_of_pools};
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
@@ -43,17 +44,43 @@ pub struct HandlerCore {
     max_grab: i64,
     draining: AtomicBool,
     last_takeover: Mutex<Instant>,
+    /// The benchmark-only no-op runner: claimed jobs finish at once, nothing runs.
+    noop: bool,
+    limits: ClaimLimits,
+    walltime: Option<Duration>,
+    /// Most `new` jobs of this handler looked at per pass (`ready_window_size`).
+    ready_window: i64,
 }
+
+/// `load` of the no-op runner, used by the dispatch benchmark to measure the claim and state
+/// path alone.
+pub const NOOP_RUNNER: &str = "galaxy_server.bench:NoopRunner";
 
 impl HandlerCore {
     pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Arc<Self> {
-        let workers = env
+        let runner = env
             .job_conf
             .environments
             .get(&env.job_conf.default_environment)
-            .and_then(|e| env.job_conf.runners.get(&e.runner))
-            .map_or(4, |r| r.workers.max(1));
+            .and_then(|e| env.job_conf.runners.get(&e.runner));
+        let workers = runner.map_or(4, |r| r.workers.max(1));
+        let noop = runner.is_some_and(|r| r.load == NOOP_RUNNER);
+        if noop {
+            log::warn!(
+                "the no-op runner is configured: jobs are marked ok without running (benchmarks only)"
+            );
+        }
+        let (limits, walltime) = crate::jobs::limits::resolve(&env.job_conf);
         Arc::new(HandlerCore {
+            noop,
+            limits,
+            walltime,
+            ready_window: env
+                .job_conf
+                .handling
+                .ready_window_size
+                .map_or(SCAN_LIMIT, i64::from)
+                .max(1),
             runner: LocalRunner { workers },
             slots: Arc::new(Semaphore::new(workers)),
             wake: Notify::new(),
@@ -150,6 +177,7 @@ impl HandlerCore {
             && !self.stopping.load(Ordering::SeqCst)
             && !self.draining.load(Ordering::SeqCst)
         {
+            let limits = self.limits.clone();
             let (name, tags, claim, limit) = (
                 self.env.server_name.clone(),
                 self.tags.clone(),
@@ -160,7 +188,17 @@ impl HandlerCore {
                 .env
                 .blocking(move |c| {
                     claim::pause_failed_pool_jobs(c, &tags)?;
-                    Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
+                    if limits.is_empty() {
+                        Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
+                    } else {
+                        Ok(limits::claim_limited(
+                            c,
+                            &name,
+                            Scope::Pool(&tags),
+                            limit,
+                            &limits,
+                        )?)
+                    }
                 })
                 .await?;
             if claimed.len() as i64 == limit {
@@ -171,7 +209,7 @@ impl HandlerCore {
                 actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
             }
         }
-        let name = self.env.server_name.clone();
+        let (name, window) = (self.env.server_name.clone(), self.ready_window);
         let jobs = self
             .env
             .blocking(move |c| {
@@ -179,7 +217,7 @@ impl HandlerCore {
                     c,
                     &name,
                     &[states::NEW, states::DELETING],
-                    SCAN_LIMIT,
+                    window,
                 )?)
             })
             .await?;
@@ -227,6 +265,7 @@ impl HandlerCore {
 
     async fn consider_inner(self: Arc<Self>, job_id: i64) -> Result<(), JobError> {
         let name = self.env.server_name.clone();
+        let limits = self.limits.clone();
         let token = self
             .env
             .blocking(move |c| {
@@ -245,7 +284,14 @@ impl HandlerCore {
                         q::stop_unstarted_or_mark(c, job_id, states::PAUSED)?;
                         Ok(None)
                     }
-                    InputsReadiness::Ready => Ok(q::claim_job(c, job_id, &name)?),
+                    InputsReadiness::Ready if limits.is_empty() => {
+                        Ok(q::claim_job(c, job_id, &name)?)
+                    }
+                    InputsReadiness::Ready => {
+                        let claimed =
+                            limits::claim_limited(c, &name, Scope::Own(job_id), 1, &limits)?;
+                        Ok(claimed.first().map(|j| j.claim_token))
+                    }
                 }
             })
             .await?;
@@ -287,6 +333,9 @@ impl HandlerCore {
 
     /// Prepares, starts and watches a claimed job, then finishes it.
     async fn run(self: &Arc<Self>, job_id: i64, token: i64) -> Result<(), JobError> {
+        if self.noop {
+            return self.run_noop(job_id, token).await;
+        }
         let env = self.env.clone();
         let runner = self.runner.clone();
         let dir = JobDir {
@@ -341,10 +390,52 @@ impl HandlerCore {
         {
             log::error!("(job {job_id}) recording pid: {e}");
         }
-        let _ = child.wait().await;
+        let over_walltime = match self.walltime {
+            Some(limit) => tokio::time::timeout(limit, child.wait()).await.is_err(),
+            None => {
+                let _ = child.wait().await;
+                false
+            }
+        };
+        if let (true, Some(limit)) = (over_walltime, self.walltime) {
+            LocalRunner::kill_group(pid);
+            let _ = child.wait().await;
+            self.lock_running().remove(&job_id);
+            let info = format!(
+                "job exceeded the walltime limit of {} s and was killed",
+                limit.as_secs()
+            );
+            log::warn!("(job {job_id}) {info}");
+            self.finish_with_error(job_id, token, &info).await;
+            return Ok(());
+        }
         self.lock_running().remove(&job_id);
         self.finish(job_id, token, Some(dir)).await;
         Ok(())
+    }
+
+    /// The no-op runner: `queued` → `running` → `ok`, fenced as usual, nothing executed.
+    async fn run_noop(&self, job_id: i64, token: i64) -> Result<(), JobError> {
+        self.env
+            .blocking(move |c| {
+                if q::mark_running(c, job_id, token, "true", "noop:///")? {
+                    let outputs = q::job_outputs(c, job_id)?
+                        .into_iter()
+                        .map(|(_, d)| (d.id, 0))
+                        .collect();
+                    let fin = q::Finish {
+                        ok: true,
+                        exit_code: Some(0),
+                        stdout: "",
+                        stderr: "",
+                        info: None,
+                        outputs,
+                    };
+                    q::finish_job(c, job_id, token, &fin)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn finish_with_error(&self, job_id: i64, token: i64, info: &str) {
@@ -352,13 +443,17 @@ impl HandlerCore {
         let r = self
             .env
             .blocking(move |c| {
+                let outputs = q::job_outputs(c, job_id)?
+                    .into_iter()
+                    .map(|(_, d)| (d.id, 0))
+                    .collect();
                 let fin = q::Finish {
                     ok: false,
                     exit_code: None,
                     stdout: "",
                     stderr: &info,
                     info: Some(&info),
-                    outputs: vec![],
+                    outputs,
                 };
                 Ok(q::finish_job(c, job_id, token, &fin)?)
             })
