@@ -1,6 +1,7 @@
 //! The web workers: Galaxy's API (SPEC §4), served by actix-web.
 
 pub mod auth;
+pub mod dashboard;
 pub mod errors;
 pub mod ids;
 pub mod json;
@@ -51,5 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(errors::query_error))
     .app_data(web::PathConfig::default().error_handler(errors::path_error))
     .service(web::scope("/api").configure(routes::configure))
+    .configure(dashboard::configure)
     .default_service(web::to(routes::not_found));
 }

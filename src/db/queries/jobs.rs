@@ -450,13 +450,17 @@ pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
     })
 }
 
-/// Counts of jobs by state (for the dashboard and metrics).
-pub fn count_by_state(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
+/// Counts of jobs by state (for the dashboard and metrics), of one user or of everyone.
+pub fn count_by_state(conn: &mut DbConn, user_id: Option<i64>) -> DbResult<Vec<(String, i64)>> {
     db_run!(conn, |c| {
-        Ok(job::table
+        let mut q = job::table
             .group_by(job::state)
             .select((job::state, diesel::dsl::count_star()))
-            .load(c)?)
+            .into_boxed();
+        if let Some(u) = user_id {
+            q = q.filter(job::user_id.eq(u));
+        }
+        Ok(q.load(c)?)
     })
 }
 

@@ -8,6 +8,7 @@ use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/jobs", web::get().to(list))
+        .route("/jobs/summary", web::get().to(summary))
         .route("/jobs/{id}", web::get().to(show))
         .route("/jobs/{id}", web::delete().to(cancel));
 }
@@ -88,6 +89,23 @@ async fn list(
             .map(|j| json::job(&state.ids, j, None))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Ours (for the dashboard): how many jobs are in each state (the caller's, or all for admins).
+async fn summary(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let user = caller.list_filter();
+    let counts = state
+        .db(move |c| Ok(jobs::count_by_state(c, user)?))
+        .await?;
+    let mut out: serde_json::Map<String, serde_json::Value> = states::JOB_STATES
+        .iter()
+        .map(|s| (s.to_string(), 0.into()))
+        .collect();
+    for (s, n) in counts {
+        out.insert(s, n.into());
+    }
+    Ok(HttpResponse::Ok().json(out))
 }
 
 async fn show(
