@@ -69,3 +69,26 @@ macro_rules! db_tx {
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
+
+/// Lets a transaction commit without waiting for its WAL flush on PostgreSQL
+/// (`synchronous_commit = off` for this transaction only). Used only for handler-side steps
+/// whose loss in a database crash is recovered by the fencing token and the job's own
+/// exit-code file (a claim or a `running` mark); job creation and finishing stay durable.
+pub trait RelaxedCommit {
+    fn relax_commit(&mut self) -> Result<(), diesel::result::Error>;
+}
+
+impl RelaxedCommit for diesel::PgConnection {
+    fn relax_commit(&mut self) -> Result<(), diesel::result::Error> {
+        diesel::connection::SimpleConnection::batch_execute(
+            self,
+            "SET LOCAL synchronous_commit TO OFF",
+        )
+    }
+}
+
+impl RelaxedCommit for diesel::SqliteConnection {
+    fn relax_commit(&mut self) -> Result<(), diesel::result::Error> {
+        Ok(())
+    }
+}

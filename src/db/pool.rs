@@ -66,8 +66,10 @@ impl DbPool {
             Ok(DbPool::Sqlite(pool))
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
             let manager = ConnectionManager::<PgConnection>::new(url);
+            // Connections are opened as needed, not all at start: start-up stays fast.
             let pool = r2d2::Pool::builder()
                 .max_size(size.max(1))
+                .min_idle(Some(1))
                 .connection_timeout(Duration::from_secs(30))
                 .build(manager)?;
             Ok(DbPool::Pg(pool))

@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
-use crate::db::{DbConn, DbError, DbResult, now};
+use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
 
 /// How a handler claims unclaimed jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +65,17 @@ pub fn claim_pool_jobs(
                     .load::<Claimed>(c)
             };
             let claimed = match method {
-                ClaimMethod::SkipLocked => c.transaction(|c| run(c))?,
+                ClaimMethod::SkipLocked => c.transaction(|c| {
+                    c.relax_commit()?;
+                    run(c)
+                })?,
                 ClaimMethod::TransactionIsolation => {
                     let mut attempt = 0;
                     loop {
-                        let r = c.build_transaction().serializable().run(|c| run(c));
+                        let r = c.build_transaction().serializable().run(|c| {
+                            c.relax_commit()?;
+                            run(c)
+                        });
                         match r {
                             Err(diesel::result::Error::DatabaseError(
                                 diesel::result::DatabaseErrorKind::SerializationFailure,

@@ -10,7 +10,7 @@ use crate::db::models::{
 use crate::db::schema::{
     dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
 };
-use crate::db::{DbConn, DbResult, now};
+use crate::db::{DbConn, DbResult, RelaxedCommit, now};
 use crate::{db_run, db_tx};
 
 /// What a new job needs.
@@ -214,6 +214,7 @@ pub fn handler_jobs(
 pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Option<i64>> {
     let t = now();
     db_tx!(conn, |c| {
+        c.relax_commit()?;
         let token: Option<i64> = diesel::update(
             job::table
                 .filter(job::id.eq(job_id))
@@ -253,6 +254,7 @@ pub fn mark_running(
 ) -> DbResult<bool> {
     let t = now();
     db_tx!(conn, |c| {
+        c.relax_commit()?;
         let n = diesel::update(
             job::table
                 .filter(job::id.eq(job_id))
@@ -295,7 +297,8 @@ pub fn set_external_id(
     token: i64,
     external_id: &str,
 ) -> DbResult<bool> {
-    db_run!(conn, |c| {
+    db_tx!(conn, |c| {
+        c.relax_commit()?;
         let n = diesel::update(
             job::table
                 .filter(job::id.eq(job_id))
