@@ -179,3 +179,19 @@ struct IdRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
 }
+
+/// Whether any unclaimed `new` job waits in these tags (a cheap read, on the partial index,
+/// before taking the writer lock for a claim).
+pub fn has_unclaimed(conn: &mut DbConn, tags: &[String]) -> DbResult<bool> {
+    use crate::db::schema::job;
+    crate::db_run!(conn, |c| {
+        let any: Option<i64> = job::table
+            .filter(job::handler.is_null())
+            .filter(job::state.eq("new"))
+            .filter(job::handler_tag.eq_any(tags))
+            .select(job::id)
+            .first(c)
+            .optional()?;
+        Ok(any.is_some())
+    })
+}

@@ -187,6 +187,9 @@ impl HandlerCore {
             let claimed = self
                 .env
                 .blocking(move |c| {
+                    if !claim::has_unclaimed(c, &tags)? {
+                        return Ok(Vec::new());
+                    }
                     claim::pause_failed_pool_jobs(c, &tags)?;
                     if limits.is_empty() {
                         Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
@@ -575,7 +578,7 @@ impl HandlerCore {
             }
             // The exit-code file is written as the script's last act; on another host it is
             // the only sign of the end (shared storage).
-            while !dir.exit_code().exists() && (!same_host || LocalRunner::is_alive(pid)) {
+            while dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid)) {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             core.lock_running().remove(&job_id);

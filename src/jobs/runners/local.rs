@@ -40,6 +40,14 @@ impl JobDir {
     pub fn pid(&self) -> PathBuf {
         self.root.join("pid")
     }
+    /// The exit code, once the script has written it whole.
+    pub fn read_exit_code(&self) -> Option<i32> {
+        std::fs::read_to_string(self.exit_code())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
     pub fn read_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.pid())
             .ok()?
@@ -75,14 +83,14 @@ impl LocalRunner {
         std::fs::create_dir_all(dir.root.join("outputs"))?;
         let _ = std::fs::remove_file(dir.exit_code());
         let _ = std::fs::remove_file(dir.pid());
-        let tmp = dir.root.join("exit_code.tmp");
         let script = format!(
-            "#!/bin/bash\necho \"$$\" > {pid}\ncd {work} || exit 1\n(\n{command}\n) > {out} 2> {err}\nrc=$?\necho \"$rc\" > {tmp} && mv {tmp} {exit}\nexit \"$rc\"\n",
+            // No subshell and no helper processes: the EXIT trap records the status however the
+            // command ends (including its own `exit N`).
+            "#!/bin/bash\necho \"$$\" > {pid}\n__galaxy_exit_file={exit}\ntrap 'echo \"$?\" > \"$__galaxy_exit_file\"' EXIT\ncd {work} || exit 1\n{{\n{command}\n}} > {out} 2> {err}\n",
             pid = quote(&dir.pid()),
             work = quote(&dir.working()),
             out = quote(&dir.stdout()),
             err = quote(&dir.stderr()),
-            tmp = quote(&tmp),
             exit = quote(&dir.exit_code()),
         );
         std::fs::write(dir.script(), script)
@@ -118,9 +126,7 @@ impl LocalRunner {
 
     /// Reads the exit code and captured output of a finished job.
     pub fn collect(dir: &JobDir) -> Outcome {
-        let exit_code = std::fs::read_to_string(dir.exit_code())
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
+        let exit_code = dir.read_exit_code();
         Outcome {
             exit_code,
             stdout: read_capped(&dir.stdout()),
