@@ -115,6 +115,9 @@ pub struct GalaxySettings {
     pub job_handler_monitor_sleep: f64,
     pub heartbeat_interval: f64,
     pub cleanup_job: CleanupJob,
+    /// When set, dataset downloads answer with `X-Accel-Redirect: <base><file path>` and an
+    /// empty body, and nginx sends the file (Galaxy's option of the same name).
+    pub nginx_x_accel_redirect_base: Option<String>,
 }
 
 impl Default for GalaxySettings {
@@ -133,6 +136,7 @@ impl Default for GalaxySettings {
             job_handler_monitor_sleep: 1.0,
             heartbeat_interval: 10.0,
             cleanup_job: CleanupJob::Always,
+            nginx_x_accel_redirect_base: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod heartbeat;
 mod root;
+mod socket;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -31,6 +31,8 @@ struct RootSupervisor {
     pool: DbPool,
     server_name: String,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// Unix sockets this process bound, removed on stop.
+    sockets: Vec<std::path::PathBuf>,
 }
 
 impl Actor for RootSupervisor {
@@ -45,12 +47,16 @@ impl Handler<Stop> for RootSupervisor {
         let server = self.server.take();
         let handlers = self.handlers.clone();
         let heartbeat = self.heartbeat.take();
+        let sockets = std::mem::take(&mut self.sockets);
         let pool = self.pool.clone();
         let name = self.server_name.clone();
         Box::pin(
             async move {
                 if let Some(server) = server {
                     server.stop(true).await;
+                }
+                for path in &sockets {
+                    let _ = std::fs::remove_file(path);
                 }
                 handlers.shutdown().await;
                 if let Some(h) = heartbeat {
@@ -156,6 +162,19 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         pool,
         server_name: loaded.server_name.clone(),
         heartbeat,
+        sockets: if mode.serves_http() {
+            loaded
+                .settings
+                .gravity
+                .gunicorn
+                .bind
+                .iter()
+                .filter_map(|b| b.strip_prefix("unix:"))
+                .map(std::path::PathBuf::from)
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
     .start();
     if let Some(server) = server {
@@ -187,6 +206,9 @@ fn start_http(
     let state = AppState {
         ids: IdEncoder::new(&loaded.settings.galaxy.id_secret),
         admin_users: std::sync::Arc::new(loaded.settings.galaxy.admin_users.clone()),
+        trusted_proxies: Arc::new(crate::web::real_ip::TrustedProxies::parse(
+            &g.forwarded_allow_ips,
+        )),
         env,
         handlers,
     };
@@ -199,16 +221,20 @@ fn start_http(
     .workers(g.workers.max(1))
     .disable_signals()
     .shutdown_timeout(30);
+    let umask = u32::from_str_radix(&g.umask, 8).unwrap_or(0o007);
     for addr in &g.bind {
-        server = if let Some(path) = addr.strip_prefix("unix:") {
-            server.bind_uds(path)
-        } else {
-            server.bind(addr.as_str())
-        }
-        .map_err(|source| SystemError::Bind {
+        let bind_err = |source| SystemError::Bind {
             addr: addr.clone(),
             source,
-        })?;
+        };
+        server = if let Some(path) = addr.strip_prefix("unix:") {
+            super::socket::clear_stale(std::path::Path::new(path)).map_err(bind_err)?;
+            let s = server.bind_uds(path).map_err(bind_err)?;
+            super::socket::apply_umask(std::path::Path::new(path), umask).map_err(bind_err)?;
+            s
+        } else {
+            server.bind(addr.as_str()).map_err(bind_err)?
+        };
         log::info!("serving on {addr}");
     }
     Ok(server.run())

@@ -221,6 +221,7 @@ pub fn job(ids: &IdEncoder, j: &Job, full: Option<JobLinks<'_>>) -> Value {
         v["job_runner_name"] = json!(j.job_runner_name);
         v["info"] = json!(j.info);
         v["destination_id"] = json!(j.destination_id);
+        v["client_address"] = json!(j.client_address);
         v["inputs"] = Value::Object(inputs);
         v["outputs"] = Value::Object(outputs);
         v["output_collections"] = json!({});

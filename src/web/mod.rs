@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod errors;
 pub mod ids;
 pub mod json;
+pub mod real_ip;
 pub mod routes;
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub handlers: HandlerSet,
     /// Emails of admins.
     pub admin_users: Arc<Vec<String>>,
+    /// `forwarded_allow_ips`.
+    pub trusted_proxies: Arc<real_ip::TrustedProxies>,
 }
 
 impl AppState {

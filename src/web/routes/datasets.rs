@@ -55,13 +55,21 @@ async fn display(
         )));
     }
     let file = state.env.dataset_path(d.id);
-    let bytes = web::block(move || {
-        std::fs::read(&file).map_err(|e| ApiError::Internal(format!("{}: {e}", file.display())))
-    })
-    .await??;
     let content_type = match d.extension.as_str() {
         "json" => "application/json",
         _ => "text/plain; charset=utf-8",
     };
+    if let Some(base) = &state.env.settings.galaxy.nginx_x_accel_redirect_base {
+        // nginx sends the file itself (an `internal` location under `base`).
+        let target = format!("{}{}", base.trim_end_matches('/'), file.display());
+        return Ok(HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("X-Accel-Redirect", target))
+            .finish());
+    }
+    let bytes = web::block(move || {
+        std::fs::read(&file).map_err(|e| ApiError::Internal(format!("{}: {e}", file.display())))
+    })
+    .await??;
     Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
 }

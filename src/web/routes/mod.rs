@@ -61,9 +61,16 @@ pub(crate) fn required_str<'a>(
     }
 }
 
-/// The client address as the connection reports it.
+/// The client address: the peer, or the forwarded client behind a trusted proxy.
 pub(crate) fn client_address(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let trusted = req
+        .app_data::<web::Data<super::AppState>>()
+        .map(|s| s.trusted_proxies.clone())?;
+    let xff = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    trusted.client(req.peer_addr().map(|a| a.ip()), xff)
 }
 
 /// A query-string boolean as Galaxy clients send it: `true`/`True`/`1`/`yes` (and the

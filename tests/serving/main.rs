@@ -1,0 +1,205 @@
+//! Serving (SPEC §7): unix-socket binds with umask, stale and live sockets, trusted proxies,
+//! X-Accel-Redirect downloads. The real binary, over real sockets.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+
+use helpers::{ADMIN_KEY, Backend, ConfigDir, Opts, TestServer};
+use serde_json::json;
+
+/// A raw HTTP/1.1 request over a unix socket; returns (status, body).
+fn unix_request(
+    sock: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s =
+        UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect {}: {e}", sock.display()));
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("write request");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read response");
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn unix_opts(umask: &str, extra_galaxy: &str) -> Opts {
+    Opts::default()
+        .gravity(&format!("  gunicorn:\n    bind: [\"127.0.0.1:{{PORT}}\", \"unix:galaxy.sock\"]\n    workers: 2\n    umask: \"{umask}\"\n"))
+        .galaxy_extra(extra_galaxy)
+}
+
+#[test]
+fn unix_socket_follows_umask_and_is_removed_on_stop() {
+    let mut server = TestServer::start(Backend::Sqlite, unix_opts("027", ""));
+    let sock = server.dir.path().join("galaxy.sock");
+    let mode = std::fs::metadata(&sock)
+        .expect("socket exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o750, "socket mode {mode:o} with umask 027");
+    let (status, body) = unix_request(&sock, "GET", "/api/version", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("version_major"), "{body}");
+    assert!(server.stop().success());
+    assert!(!sock.exists(), "socket file left after stop");
+}
+
+#[test]
+fn a_live_socket_is_refused() {
+    let server = TestServer::start(Backend::Sqlite, unix_opts("007", ""));
+    let sock = server.dir.path().join("galaxy.sock");
+    let config = server.dir.config.to_str().unwrap_or_default().to_string();
+    // Two live processes may not share a server name…
+    let out = server
+        .dir
+        .run_cli(&["-c", &config, "--bind", "127.0.0.1:1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "same server name: {:?}",
+        out.status
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already used by a live process"));
+    // …nor a live unix socket.
+    let out = server.dir.run_cli(&[
+        "-c",
+        &config,
+        "--server-name",
+        "second",
+        "--bind",
+        "unix:galaxy.sock",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "second server on a live socket: {:?}",
+        out.status
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another server is listening") && err.contains("galaxy.sock"),
+        "{err}"
+    );
+    // The live server still answers on it.
+    assert_eq!(unix_request(&sock, "GET", "/api/version", &[], "").0, 200);
+}
+
+#[test]
+fn a_stale_socket_left_by_a_killed_server_is_replaced() {
+    let mut server = TestServer::start(Backend::Sqlite, unix_opts("007", ""));
+    let sock = server.dir.path().join("galaxy.sock");
+    // Leave a stale socket file where the server will bind next time.
+    assert!(server.stop().success());
+    drop(UnixListener::bind(&sock).expect("bind"));
+    assert!(sock.exists(), "stale socket file in place");
+    server.start_again();
+    assert_eq!(unix_request(&sock, "GET", "/api/version", &[], "").0, 200);
+}
+
+fn run_sort(server: &TestServer, key: &str, headers_xff: Option<&str>) -> serde_json::Value {
+    let hid = server.create_history(key, "xff");
+    let (ds, _) = server.paste(key, &hid, "b\na\n");
+    let mut req = server
+        .api
+        .client
+        .post(format!("{}/api/tools", server.url))
+        .header("x-api-key", key)
+        .json(&json!({
+            "tool_id": "sort1", "history_id": hid, "inputs": {"input": {"src": "hda", "id": ds}}
+        }));
+    if let Some(x) = headers_xff {
+        req = req.header("x-forwarded-for", x);
+    }
+    let run: serde_json::Value = req.send().expect("POST /api/tools").json().expect("json");
+    let job = run["jobs"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    server.wait_job_ok(key, &job);
+    server
+        .api
+        .get(&format!("/api/jobs/{job}?full=true"), Some(key))
+        .1
+}
+
+#[test]
+fn forwarded_for_is_honoured_only_from_trusted_peers() {
+    // Default forwarded_allow_ips: 127.0.0.1 — the test client is trusted.
+    let server = TestServer::start(Backend::Sqlite, Opts::default());
+    let job = run_sort(&server, ADMIN_KEY, Some("203.0.113.7"));
+    assert_eq!(job["client_address"], "203.0.113.7", "{job}");
+    let job = run_sort(&server, ADMIN_KEY, Some("198.51.100.1, 203.0.113.7"));
+    assert_eq!(
+        job["client_address"], "203.0.113.7",
+        "the right-most untrusted hop: {job}"
+    );
+    let job = run_sort(&server, ADMIN_KEY, None);
+    assert_eq!(job["client_address"], "127.0.0.1", "{job}");
+    drop(server);
+
+    // A proxy list without us: the header is ignored.
+    let server = TestServer::start(Backend::Sqlite, Opts::default().gravity("  gunicorn: {bind: \"127.0.0.1:{PORT}\", workers: 2, forwarded_allow_ips: \"192.0.2.1\"}\n"));
+    let job = run_sort(&server, ADMIN_KEY, Some("203.0.113.7"));
+    assert_eq!(job["client_address"], "127.0.0.1", "{job}");
+}
+
+#[test]
+fn dataset_downloads_can_go_through_x_accel_redirect() {
+    let server = TestServer::start(
+        Backend::Sqlite,
+        Opts::default().galaxy_extra("  nginx_x_accel_redirect_base: /_x_accel_redirect\n"),
+    );
+    let hid = server.create_history(ADMIN_KEY, "accel");
+    let (ds, _) = server.paste(ADMIN_KEY, &hid, "hello\n");
+    let resp = server
+        .api
+        .client
+        .get(format!("{}/api/datasets/{ds}/display", server.url))
+        .header("x-api-key", ADMIN_KEY)
+        .send()
+        .expect("GET display");
+    assert_eq!(resp.status().as_u16(), 200);
+    let target = resp
+        .headers()
+        .get("x-accel-redirect")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        resp.text().unwrap_or_default().is_empty(),
+        "the body is left to nginx"
+    );
+    let path = target
+        .strip_prefix("/_x_accel_redirect")
+        .unwrap_or_else(|| panic!("header {target:?}"));
+    assert_eq!(
+        std::fs::read_to_string(path).expect("the file named by the header"),
+        "hello\n"
+    );
+}
