@@ -93,7 +93,13 @@ mod tests {
     #[test]
     fn table() {
         let local = TrustedProxies::parse("127.0.0.1");
-        let cases: &[(&TrustedProxies, Option<IpAddr>, Option<&str>, Option<&str>)] = &[
+        type Case<'a> = (
+            &'a TrustedProxies,
+            Option<IpAddr>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: &[Case<'_>] = &[
             // untrusted peer: its header is ignored
             (&local, ip("10.0.0.9"), Some("1.2.3.4"), Some("10.0.0.9")),
             // trusted peer: the forwarded client

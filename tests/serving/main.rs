@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-use helpers::{ADMIN_KEY, Backend, ConfigDir, Opts, TestServer};
+use helpers::{ADMIN_KEY, Backend, Opts, TestServer};
 use serde_json::json;
 
 /// A raw HTTP/1.1 request over a unix socket; returns (status, body).
