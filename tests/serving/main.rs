@@ -203,3 +203,179 @@ fn dataset_downloads_can_go_through_x_accel_redirect() {
         "hello\n"
     );
 }
+
+/// nginx (Debian's package) in front of the unix socket, with the shipped sample site adapted
+/// to the test's paths.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(
+        std::env::var("GALAXY_TEST_NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into()),
+    );
+    assert!(
+        p.exists(),
+        "nginx is not installed at {}: run scripts/test (it installs Debian's nginx) or set GALAXY_TEST_NGINX",
+        p.display()
+    );
+    p
+}
+
+fn start_nginx(dir: &Path) -> Nginx {
+    let bin = nginx_binary();
+    let repo = helpers::manifest_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let site = std::fs::read_to_string(repo.join("config/nginx/galaxy.conf"))
+        .expect("config/nginx/galaxy.conf")
+        .replace(
+            "/srv/galaxy/var/galaxy.sock",
+            &dir.join("galaxy.sock").display().to_string(),
+        )
+        .replace(
+            "/srv/galaxy/server/static/",
+            &format!("{}/", repo.join("static").display()),
+        )
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    assert!(
+        site.contains(&format!("listen 127.0.0.1:{port};")),
+        "the sample site changed shape"
+    );
+    std::fs::write(dir.join("site.conf"), site).expect("write site.conf");
+    let t = dir.display();
+    let main = format!(
+        "user root;\ndaemon off;\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/nginx-error.log;\nevents {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  default_type application/octet-stream;\n  client_body_temp_path {t}/nginx-body;\n  proxy_temp_path {t}/nginx-proxy;\n  \
+         fastcgi_temp_path {t}/nginx-fcgi;\n  uwsgi_temp_path {t}/nginx-uwsgi;\n  scgi_temp_path {t}/nginx-scgi;\n  include {t}/site.conf;\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), main).expect("write nginx.conf");
+    let child = std::process::Command::new(bin)
+        .args([
+            "-p",
+            &t.to_string(),
+            "-c",
+            &dir.join("nginx.conf").display().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let nginx = Nginx { child, port };
+    let up = helpers::eventually(std::time::Duration::from_secs(15), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(
+        up,
+        "nginx did not listen: {}",
+        std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+    );
+    nginx
+}
+
+fn through_nginx(trust_unix: bool) {
+    let allow = if trust_unix { "unix" } else { "127.0.0.1" };
+    let opts = Opts::default()
+        .gravity(&format!("  gunicorn:\n    bind: [\"127.0.0.1:{{PORT}}\", \"unix:galaxy.sock\"]\n    workers: 2\n    umask: \"000\"\n    forwarded_allow_ips: \"{allow}\"\n"))
+        .galaxy_extra("  nginx_x_accel_redirect_base: /_x_accel_redirect\n");
+    let server = TestServer::start(Backend::Sqlite, opts);
+    let nginx = start_nginx(server.dir.path());
+    let base = format!("http://127.0.0.1:{}", nginx.port);
+    let client = &server.api.client;
+
+    // The API through nginx and the unix socket.
+    let r = client
+        .get(format!("{base}/api/version"))
+        .send()
+        .expect("GET via nginx");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().unwrap_or_default().contains("version_major"));
+
+    // static/ is served by nginx itself (its `expires 1h`), not by the application.
+    let r = client
+        .get(format!("{base}/static/app.js"))
+        .send()
+        .expect("GET static");
+    assert_eq!(r.status().as_u16(), 200);
+    let cache = r
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        cache.contains("max-age=3600"),
+        "static/ not served by nginx: cache-control {cache:?}"
+    );
+    assert_eq!(
+        r.text().unwrap_or_default(),
+        std::fs::read_to_string(helpers::manifest_dir().join("static/app.js")).unwrap_or_default()
+    );
+
+    // A dataset download goes through X-Accel-Redirect: nginx sends the file.
+    let hid = server.create_history(ADMIN_KEY, "nginx");
+    let (ds, _) = server.paste(ADMIN_KEY, &hid, "through nginx\n");
+    let r = client
+        .get(format!("{base}/api/datasets/{ds}/display"))
+        .header("x-api-key", ADMIN_KEY)
+        .send()
+        .expect("display");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers().get("x-accel-redirect").is_none(),
+        "nginx consumes the header"
+    );
+    assert_eq!(r.text().unwrap_or_default(), "through nginx\n");
+
+    // X-Forwarded-For: honoured only when the unix-socket peer (nginx) is trusted. nginx
+    // appends the real peer (this test, 127.0.0.1) to whatever the client claimed.
+    let run: serde_json::Value = client
+        .post(format!("{base}/api/tools"))
+        .header("x-api-key", ADMIN_KEY)
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"tool_id": "sort1", "history_id": hid, "inputs": {"input": {"src": "hda", "id": ds}}}))
+        .send()
+        .expect("run via nginx")
+        .json()
+        .expect("json");
+    let job = run["jobs"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    server.wait_job_ok(ADMIN_KEY, &job);
+    let full = server
+        .api
+        .get(&format!("/api/jobs/{job}?full=true"), Some(ADMIN_KEY))
+        .1;
+    if trust_unix {
+        assert_eq!(
+            full["client_address"], "127.0.0.1",
+            "the spoofed entry must not win: {full}"
+        );
+    } else {
+        assert!(
+            full["client_address"].is_null(),
+            "an untrusted unix peer's header is ignored: {full}"
+        );
+    }
+}
+
+#[test]
+fn nginx_in_front_of_the_unix_socket_trusted() {
+    through_nginx(true);
+}
+
+#[test]
+fn nginx_in_front_of_the_unix_socket_untrusted() {
+    through_nginx(false);
+}
