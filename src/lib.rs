@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod logging;
+pub mod metrics;
 pub mod system;
 pub mod tools;
 pub mod web;

@@ -215,6 +215,26 @@ fn start_http(
     let data = aweb::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service as _;
+                let started = std::time::Instant::now();
+                let method = req.method().to_string();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    let route = res
+                        .request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "(unmatched)".to_string());
+                    crate::web::metrics::observe(
+                        &method,
+                        &route,
+                        res.status().as_u16(),
+                        started.elapsed().as_secs_f64(),
+                    );
+                    Ok(res)
+                }
+            })
             .app_data(data.clone())
             .configure(crate::web::configure)
     })

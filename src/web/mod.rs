@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod errors;
 pub mod ids;
 pub mod json;
+pub mod metrics;
 pub mod real_ip;
 pub mod routes;
 
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(errors::query_error))
     .app_data(web::PathConfig::default().error_handler(errors::path_error))
     .service(web::scope("/api").configure(routes::configure))
+    .route("/metrics", web::get().to(metrics::scrape))
     .configure(dashboard::configure)
     .default_service(web::to(routes::not_found));
 }

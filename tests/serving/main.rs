@@ -379,3 +379,43 @@ fn nginx_in_front_of_the_unix_socket_trusted() {
 fn nginx_in_front_of_the_unix_socket_untrusted() {
     through_nginx(false);
 }
+
+#[test]
+fn metrics_report_requests_jobs_handlers_and_latencies() {
+    let server = TestServer::start(Backend::Sqlite, Opts::default());
+    let job = run_sort(&server, ADMIN_KEY, None);
+    assert_eq!(job["state"], "ok");
+    assert_eq!(server.api.get("/api/version", None).0, 200);
+    let (status, text) = server.api.get_text("/metrics", None);
+    assert_eq!(status, 200);
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` in /metrics:\n{text}"))
+    };
+    assert!(
+        value("galaxy_http_requests_total{method=\"GET\",route=\"/api/version\",status=\"200\"}")
+            >= 1.0
+    );
+    assert!(
+        value("galaxy_http_requests_total{method=\"POST\",route=\"/api/tools\",status=\"200\"}")
+            >= 2.0,
+        "the paste and the sort1 run"
+    );
+    assert!(
+        value(
+            "galaxy_http_request_duration_seconds_count{method=\"GET\",route=\"/api/jobs/{id}\"}"
+        ) >= 1.0
+    );
+    assert!(
+        value("galaxy_jobs{state=\"ok\"}") >= 2.0,
+        "the upload and sort1 jobs"
+    );
+    assert!(value("galaxy_jobs_claimed_total{handler=\"main\"}") >= 1.0);
+    assert!(value("galaxy_jobs_finished_total{handler=\"main\",state=\"ok\"}") >= 1.0);
+    assert!(value("galaxy_job_pickup_seconds_count{handler=\"main\"}") >= 1.0);
+    let age = value("galaxy_heartbeat_age_seconds{server_name=\"main\",mode=\"all-in-one\"");
+    assert!((0.0..10.0).contains(&age), "heartbeat age {age}");
+}

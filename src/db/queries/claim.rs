@@ -23,6 +23,8 @@ pub struct Claimed {
     pub id: i64,
     #[diesel(sql_type = BigInt)]
     pub claim_token: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub create_time: chrono::NaiveDateTime,
 }
 
 /// A job is ready when none of its inputs is anything but `ok`.
@@ -54,7 +56,7 @@ pub fn claim_pool_jobs(
                  WHERE state = 'new' AND handler IS NULL AND id IN (\
                    SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
                    AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
-                 RETURNING id, claim_token"
+                 RETURNING id, claim_token, create_time"
             );
             let run = |c: &mut PgConnection| {
                 diesel::sql_query(&sql)
@@ -100,7 +102,7 @@ pub fn claim_pool_jobs(
                  WHERE state = 'new' AND handler IS NULL AND id IN (\
                    SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
                    AND j.handler_tag IN (SELECT value FROM json_each(?2)) AND {READY} ORDER BY j.id LIMIT ?3) \
-                 RETURNING id, claim_token"
+                 RETURNING id, claim_token, create_time"
             );
             let claimed = c.immediate_transaction(|c| {
                 diesel::sql_query(&sql)

@@ -114,7 +114,7 @@ fn build_sql(pg: bool, handler: &str, scope: Scope<'_>, max: i64, limits: &Claim
            WHERE j.state = 'new' AND {scope_sql} AND {ready} ORDER BY j.id LIMIT {WINDOW}) \
          UPDATE job SET handler = {h}, state = 'queued', claim_token = claim_token + 1, update_time = {ts} \
          WHERE state = 'new' AND id IN (SELECT c.id FROM cand c WHERE {conds} ORDER BY c.id LIMIT {max}) \
-         RETURNING id, claim_token",
+         RETURNING id, claim_token, create_time",
         ranks = ranks.join(", "),
         ready = super::claim::READY,
         h = lit(handler),

@@ -184,6 +184,7 @@ impl HandlerCore {
                 self.claim,
                 self.max_grab,
             );
+            let started = std::time::Instant::now();
             let claimed = self
                 .env
                 .blocking(move |c| {
@@ -206,6 +207,24 @@ impl HandlerCore {
                 .await?;
             if claimed.len() as i64 == limit {
                 self.wake();
+            }
+            if !claimed.is_empty()
+                && let Some(m) = crate::metrics::get()
+            {
+                let name = self.env.server_name.as_str();
+                m.claim_latency
+                    .with_label_values(&[name])
+                    .observe(started.elapsed().as_secs_f64());
+                m.jobs_claimed
+                    .with_label_values(&[name])
+                    .inc_by(claimed.len() as u64);
+                let now = crate::db::now();
+                for j in &claimed {
+                    let age = (now - j.create_time).num_microseconds().unwrap_or(0) as f64 / 1e6;
+                    m.pickup_latency
+                        .with_label_values(&[name])
+                        .observe(age.max(0.0));
+                }
             }
             for job in claimed {
                 let core = self.clone();
@@ -288,17 +307,27 @@ impl HandlerCore {
                         Ok(None)
                     }
                     InputsReadiness::Ready if limits.is_empty() => {
-                        Ok(q::claim_job(c, job_id, &name)?)
+                        Ok(q::claim_job(c, job_id, &name)?.map(|t| (t, job.create_time)))
                     }
                     InputsReadiness::Ready => {
                         let claimed =
                             limits::claim_limited(c, &name, Scope::Own(job_id), 1, &limits)?;
-                        Ok(claimed.first().map(|j| j.claim_token))
+                        Ok(claimed.first().map(|j| (j.claim_token, j.create_time)))
                     }
                 }
             })
             .await?;
-        let Some(token) = token else { return Ok(()) };
+        let Some((token, created)) = token else {
+            return Ok(());
+        };
+        if let Some(m) = crate::metrics::get() {
+            let name = self.env.server_name.as_str();
+            m.jobs_claimed.with_label_values(&[name]).inc();
+            let age = (crate::db::now() - created).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            m.pickup_latency
+                .with_label_values(&[name])
+                .observe(age.max(0.0));
+        }
         self.run_with_slot(job_id, token).await
     }
 
@@ -516,6 +545,11 @@ impl HandlerCore {
                 Ok(state)
             })
             .await;
+        if let (Ok(Some(state)), Some(m)) = (&result, crate::metrics::get()) {
+            m.jobs_finished
+                .with_label_values(&[self.env.server_name.as_str(), state.as_str()])
+                .inc();
+        }
         match result {
             Ok(Some(state)) => log::info!("(job {job_id}) finished: {state}"),
             Ok(None) => {
