@@ -4,6 +4,7 @@
 mod heartbeat;
 mod root;
 mod socket;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub struct Loaded {
     pub job_conf: Arc<JobConf>,
     pub toolbox: Arc<ToolBox>,
     pub server_name: String,
+    /// TLS for the web workers, when `keyfile`/`certfile` are set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Pools this process joins (`job-handlers`, `job-handlers.TAG`, …): from `--pool`, plus
     /// the tags of the static handler of the job conf with this server name.
     pub pools: Vec<String>,
@@ -93,6 +96,7 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
         .map_err(|e| SystemError::Runtime(format!("current directory: {e}")))?;
     settings.galaxy.file_path = cwd.join(&settings.galaxy.file_path);
     settings.galaxy.job_working_directory = cwd.join(&settings.galaxy.job_working_directory);
+    let settings_for_tls = settings.clone();
     let job_conf = JobConf::load(settings.galaxy.job_config_path().as_deref())?;
     let tool_conf = settings.galaxy.tool_config_file.clone();
     let toolbox = if !tool_conf.exists() && tool_conf == Path::new("config/tool_conf.xml") {
@@ -130,6 +134,11 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
         toolbox: Arc::new(toolbox),
         server_name,
         pools,
+        tls: if opts.mode.serves_http() {
+            tls::server_config(&settings_for_tls)?
+        } else {
+            None
+        },
     })
 }
 

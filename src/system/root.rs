@@ -252,6 +252,10 @@ fn start_http(
             let s = server.bind_uds(path).map_err(bind_err)?;
             super::socket::apply_umask(std::path::Path::new(path), umask).map_err(bind_err)?;
             s
+        } else if let Some(tls) = &loaded.tls {
+            server
+                .bind_rustls_0_23(addr.as_str(), (**tls).clone())
+                .map_err(bind_err)?
         } else {
             server.bind(addr.as_str()).map_err(bind_err)?
         };

@@ -419,3 +419,93 @@ fn metrics_report_requests_jobs_handlers_and_latencies() {
     let age = value("galaxy_heartbeat_age_seconds{server_name=\"main\",mode=\"all-in-one\"");
     assert!((0.0..10.0).contains(&age), "heartbeat age {age}");
 }
+
+/// GET over TLS with a client that trusts only `ca_pem`; returns the raw response.
+fn tls_get(port: u16, ca_pem: &str, path: &str) -> std::io::Result<String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use std::sync::Arc;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()).flatten() {
+        roots.add(cert).map_err(std::io::Error::other)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name =
+        rustls::pki_types::ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut out = String::new();
+    match tls.read_to_string(&mut out) {
+        Ok(_) => Ok(out),
+        // Some servers close without close_notify after `Connection: close`.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => Ok(out),
+        Err(e) => Err(e),
+    }
+}
+
+#[test]
+fn tls_from_keyfile_and_certfile() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("generate a certificate");
+    let cert_pem = cert.cert.pem();
+    let opts = Opts::default()
+        .file("server.crt", &cert_pem)
+        .file("server.key", &cert.signing_key.serialize_pem())
+        .gravity("  gunicorn:\n    bind: \"127.0.0.1:{PORT}\"\n    workers: 2\n    keyfile: server.key\n    certfile: server.crt\n");
+    let dir = helpers::ConfigDir::new(Backend::Sqlite, &opts);
+    let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
+    let mut child = dir
+        .command()
+        .arg("-c")
+        .arg(&dir.config)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    let mut answer = String::new();
+    let up = helpers::eventually(std::time::Duration::from_secs(30), || {
+        match tls_get(dir.port, &cert_pem, "/api/version") {
+            Ok(r) => {
+                answer = r;
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        up,
+        "no TLS answer: {}",
+        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("version_major"), "{answer}");
+    // Plain HTTP on the TLS port gets no API answer.
+    let plain = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{}/api/version", dir.port))
+        .send();
+    assert!(plain.map(|r| r.status().as_u16() != 200).unwrap_or(true));
+
+    // Half a TLS configuration is a configuration error naming the key (exit 2).
+    let opts = Opts::default()
+        .gravity("  gunicorn:\n    bind: \"127.0.0.1:{PORT}\"\n    keyfile: server.key\n");
+    let dir = helpers::ConfigDir::new(Backend::Sqlite, &opts);
+    let out = dir.run_cli(&["-c", dir.config.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keyfile"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
