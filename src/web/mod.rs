@@ -6,6 +6,7 @@ pub mod errors;
 pub mod ids;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod real_ip;
 pub mod routes;
 

@@ -509,3 +509,110 @@ fn tls_from_keyfile_and_certfile() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every `.route("PATH", web::METHOD()` the code registers, with `/api` in front of those
+/// under src/web/routes/.
+fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+    let mut found = std::collections::BTreeSet::new();
+    let web = helpers::manifest_dir().join("src/web");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&web)
+        .expect("src/web")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.extend(
+        std::fs::read_dir(web.join("routes"))
+            .expect("src/web/routes")
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for file in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+    {
+        let prefix = if file.parent().is_some_and(|d| d.ends_with("routes")) {
+            "/api"
+        } else {
+            ""
+        };
+        let text = std::fs::read_to_string(file).expect("read source");
+        // Joined so a call split over lines still reads as one.
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join("");
+        for part in flat.split(".route(\"").skip(1) {
+            let Some((path, rest)) = part.split_once('"') else {
+                continue;
+            };
+            let Some(method) = rest
+                .strip_prefix(",web::")
+                .and_then(|r| r.split_once('('))
+                .map(|(m, _)| m.to_string())
+            else {
+                continue;
+            };
+            found.insert((method, format!("{prefix}{path}")));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_and_each_answers() {
+    let server = TestServer::start(Backend::Sqlite, Opts::default());
+    let (status, doc) = server.api.get("/api/openapi.json", None);
+    assert_eq!(status, 200);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{doc}"
+    );
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        assert!(path.starts_with('/'), "{path}");
+        for (method, op) in ops.as_object().expect("operations") {
+            assert!(
+                ["get", "post", "put", "delete", "patch"].contains(&method.as_str()),
+                "{method} {path}"
+            );
+            assert!(
+                op["responses"]["200"].is_object(),
+                "{method} {path}: no 200 response"
+            );
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path}: no operationId"
+            );
+            let params: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let declared = op["parameters"].as_array().map_or(0, Vec::len);
+            assert_eq!(declared, params.len(), "{method} {path}: path parameters");
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let registered = registered_routes();
+    assert!(
+        registered.len() >= 20,
+        "the route scan found too little: {registered:?}"
+    );
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from /api/openapi.json: {undocumented:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "documented routes the code does not register: {stale:?}"
+    );
+    // Every documented GET without parameters answers (never the not-found of an unknown route).
+    for (method, path) in &documented {
+        if method == "get" && !path.contains('{') {
+            let (status, body) = server.api.get_text(path, Some(ADMIN_KEY));
+            assert!(
+                status < 500 && !body.contains("Could not find the requested resource"),
+                "GET {path}: {status} {body}"
+            );
+        }
+    }
+}

@@ -6,7 +6,8 @@ use crate::web::{ApiError, AppState, auth::Caller};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/version", web::get().to(version))
-        .route("/configuration", web::get().to(configuration));
+        .route("/configuration", web::get().to(configuration))
+        .route("/openapi.json", web::get().to(crate::web::openapi::serve));
 }
 
 async fn version() -> HttpResponse {

@@ -1,0 +1,200 @@
+//! `/api/openapi.json`: the OpenAPI 3 document of every route, built from one table. A test
+//! compares the table with the routes the code registers, so the document stays true.
+
+use actix_web::HttpResponse;
+use serde_json::{Map, Value, json};
+
+use super::json::{VERSION_MAJOR, VERSION_MINOR};
+
+/// (method, path, summary, tag, needs an API key)
+pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
+    ("get", "/api/version", "Server version", "meta", false),
+    (
+        "get",
+        "/api/configuration",
+        "Public settings",
+        "meta",
+        false,
+    ),
+    ("get", "/api/openapi.json", "This document", "meta", false),
+    ("get", "/api/users", "Users (admins: all)", "users", true),
+    (
+        "post",
+        "/api/users",
+        "Create a user (admin): {email, username, password}",
+        "users",
+        true,
+    ),
+    ("get", "/api/users/current", "The caller", "users", true),
+    ("get", "/api/users/{id}", "A user", "users", true),
+    (
+        "post",
+        "/api/users/{id}/api_key",
+        "Make a new API key for a user",
+        "users",
+        true,
+    ),
+    ("get", "/api/tools", "Installed tools", "tools", false),
+    (
+        "post",
+        "/api/tools",
+        "Run a tool: {tool_id, history_id, inputs}; upload1 pastes a dataset",
+        "tools",
+        true,
+    ),
+    (
+        "post",
+        "/api/tools/fetch",
+        "Same as POST /api/tools",
+        "tools",
+        true,
+    ),
+    (
+        "get",
+        "/api/tools/{id}",
+        "A tool; ?io_details=true lists inputs and outputs",
+        "tools",
+        false,
+    ),
+    (
+        "get",
+        "/api/jobs",
+        "Jobs: ?state=&tool_id=&history_id=&limit=&offset=&order_by=",
+        "jobs",
+        true,
+    ),
+    (
+        "get",
+        "/api/jobs/summary",
+        "How many jobs are in each state",
+        "jobs",
+        true,
+    ),
+    (
+        "get",
+        "/api/jobs/{id}",
+        "A job; ?full=true adds stdout, stderr, command line, handler, inputs, outputs",
+        "jobs",
+        true,
+    ),
+    ("delete", "/api/jobs/{id}", "Cancel a job", "jobs", true),
+    ("get", "/api/histories", "Histories", "histories", true),
+    (
+        "post",
+        "/api/histories",
+        "Create a history: {name}",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/histories/most_recently_used",
+        "The most recently used history",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/histories/{id}",
+        "A history with state and state_ids",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/histories/{id}/contents",
+        "The datasets of a history",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/histories/{id}/contents/{content_id}",
+        "One dataset of a history",
+        "histories",
+        true,
+    ),
+    ("get", "/api/datasets/{id}", "A dataset", "datasets", true),
+    (
+        "get",
+        "/api/datasets/{id}/display",
+        "A dataset's content (or X-Accel-Redirect)",
+        "datasets",
+        true,
+    ),
+    (
+        "get",
+        "/api/handlers",
+        "Live processes: pools, tags, heartbeat age, jobs held",
+        "handlers",
+        true,
+    ),
+    (
+        "post",
+        "/api/handlers/{name}/drain",
+        "Drain a handler (admin)",
+        "handlers",
+        true,
+    ),
+    ("get", "/metrics", "Prometheus metrics", "meta", false),
+    ("get", "/", "The dashboard", "dashboard", false),
+    (
+        "get",
+        "/static/{file}",
+        "The dashboard's files",
+        "dashboard",
+        false,
+    ),
+];
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (method, path, summary, tag, auth) in ROUTES {
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "operationId": format!("{method}_{}", path.trim_matches('/').replace(['/', '{', '}', '.'], "_")),
+            "summary": summary,
+            "tags": [tag],
+            "responses": {
+                "200": {"description": "OK"},
+                "400": {"description": "Bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "403": {"description": "Forbidden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "404": {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        if *auth {
+            op["security"] = json!([{"ApiKeyHeader": []}, {"ApiKeyQuery": []}]);
+        }
+        if *method == "post" {
+            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "galaxy-server", "version": format!("{VERSION_MAJOR}.{VERSION_MINOR}"), "description": "Galaxy's API subset, plus handlers and metrics."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "key"},
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["err_msg", "err_code"], "properties": {"err_msg": {"type": "string"}, "err_code": {"type": "integer"}}},
+            },
+        },
+    })
+}
+
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
