@@ -15,6 +15,25 @@ use cluster::{Cluster, LOCAL_JOB_CONF, assert_ledger_once, opts};
 use helpers::{ADMIN_KEY, Backend, TestServer, eventually};
 use serde_json::json;
 
+/// The handlers that ran the jobs of history `hid` (from `?full=true`).
+fn handlers_of(c: &Cluster, hid: &str, limit: usize) -> BTreeSet<String> {
+    let (_, jobs) = c.api.get(
+        &format!("/api/jobs?history_id={hid}&limit={limit}"),
+        Some(ADMIN_KEY),
+    );
+    jobs.as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            let id = j["id"].as_str().unwrap_or_default();
+            let (_, full) = c
+                .api
+                .get(&format!("/api/jobs/{id}?full=true"), Some(ADMIN_KEY));
+            full["handler"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
 fn job_conf_with(handling: &str) -> String {
     format!("{LOCAL_JOB_CONF}{handling}")
 }
@@ -64,25 +83,7 @@ fn run_with_method(backend: Backend, method: &str) {
             .is_some_and(|a| a.len() == 30 && a.iter().all(|j| j["state"] == "ok"))
     });
     assert!(ok, "{method}: not all jobs ok\n{}", c.logs());
-    let (_, jobs) = c.api.get(
-        &format!("/api/jobs?history_id={hid}&limit=100"),
-        Some(ADMIN_KEY),
-    );
-    let handlers: BTreeSet<String> = jobs
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|j| {
-            let (_, full) = c.api.get(
-                &format!(
-                    "/api/jobs/{}?full=true",
-                    j["id"].as_str().unwrap_or_default()
-                ),
-                Some(ADMIN_KEY),
-            );
-            full["handler"].as_str().unwrap_or_default().to_string()
-        })
-        .collect();
+    let handlers = handlers_of(&c, &hid, 100);
     assert!(
         handlers.iter().all(|h| h == "h1" || h == "h2"),
         "{method}: handled by {handlers:?}"
@@ -394,25 +395,7 @@ fn two_all_in_one_processes_share_one_sqlite_file() {
             p.name
         );
     }
-    let (_, jobs) = c.api.get(
-        &format!("/api/jobs?history_id={hid}&limit=500"),
-        Some(ADMIN_KEY),
-    );
-    let handlers: BTreeSet<String> = jobs
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|j| {
-            let (_, full) = c.api.get(
-                &format!(
-                    "/api/jobs/{}?full=true",
-                    j["id"].as_str().unwrap_or_default()
-                ),
-                Some(ADMIN_KEY),
-            );
-            full["handler"].as_str().unwrap_or_default().to_string()
-        })
-        .collect();
+    let handlers = handlers_of(&c, &hid, 500);
     assert_eq!(
         handlers,
         BTreeSet::from(["a".to_string(), "b".to_string()]),
