@@ -18,6 +18,7 @@ use crate::db::queries::limits::{self, ClaimLimits, Scope};
 use crate::db::queries::{notify, workers};
 use crate::jobs::assign::{DEFAULT_TAG, DRAIN_TAG, tags_of_pools};
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
+use crate::jobs::runners::spare::SpareDirs;
 use crate::jobs::states::{self, InputsReadiness};
 use crate::jobs::{JobError, JobsEnv};
 use crate::tools::{DataRef, ParamValue};
@@ -81,7 +82,13 @@ impl HandlerCore {
                 .ready_window_size
                 .map_or(SCAN_LIMIT, i64::from)
                 .max(1),
-            runner: LocalRunner { workers },
+            runner: LocalRunner {
+                workers,
+                spares: Arc::new(SpareDirs::new(
+                    &env.settings.galaxy.job_working_directory,
+                    (2 * workers).max(16),
+                )),
+            },
             slots: Arc::new(Semaphore::new(workers)),
             wake: Notify::new(),
             busy: Mutex::new(HashSet::new()),
@@ -498,6 +505,7 @@ impl HandlerCore {
     /// Finishes a job whose process has ended, from its exit-code file (fenced).
     async fn finish(&self, job_id: i64, token: i64, dir: Option<JobDir>) {
         let env = self.env.clone();
+        let spares = self.runner.spares.clone();
         let dir = dir.unwrap_or_else(|| JobDir {
             root: env.job_directory(job_id),
         });
@@ -540,7 +548,7 @@ impl HandlerCore {
                     CleanupJob::Never => false,
                 };
                 if cleanup {
-                    let _ = std::fs::remove_dir_all(&dir.root);
+                    spares.recycle(&dir);
                 }
                 Ok(state)
             })
@@ -587,12 +595,12 @@ impl HandlerCore {
                         pid = p;
                         break;
                     }
-                    if dir.exit_code().exists() {
+                    if dir.read_exit_code().is_some() {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                if pid <= 1 && !dir.exit_code().exists() {
+                if pid <= 1 && dir.read_exit_code().is_none() {
                     core.lock_running().remove(&job_id);
                     match core
                         .env

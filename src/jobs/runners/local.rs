@@ -5,9 +5,12 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+
+use super::spare::{SpareDirs, truncate_existing};
 
 /// The runner name recorded on jobs.
 pub const RUNNER_NAME: &str = "local:///";
@@ -61,6 +64,8 @@ impl JobDir {
 #[derive(Debug, Clone)]
 pub struct LocalRunner {
     pub workers: usize,
+    /// Emptied job directories for reuse (see `spare`).
+    pub spares: Arc<SpareDirs>,
 }
 
 /// The outcome read back from a job directory.
@@ -79,10 +84,13 @@ impl LocalRunner {
     /// Writes the job script; it runs `command` in `working/`, captures its output and writes
     /// `exit_code` itself (atomically, through a rename).
     pub fn prepare(&self, dir: &JobDir, command: &str) -> std::io::Result<()> {
+        self.spares.take_into(dir);
         std::fs::create_dir_all(dir.working())?;
         std::fs::create_dir_all(dir.root.join("outputs"))?;
-        let _ = std::fs::remove_file(dir.exit_code());
-        let _ = std::fs::remove_file(dir.pid());
+        // Emptied rather than removed: a reused directory keeps its files (no inode churn);
+        // an empty exit-code or pid file reads as absent.
+        truncate_existing(&dir.exit_code())?;
+        truncate_existing(&dir.pid())?;
         let script = format!(
             // No subshell and no helper processes: the EXIT trap records the status however the
             // command ends (including its own `exit N`).

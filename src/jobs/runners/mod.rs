@@ -1,5 +1,6 @@
 //! Runners: how a job's command is executed. Only the local runner exists so far.
 
 pub mod local;
+pub mod spare;
 
 pub use local::LocalRunner;
