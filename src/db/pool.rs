@@ -61,6 +61,9 @@ impl DbPool {
             let pool = r2d2::Pool::builder()
                 .max_size(size.max(1))
                 .connection_timeout(Duration::from_secs(30))
+                // No `SELECT 1` before every use: a connection to a local file does not go
+                // away. (PostgreSQL connections are still checked: the server may restart.)
+                .test_on_check_out(false)
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager)?;
             Ok(DbPool::Sqlite(pool))

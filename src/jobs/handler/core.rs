@@ -314,19 +314,20 @@ impl HandlerCore {
                         Ok(None)
                     }
                     InputsReadiness::Ready if limits.is_empty() => {
-                        Ok(q::claim_job(c, job_id, &name)?.map(|t| (t, job.create_time)))
+                        Ok(q::claim_job(c, job_id, &name)?.map(|t| (t, job)))
                     }
                     InputsReadiness::Ready => {
                         let claimed =
                             limits::claim_limited(c, &name, Scope::Own(job_id), 1, &limits)?;
-                        Ok(claimed.first().map(|j| (j.claim_token, j.create_time)))
+                        Ok(claimed.first().map(|j| (j.claim_token, job)))
                     }
                 }
             })
             .await?;
-        let Some((token, created)) = token else {
+        let Some((token, job)) = token else {
             return Ok(());
         };
+        let created = job.create_time;
         if let Some(m) = crate::metrics::get() {
             let name = self.env.server_name.as_str();
             m.jobs_claimed.with_label_values(&[name]).inc();
@@ -335,7 +336,7 @@ impl HandlerCore {
                 .with_label_values(&[name])
                 .observe(age.max(0.0));
         }
-        self.run_with_slot(job_id, token).await
+        self.run_with_slot(job_id, token, Some(job)).await
     }
 
     /// Runs a job this handler claimed from its pool.
@@ -343,7 +344,7 @@ impl HandlerCore {
         if !self.lock_busy().insert(job_id) {
             return;
         }
-        let result = AssertUnwindSafe(self.run_with_slot(job_id, token))
+        let result = AssertUnwindSafe(self.run_with_slot(job_id, token, None))
             .catch_unwind()
             .await;
         self.lock_busy().remove(&job_id);
@@ -357,21 +358,31 @@ impl HandlerCore {
     }
 
     /// Waits for a runner slot, then runs the claimed job.
-    async fn run_with_slot(self: &Arc<Self>, job_id: i64, token: i64) -> Result<(), JobError> {
+    /// `job` is the job's row when the caller has just read it.
+    async fn run_with_slot(
+        self: &Arc<Self>,
+        job_id: i64,
+        token: i64,
+        job: Option<Job>,
+    ) -> Result<(), JobError> {
         let permit = self
             .slots
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| JobError::Internal(e.to_string()))?;
-        self.run(job_id, token).await?;
+        self.run(job_id, token, job).await?;
         drop(permit);
-        self.wake();
         Ok(())
     }
 
     /// Prepares, starts and watches a claimed job, then finishes it.
-    async fn run(self: &Arc<Self>, job_id: i64, token: i64) -> Result<(), JobError> {
+    async fn run(
+        self: &Arc<Self>,
+        job_id: i64,
+        token: i64,
+        job: Option<Job>,
+    ) -> Result<(), JobError> {
         if self.noop {
             return self.run_noop(job_id, token).await;
         }
@@ -384,33 +395,38 @@ impl HandlerCore {
             let dir = dir.clone();
             self.env
                 .blocking(move |c| {
-                    let Some(job) = q::find_job(c, job_id)? else {
-                        return Ok(false);
+                    let job = match job {
+                        Some(job) => job,
+                        None => match q::find_job(c, job_id)? {
+                            Some(job) => job,
+                            None => return Ok(None),
+                        },
                     };
-                    let command = build_command(&env, c, &job)?;
+                    let (command, outputs) = build_command(&env, c, &job)?;
                     runner
                         .prepare(&dir, &command)
                         .map_err(|e| JobError::Io(format!("{}: {e}", dir.root.display())))?;
-                    for (_, ds) in q::job_outputs(c, job_id)? {
-                        let path = env.dataset_path(ds.id);
+                    for ds in &outputs {
+                        let path = env.dataset_path(*ds);
                         if let Some(parent) = path.parent() {
                             std::fs::create_dir_all(parent)
                                 .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
                         }
                     }
-                    Ok(q::mark_running(c, job_id, token, &command, RUNNER_NAME)?)
+                    let started = q::mark_running(c, job_id, token, &command, RUNNER_NAME)?;
+                    Ok(started.then_some(outputs))
                 })
                 .await
         };
-        match prepared {
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
+        let outputs = match prepared {
+            Ok(Some(outputs)) => outputs,
+            Ok(None) => return Ok(()),
             Err(e) => {
                 let info = e.to_string();
                 self.finish_with_error(job_id, token, &info).await;
                 return Err(e);
             }
-        }
+        };
         let mut child = match self.runner.spawn(&dir) {
             Ok(child) => child,
             Err(e) => {
@@ -449,7 +465,7 @@ impl HandlerCore {
             return Ok(());
         }
         self.lock_running().remove(&job_id);
-        self.finish(job_id, token, Some(dir)).await;
+        self.finish(job_id, token, Some((dir, outputs))).await;
         Ok(())
     }
 
@@ -503,19 +519,27 @@ impl HandlerCore {
     }
 
     /// Finishes a job whose process has ended, from its exit-code file (fenced).
-    async fn finish(&self, job_id: i64, token: i64, dir: Option<JobDir>) {
+    /// `started` is the job's directory and output datasets when this handler started it.
+    async fn finish(&self, job_id: i64, token: i64, started: Option<(JobDir, Vec<i64>)>) {
         let env = self.env.clone();
         let spares = self.runner.spares.clone();
-        let dir = dir.unwrap_or_else(|| JobDir {
-            root: env.job_directory(job_id),
-        });
         let result = self
             .env
             .blocking(move |c| {
+                let (dir, output_ids) = match started {
+                    Some(started) => started,
+                    None => {
+                        let dir = JobDir {
+                            root: env.job_directory(job_id),
+                        };
+                        let ids = q::job_outputs(c, job_id)?.into_iter().map(|(_, d)| d.id);
+                        (dir, ids.collect())
+                    }
+                };
                 let outcome = LocalRunner::collect(&dir);
                 let mut outputs = Vec::new();
-                for (_, ds) in q::job_outputs(c, job_id)? {
-                    let path = env.dataset_path(ds.id);
+                for ds in output_ids {
+                    let path = env.dataset_path(ds);
                     let size = match std::fs::metadata(&path) {
                         Ok(m) => m.len() as i64,
                         Err(_) => {
@@ -523,7 +547,7 @@ impl HandlerCore {
                             0
                         }
                     };
-                    outputs.push((ds.id, size));
+                    outputs.push((ds, size));
                 }
                 let ok = outcome.exit_code == Some(0);
                 let info = match outcome.exit_code {
@@ -724,8 +748,13 @@ impl HandlerCore {
     }
 }
 
-/// Renders the tool's command with the job's input and output paths.
-fn build_command(env: &JobsEnv, c: &mut crate::db::DbConn, job: &Job) -> Result<String, JobError> {
+/// Renders the tool's command with the job's input and output paths; returns it with the ids
+/// of the job's output datasets.
+fn build_command(
+    env: &JobsEnv,
+    c: &mut crate::db::DbConn,
+    job: &Job,
+) -> Result<(String, Vec<i64>), JobError> {
     let tool = env
         .toolbox
         .get(&job.tool_id)
@@ -752,7 +781,9 @@ fn build_command(env: &JobsEnv, c: &mut crate::db::DbConn, job: &Job) -> Result<
             )
         })
         .collect();
-    let output_paths: BTreeMap<String, String> = q::job_outputs(c, job.id)?
+    let outputs = q::job_outputs(c, job.id)?;
+    let output_ids = outputs.iter().map(|(_, ds)| ds.id).collect();
+    let output_paths: BTreeMap<String, String> = outputs
         .into_iter()
         .map(|(link, ds)| {
             (
@@ -761,7 +792,10 @@ fn build_command(env: &JobsEnv, c: &mut crate::db::DbConn, job: &Job) -> Result<
             )
         })
         .collect();
-    Ok(tool.render_command(&values, &data_paths, &output_paths))
+    Ok((
+        tool.render_command(&values, &data_paths, &output_paths),
+        output_ids,
+    ))
 }
 
 /// Reads back a parameter value stored by `submit::params_json`.

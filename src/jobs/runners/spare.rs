@@ -126,14 +126,11 @@ fn empty_layout(dir: &JobDir) -> bool {
             }
         }
     }
-    let files = [
-        dir.script(),
-        dir.pid(),
-        dir.exit_code(),
-        dir.stdout(),
-        dir.stderr(),
-    ];
-    files.iter().all(|f| truncate_existing(f).is_ok())
+    // The job's output goes now; the script, pid and exit-code files are rewritten when the
+    // directory is used again.
+    [dir.stdout(), dir.stderr()]
+        .iter()
+        .all(|f| truncate_existing(f).is_ok())
 }
 
 fn remove_entry(path: &Path) -> std::io::Result<()> {

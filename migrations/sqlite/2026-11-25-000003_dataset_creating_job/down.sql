@@ -1,0 +1,1 @@
+DROP INDEX ix_dataset_creating_job_id;
