@@ -207,7 +207,9 @@ fn failed_input_pauses_downstream(backend: Backend) {
     let run = server.run_tool(&user.key, &hid, "fail_after", json!({"seconds": 2}));
     let fail_job = str_field(&run["jobs"][0], "id");
     let fail_out = str_field(&run["outputs"][0], "id");
-    let (_, cat_job) = server.run_on(&user.key, &hid, "cat_test", "input1", &fail_out);
+    let (cat_out, cat_job) = server.run_on(&user.key, &hid, "cat_test", "input1", &fail_out);
+    // A chain: this one waits on the output of the job that waits on the failing one.
+    let (_, chained_job) = server.run_on(&user.key, &hid, "cat_test", "input1", &cat_out);
     assert!(
         ["new", "queued"].contains(&server.job_state(&user.key, &cat_job).as_str()),
         "downstream job should wait while its input is being made"
@@ -236,6 +238,24 @@ fn failed_input_pauses_downstream(backend: Backend) {
     assert_eq!(
         downstream["state"], "paused",
         "a job whose input failed must be paused (SPEC §4): {downstream}"
+    );
+    let chained = server.wait_job(&user.key, &chained_job);
+    assert_eq!(
+        chained["state"], "paused",
+        "a job waiting on a paused job's output is paused too: {chained}"
+    );
+    assert_eq!(
+        server.dataset(&user.key, &cat_out)["state"],
+        "paused",
+        "the outputs of a paused job are paused"
+    );
+
+    // A job created on an input that has already failed is paused from the start.
+    let (_, late_job) = server.run_on(&user.key, &hid, "cat_test", "input1", &fail_out);
+    assert_eq!(
+        server.job_state(&user.key, &late_job),
+        "paused",
+        "a job on a failed input must be paused at once"
     );
 }
 

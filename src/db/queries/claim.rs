@@ -187,9 +187,12 @@ struct IdRow {
 pub fn has_unclaimed(conn: &mut DbConn, tags: &[String]) -> DbResult<bool> {
     use crate::db::schema::job;
     crate::db_run!(conn, |c| {
+        // Literal conditions, not bound values, so the partial index on unclaimed jobs is
+        // used whatever the plan cache does.
         let any: Option<i64> = job::table
-            .filter(job::handler.is_null())
-            .filter(job::state.eq("new"))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "job.handler IS NULL AND job.state = 'new'",
+            ))
             .filter(job::handler_tag.eq_any(tags))
             .select(job::id)
             .first(c)

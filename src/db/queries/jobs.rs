@@ -56,7 +56,31 @@ pub fn create_job(
         handler_tag: spec.handler_tag,
     };
     let n = spec.outputs.len() as i64;
+    let input_ids: Vec<i64> = spec.inputs.iter().map(|(_, id)| *id).collect();
     db_tx!(conn, |c| {
+        // An input that can never be ok: the job is created paused (it would wait forever).
+        let failed_input = spec.state == "new"
+            && !input_ids.is_empty()
+            && dataset::table
+                .filter(dataset::id.eq_any(&input_ids))
+                .filter(
+                    dataset::deleted
+                        .eq(true)
+                        .or(dataset::state.eq_any(super::pause::FAILED_DATASET_STATES)),
+                )
+                .select(dataset::id)
+                .first::<i64>(c)
+                .optional()?
+                .is_some();
+        let (job_state, output_state) = if failed_input {
+            ("paused", "paused")
+        } else {
+            (spec.state, "queued")
+        };
+        let row = NewJob {
+            state: job_state,
+            ..row
+        };
         let job: Job = diesel::insert_into(job::table)
             .values(&row)
             .returning(Job::as_returning())
@@ -75,7 +99,7 @@ pub fn create_job(
                 user_id: spec.user_id,
                 hid: counter - n + i as i64,
                 name: ds_name,
-                state: "queued",
+                state: output_state,
                 extension: ext,
                 file_size: 0,
                 creating_job_id: Some(job.id),
@@ -111,7 +135,7 @@ pub fn create_job(
         }
         let hist = NewJobStateHistory {
             job_id: job.id,
-            state: spec.state,
+            state: job_state,
             handler: spec.handler,
             create_time: t,
         };
@@ -331,7 +355,7 @@ pub fn finish_job(
     fin: &Finish<'_>,
 ) -> DbResult<Option<String>> {
     let t = now();
-    db_tx!(conn, |c| {
+    let finished = db_tx!(conn, |c| {
         let current: Option<String> = job::table
             .filter(job::id.eq(job_id))
             .filter(job::claim_token.eq(token))
@@ -378,7 +402,11 @@ pub fn finish_job(
             .values(&hist)
             .execute(c)?;
         Ok(Some(job_state.to_string()))
-    })
+    })?;
+    if finished.as_deref().is_some_and(|s| s != "ok") {
+        super::pause::pause_dependents(conn, &[job_id])?;
+    }
+    Ok(finished)
 }
 
 /// Moves a job that has not started (`new`, `queued`, `paused`) straight to `state` (`paused`
@@ -390,20 +418,20 @@ pub fn stop_unstarted_or_mark(
     state: &str,
 ) -> DbResult<Option<String>> {
     let t = now();
-    db_tx!(conn, |c| {
+    let (result, outputs_failed) = db_tx!(conn, |c| {
         let current: Option<String> = job::table
             .find(job_id)
             .select(job::state)
             .first(c)
             .optional()?;
         let Some(current) = current else {
-            return Ok(None);
+            return Ok((None, false));
         };
         let (job_state, ds_state) = match (current.as_str(), state) {
             ("new" | "queued" | "paused", "deleted") => ("deleted", Some("discarded")),
             ("new", "paused") => ("paused", Some("paused")),
             ("running", "deleted") => ("deleting", None),
-            _ => return Ok(Some(current)),
+            _ => return Ok((Some(current), false)),
         };
         diesel::update(
             job::table
@@ -430,8 +458,12 @@ pub fn stop_unstarted_or_mark(
         diesel::insert_into(job_state_history::table)
             .values(&hist)
             .execute(c)?;
-        Ok(Some(job_state.to_string()))
-    })
+        Ok((Some(job_state.to_string()), ds_state.is_some()))
+    })?;
+    if outputs_failed {
+        super::pause::pause_dependents(conn, &[job_id])?;
+    }
+    Ok(result)
 }
 
 /// Hands back this handler's claimed-but-unstarted jobs (`queued` → `new`, token bumped) so

@@ -6,5 +6,6 @@ pub mod histories;
 pub mod jobs;
 pub mod limits;
 pub mod notify;
+pub mod pause;
 pub mod users;
 pub mod workers;

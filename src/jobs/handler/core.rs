@@ -195,10 +195,14 @@ impl HandlerCore {
             let claimed = self
                 .env
                 .blocking(move |c| {
+                    if takeover_due {
+                        // A safety net: jobs are paused when an input fails (see
+                        // `pause_dependents`); this catches one created as its input failed.
+                        claim::pause_failed_pool_jobs(c, &tags)?;
+                    }
                     if !claim::has_unclaimed(c, &tags)? {
                         return Ok(Vec::new());
                     }
-                    claim::pause_failed_pool_jobs(c, &tags)?;
                     if limits.is_empty() {
                         Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
                     } else {
