@@ -40,11 +40,24 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("PRAGMA busy_timeout = 30000;")
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        // Switching a new database to WAL needs it to itself for a moment: when another
+        // process starting at the same time holds it, SQLite answers "locked" at once
+        // instead of waiting, so wait here.
+        let mut attempts = 0;
+        loop {
+            match conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            ) {
+                Ok(()) => return Ok(()),
+                Err(e) if attempts < 100 && e.to_string().contains("locked") => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(diesel::r2d2::Error::QueryError(e)),
+            }
+        }
     }
 }
 

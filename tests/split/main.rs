@@ -391,8 +391,9 @@ fn two_all_in_one_processes_share_one_sqlite_file() {
     for p in &c.procs {
         assert!(
             !p.log_text().contains("database is locked"),
-            "{} logged 'database is locked'",
-            p.name
+            "{} logged 'database is locked':\n{}",
+            p.name,
+            p.log_text()
         );
     }
     let handlers = handlers_of(&c, &hid, 500);

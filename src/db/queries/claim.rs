@@ -59,12 +59,14 @@ pub fn claim_pool_jobs(
                  RETURNING id, claim_token, create_time"
             );
             let run = |c: &mut PgConnection| {
-                diesel::sql_query(&sql)
+                let claimed = diesel::sql_query(&sql)
                     .bind::<Text, _>(handler)
                     .bind::<Array<Text>, _>(tags)
                     .bind::<BigInt, _>(limit)
                     .bind::<diesel::sql_types::Timestamp, _>(t)
-                    .load::<Claimed>(c)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
             };
             let claimed = match method {
                 ClaimMethod::SkipLocked => c.transaction(|c| {
@@ -90,7 +92,6 @@ pub fn claim_pool_jobs(
                     }
                 }
             };
-            record_claims(conn, &claimed, handler)?;
             Ok(claimed)
         }
         DbConn::Sqlite(c) => {
@@ -105,42 +106,41 @@ pub fn claim_pool_jobs(
                  RETURNING id, claim_token, create_time"
             );
             let claimed = c.immediate_transaction(|c| {
-                diesel::sql_query(&sql)
+                let claimed = diesel::sql_query(&sql)
                     .bind::<Text, _>(handler)
                     .bind::<Text, _>(&tags_json)
                     .bind::<BigInt, _>(limit)
                     .bind::<diesel::sql_types::Timestamp, _>(t)
-                    .load::<Claimed>(c)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
             })?;
-            record_claims(conn, &claimed, handler)?;
             Ok(claimed)
         }
     }
 }
 
-pub(super) fn record_claims(conn: &mut DbConn, claimed: &[Claimed], handler: &str) -> DbResult<()> {
-    if claimed.is_empty() {
-        return Ok(());
-    }
-    use crate::db::models::NewJobStateHistory;
-    use crate::db::schema::job_state_history;
-    let t = now();
-    let rows: Vec<NewJobStateHistory<'_>> = claimed
-        .iter()
-        .map(|c| NewJobStateHistory {
-            job_id: c.id,
-            state: "queued",
-            handler: Some(handler),
-            create_time: t,
-        })
-        .collect();
-    crate::db_run!(conn, |c| {
-        diesel::insert_into(job_state_history::table)
-            .values(&rows)
-            .execute(c)?;
-        Ok(())
-    })
+/// Inserts the `queued` state-history rows of claimed jobs, inside the claim's transaction
+/// (`$c` is the backend's concrete connection).
+macro_rules! record_claims {
+    ($c:expr, $claimed:expr, $handler:expr, $t:expr) => {{
+        let rows: Vec<$crate::db::models::NewJobStateHistory<'_>> = $claimed
+            .iter()
+            .map(|j| $crate::db::models::NewJobStateHistory {
+                job_id: j.id,
+                state: "queued",
+                handler: Some($handler),
+                create_time: $t,
+            })
+            .collect();
+        if !rows.is_empty() {
+            diesel::insert_into($crate::db::schema::job_state_history::table)
+                .values(&rows)
+                .execute($c)?;
+        }
+    }};
 }
+pub(super) use record_claims;
 
 /// Pauses unclaimed jobs of these tags whose inputs failed (and their outputs).
 pub fn pause_failed_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
@@ -184,8 +184,14 @@ struct IdRow {
 
 /// Whether any unclaimed `new` job waits in these tags (a cheap read, on the partial index,
 /// before taking the writer lock for a claim).
+///
+/// On PostgreSQL a claim that finds nothing costs no more than this check (and takes no lock
+/// others wait on), so there it is skipped: one round trip less between a wake-up and a claim.
 pub fn has_unclaimed(conn: &mut DbConn, tags: &[String]) -> DbResult<bool> {
     use crate::db::schema::job;
+    if matches!(conn, DbConn::Pg(_)) {
+        return Ok(true);
+    }
     crate::db_run!(conn, |c| {
         // Literal conditions, not bound values, so the partial index on unclaimed jobs is
         // used whatever the plan cache does.

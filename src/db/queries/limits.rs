@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use super::claim::Claimed;
+use super::claim::{Claimed, record_claims};
 use crate::db::{DbConn, DbResult, now};
 
 /// Key of the advisory lock that serializes limited claims on PostgreSQL.
@@ -139,21 +139,24 @@ pub fn claim_limited(
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                     .bind::<BigInt, _>(CLAIM_LOCK_KEY)
                     .execute(c)?;
-                diesel::sql_query(&sql)
+                let claimed = diesel::sql_query(&sql)
                     .bind::<Timestamp, _>(t)
-                    .load::<Claimed>(c)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
             })?
         }
         DbConn::Sqlite(c) => {
             let c: &mut SqliteConnection = c;
             let sql = build_sql(false, handler, scope, max, limits);
             c.immediate_transaction(|c| {
-                diesel::sql_query(&sql)
+                let claimed = diesel::sql_query(&sql)
                     .bind::<Timestamp, _>(t)
-                    .load::<Claimed>(c)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
             })?
         }
     };
-    super::claim::record_claims(conn, &claimed, handler)?;
     Ok(claimed)
 }
