@@ -215,6 +215,28 @@ pub fn job_outputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobOutput, D
     })
 }
 
+/// Whether a `new` job waits on one of these datasets.
+pub fn any_waiting_on(conn: &mut DbConn, datasets: &[i64]) -> DbResult<bool> {
+    if datasets.is_empty() {
+        return Ok(false);
+    }
+    db_run!(conn, |c| {
+        let any: Option<i64> = job::table
+            .filter(job::state.eq("new"))
+            .filter(
+                job::id.eq_any(
+                    job_to_input_dataset::table
+                        .filter(job_to_input_dataset::dataset_id.eq_any(datasets))
+                        .select(job_to_input_dataset::job_id),
+                ),
+            )
+            .select(job::id)
+            .first(c)
+            .optional()?;
+        Ok(any.is_some())
+    })
+}
+
 /// Jobs held by `handler` in one of `states`, oldest first.
 pub fn handler_jobs(
     conn: &mut DbConn,

@@ -561,6 +561,7 @@ impl HandlerCore {
                     Some(0) => None,
                     Some(code) => Some(format!("exit code {code}")),
                 };
+                let output_ids: Vec<i64> = outputs.iter().map(|(id, _)| *id).collect();
                 let fin = q::Finish {
                     ok,
                     exit_code: outcome.exit_code,
@@ -570,6 +571,9 @@ impl HandlerCore {
                     outputs,
                 };
                 let state = q::finish_job(c, job_id, token, &fin)?;
+                // Jobs waiting on these outputs may be ready now: look at them at once.
+                let wake =
+                    state.as_deref() == Some(states::OK) && q::any_waiting_on(c, &output_ids)?;
                 let cleanup = match env.settings.galaxy.cleanup_job {
                     CleanupJob::Always => state.is_some(),
                     CleanupJob::Onsuccess => state.as_deref() == Some(states::OK),
@@ -578,9 +582,13 @@ impl HandlerCore {
                 if cleanup {
                     spares.recycle(&dir);
                 }
-                Ok(state)
+                Ok((state, wake))
             })
             .await;
+        let (result, dependents) = match result {
+            Ok((state, wake)) => (Ok(state), wake),
+            Err(e) => (Err(e), true),
+        };
         if let (Ok(Some(state)), Some(m)) = (&result, crate::metrics::get()) {
             m.jobs_finished
                 .with_label_values(&[self.env.server_name.as_str(), state.as_str()])
@@ -593,7 +601,11 @@ impl HandlerCore {
             }
             Err(e) => log::error!("(job {job_id}) finishing: {e}"),
         }
-        self.wake();
+        // A finished job frees room under the concurrency limits, and may have made waiting
+        // jobs ready; otherwise there is nothing new to look at (the fallback poll remains).
+        if dependents || !self.limits.is_empty() {
+            self.wake();
+        }
     }
 
     /// Kills a running job's process group (the job then finishes as `deleted`).
