@@ -68,6 +68,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """(CPU seconds of the process itself, CPU seconds of its waited-for children) so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime) / tick, (cutime + cstime) / tick
+
+
 def rss_mib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -927,8 +939,18 @@ class Bench:
             # Burst.
             before = inst.reader.max_job_id()
             log(f"{label}: submitting {a.jobs} cat1 jobs from {a.client_threads} threads")
+            cpu0, client0 = cpu_seconds(inst.proc.pid), os.times()
             b = self.burst(inst, key, h, d, a.jobs)
+            cpu1, client1 = cpu_seconds(inst.proc.pid), os.times()
             b["db"] = self.latencies(inst, before, b["submitted"])
+            if cpu0 and cpu1 and b["submitted"]:
+                n = b["submitted"]
+                client = (client1.user + client1.system) - (client0.user + client0.system)
+                self.row(
+                    f"CPU per job in that run, {label} (/proc/<pid>/stat of the server; its children are the job scripts and tools)",
+                    f"server {1000 * (cpu1[0] - cpu0[0]) / n:.2f} ms, job processes {1000 * (cpu1[1] - cpu0[1]) / n:.2f} ms",
+                    f"the benchmark client {1000 * client / n:.2f} ms; {os.cpu_count()} CPUs give {1000 * (os.cpu_count() or 1)} ms of CPU per second",
+                )
             res["burst"] = b
             self.results[f"rss_after_jobs_{db_kind}_mib"] = rss_mib(inst.proc.pid)
             log(
