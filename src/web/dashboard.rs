@@ -15,6 +15,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/app.js"),
     ),
     (
+        "form.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/form.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../static/style.css"),
