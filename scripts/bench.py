@@ -10,6 +10,8 @@ Measurements (each section can be chosen with --sections):
             median of restarts on the migrated database), SQLite and PostgreSQL
   rss       VmRSS of the idle server (start + 2 s), and of the baseline
   http      GET /api/version requests/s with wrk, galaxy-server and hello_baseline, same run
+  nginx     GET /api/version through nginx (the shipped config/nginx/galaxy.conf, adapted to
+            temporary paths) on the unix socket vs the same server's direct TCP bind, same run
   jobs      1000 cat1 jobs end to end (jobs/s) and submit->running latency (burst and low
             load), on SQLite and on PostgreSQL
 """
@@ -411,7 +413,7 @@ class Proc:
 class GalaxyInstance:
     """A temporary directory with galaxy.yml (+ job_conf.yml) and a database."""
 
-    def __init__(self, bench, db_kind, tag):
+    def __init__(self, bench, db_kind, tag, unix_socket=False):
         self.bench = bench
         self.db_kind = db_kind
         self.dir = tempfile.mkdtemp(prefix=f"galaxy-bench-{tag}-", dir=bench.args.tmp)
@@ -449,8 +451,12 @@ class GalaxyInstance:
                 "gravity:\n"
                 f"  state_dir: {self.dir}/gravity\n"
                 "  gunicorn:\n"
-                f"    bind: 127.0.0.1:{self.port}\n"
-                f"    workers: {a.workers}\n"
+                + (
+                    f"    bind: [\"127.0.0.1:{self.port}\", \"unix:{self.dir}/galaxy.sock\"]\n    umask: \"000\"\n"
+                    if unix_socket
+                    else f"    bind: 127.0.0.1:{self.port}\n"
+                )
+                + f"    workers: {a.workers}\n"
                 "galaxy:\n"
                 f"  database_connection: {conn}\n"
                 f"  tool_config_file: {os.path.join(REPO, 'config', 'tool_conf.xml')}\n"
@@ -689,6 +695,82 @@ class Bench:
         )
 
     # -- jobs --------------------------------------------------------------------------------
+
+    def start_nginx(self, d, sock):
+        """nginx with the shipped site, adapted to `d`, proxying to `sock`; -> (Proc, port)."""
+        nginx = os.environ.get("GALAXY_BENCH_NGINX", "/usr/sbin/nginx")
+        if not os.path.exists(nginx):
+            raise BenchError(f"nginx is not installed at {nginx} (apt-get install nginx; scripts/bench does it)")
+        port = free_port()
+        with open(os.path.join(REPO, "config", "nginx", "galaxy.conf")) as f:
+            site = f.read()
+        site = (
+            site.replace("/srv/galaxy/var/galaxy.sock", sock)
+            .replace("/srv/galaxy/server/static/", os.path.join(REPO, "static") + "/")
+            .replace("listen 80;", f"listen 127.0.0.1:{port};")
+        )
+        if f"listen 127.0.0.1:{port};" not in site or sock not in site:
+            raise BenchError("config/nginx/galaxy.conf changed shape: cannot adapt it")
+        with open(os.path.join(d, "site.conf"), "w") as f:
+            f.write(site)
+        temp = " ".join(f"{k}_temp_path {d}/nginx-{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write(
+                f"user root;\ndaemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log;\n"
+                "events { worker_connections 1024; }\n"
+                f"http {{\n  access_log off;\n  default_type application/octet-stream;\n  {temp}\n  include {d}/site.conf;\n}}\n"
+            )
+        proc = Proc([nginx, "-p", d, "-c", os.path.join(d, "nginx.conf")], d, os.path.join(d, "nginx.log"))
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc, port
+            except OSError:
+                if time.monotonic() > deadline:
+                    proc.stop()
+                    raise BenchError(f"nginx did not listen on {port}; see {d}/nginx-error.log")
+                time.sleep(0.05)
+
+    def nginx(self):
+        """GET /api/version through nginx on the unix socket against the direct TCP bind of the
+        same server, in alternating wrk rounds."""
+        a = self.args
+        inst = GalaxyInstance(self, "sqlite", "nginx", unix_socket=True)
+        proxy = None
+        try:
+            inst.start()
+            proxy, port = self.start_nginx(inst.dir, os.path.join(inst.dir, "galaxy.sock"))
+            via = Api(port, key=None).ok("GET", "/api/version")
+            direct = Api(inst.port, key=None).ok("GET", "/api/version")
+            if via != direct:
+                self.problem(f"/api/version through nginx {via!r} differs from direct {direct!r}")
+            rounds = []
+            for r in range(a.wrk_rounds):
+                pair = {}
+                order = (("nginx", port), ("direct", inst.port))
+                for name, prt in order if r % 2 == 0 else order[::-1]:
+                    pair[name] = self.wrk(prt, f"{name} (nginx section)", warmup=(r == 0))
+                rounds.append(pair)
+        finally:
+            if proxy is not None:
+                proxy.stop()
+            inst.cleanup()
+        ratios = [p["nginx"]["rps"] / p["direct"]["rps"] for p in rounds if p["direct"]["rps"]]
+        ratio = statistics.median(ratios) if ratios else float("nan")
+
+        def median_round(name):
+            ordered = sorted(rounds, key=lambda p: p[name]["rps"])
+            return ordered[(len(ordered) - 1) // 2][name]
+
+        via, direct = median_round("nginx"), median_round("direct")
+        self.results["nginx"] = {"rounds": rounds, "ratio": ratio}
+        self.row(
+            f"GET /api/version through nginx → unix socket (wrk -t{a.wrk_threads} -c{a.wrk_connections} -d{a.wrk_duration}s, median of {a.wrk_rounds} alternating rounds)",
+            f"{via['rps']:,.0f} req/s, p50 {via.get('p50_ms', float('nan')):.2f} ms / p99 {via.get('p99_ms', float('nan')):.2f} ms",
+            f"direct TCP bind of the same server {direct['rps']:,.0f} req/s; through nginx {100 * ratio:.0f}% of it "
+            f"(rounds: {', '.join(f'{100 * x:.0f}%' for x in ratios)}); target: loses ≤ 15%",
+        )
 
     def setup_user(self, port):
         """A user with its own key, a history and one pasted dataset (ok) -> (key, H, D)."""
@@ -1034,7 +1116,7 @@ class Bench:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small numbers: a smoke check of the script and the server")
-    p.add_argument("--sections", default="startup,rss,http,jobs", help="comma list of startup,rss,http,jobs")
+    p.add_argument("--sections", default="startup,rss,http,nginx,jobs", help="comma list of startup,rss,http,nginx,jobs")
     p.add_argument("--no-postgres", action="store_true", help="SQLite only")
     p.add_argument("--postgres", default=os.environ.get("GALAXY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without database (env GALAXY_BENCH_POSTGRES)")
@@ -1066,13 +1148,13 @@ def main():
     a.wrk_rounds = max(1, a.wrk_rounds if a.wrk_rounds is not None else (1 if a.quick else 3))
     a.sections = [s.strip() for s in a.sections.split(",") if s.strip()]
     for s in a.sections:
-        if s not in ("startup", "rss", "http", "jobs"):
+        if s not in ("startup", "rss", "http", "nginx", "jobs"):
             p.error(f"unknown section {s!r}")
     if a.no_postgres:
         a.postgres = None
     if a.job_conf == "repo" and not os.path.exists(os.path.join(REPO, "config", "job_conf.yml")):
         p.error("--job-conf repo: config/job_conf.yml does not exist")
-    if "http" in a.sections and not shutil.which("wrk"):
+    if ("http" in a.sections or "nginx" in a.sections) and not shutil.which("wrk"):
         p.error("wrk is not installed (scripts/bench installs it)")
 
     bench = Bench(a)
@@ -1088,6 +1170,8 @@ def main():
             bench.section("idle RSS", bench.idle_rss)
         if "http" in a.sections:
             bench.section("GET /api/version req/s", bench.http)
+        if "nginx" in a.sections:
+            bench.section("GET /api/version through nginx", bench.nginx)
         if "jobs" in a.sections:
             for db in dbs:
                 bench.section(f"cat1 jobs end to end ({db})", bench.jobs, db)
