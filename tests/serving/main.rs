@@ -555,6 +555,38 @@ fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
     found
 }
 
+/// Validates the document against the OpenAPI 3 schema with `openapi-spec-validator` (PyPI),
+/// installed by scripts/test in the tests' Python virtualenv.
+fn validate_openapi(server: &TestServer, doc: &serde_json::Value) {
+    let python = std::env::var_os("GALAXY_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| helpers::manifest_dir().join("target/bioblend-venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python at {}: run scripts/test to create the tests' virtualenv (or set GALAXY_TEST_PYTHON)",
+        python.display()
+    );
+    let file = server.dir.path().join("openapi.json");
+    std::fs::write(&file, doc.to_string()).expect("write openapi.json");
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\n\
+             try:\n    from openapi_spec_validator import validate\n\
+             except ImportError:\n    sys.exit('openapi-spec-validator is not installed: run scripts/test')\n\
+             validate(json.load(open(sys.argv[1])))\nprint('valid')",
+        ])
+        .arg(&file)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("valid"),
+        "/api/openapi.json is not a valid OpenAPI document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_openapi_document_lists_every_route_and_each_answers() {
     let server = TestServer::start(Backend::Sqlite, Opts::default());
@@ -565,6 +597,7 @@ fn the_openapi_document_lists_every_route_and_each_answers() {
         "{doc}"
     );
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    validate_openapi(&server, &doc);
     let mut documented = std::collections::BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().expect("paths") {
         assert!(path.starts_with('/'), "{path}");

@@ -180,6 +180,20 @@ impl HandlerCore {
         {
             log::error!("taking over dead handlers' jobs: {e}");
         }
+        if takeover_due && !self.tags.is_empty() {
+            // A safety net, off the claim path: jobs are paused when an input fails (see
+            // `pause_dependents`); this catches one created while its input was failing.
+            let (core, tags) = (self.clone(), self.tags.clone());
+            actix::spawn(async move {
+                if let Err(e) = core
+                    .env
+                    .blocking(move |c| Ok(claim::pause_failed_pool_jobs(c, &tags)?))
+                    .await
+                {
+                    log::error!("pausing jobs whose inputs failed: {e}");
+                }
+            });
+        }
         if !self.tags.is_empty()
             && !self.stopping.load(Ordering::SeqCst)
             && !self.draining.load(Ordering::SeqCst)
@@ -195,11 +209,6 @@ impl HandlerCore {
             let claimed = self
                 .env
                 .blocking(move |c| {
-                    if takeover_due {
-                        // A safety net: jobs are paused when an input fails (see
-                        // `pause_dependents`); this catches one created as its input failed.
-                        claim::pause_failed_pool_jobs(c, &tags)?;
-                    }
                     if !claim::has_unclaimed(c, &tags)? {
                         return Ok(Vec::new());
                     }
