@@ -180,16 +180,33 @@ mod tests {
     #[test]
     fn a_recycled_directory_comes_back_empty_for_the_next_job() {
         let base = tempfile::tempdir().unwrap();
-        let spares = SpareDirs::new(base.path(), 4);
+        let spares = std::sync::Arc::new(SpareDirs::new(base.path(), 4));
         let first = job_dir(base.path(), 1);
         finished_job(&first);
         spares.recycle(&first);
         assert!(!first.root.exists(), "the finished job's directory is gone");
+        assert_eq!(
+            std::fs::read_to_string(spares.lock()[0].join("outputs").join("tool_stdout")).unwrap(),
+            "",
+            "the job's output is gone from the spare"
+        );
 
+        // The runner prepares the next job in the spare: the last job's exit code and pid
+        // must not show through.
+        let runner = super::super::local::LocalRunner {
+            workers: 1,
+            spares: spares.clone(),
+        };
         let second = job_dir(base.path(), 2);
-        assert!(spares.take_into(&second));
+        runner.prepare(&second, "true").unwrap();
+        assert!(spares.lock().is_empty(), "the spare was used");
         assert_eq!(second.read_exit_code(), None);
         assert_eq!(second.read_pid(), None);
+        assert!(
+            std::fs::read_to_string(second.script())
+                .unwrap()
+                .contains("true")
+        );
         assert_eq!(std::fs::read_to_string(second.stdout()).unwrap(), "");
         assert_eq!(std::fs::read_dir(second.working()).unwrap().count(), 0);
         let outputs: Vec<_> = std::fs::read_dir(second.root.join("outputs"))
