@@ -62,7 +62,11 @@ impl Heartbeat {
         } else {
             fresh
         };
-        if alive && fresh {
+        // A process started to take over from another (graceful reload of the web process)
+        // shares its name while the old one drains.
+        let replaced = std::env::var("GALAXY_SERVER_REPLACES_PID")
+            .is_ok_and(|p| p.trim() == other.pid.to_string() && other.hostname == host);
+        if alive && fresh && !replaced {
             return Err(format!(
                 "server name `{}` is already used by a live process (pid {} on {}): give this process another --server-name",
                 server_name, other.pid, other.hostname

@@ -3,7 +3,7 @@
 
 mod heartbeat;
 mod root;
-mod socket;
+pub mod socket;
 mod tls;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use actix::prelude::*;
 use actix_web::{App, HttpServer, dev::ServerHandle, web as aweb};
 
 use super::heartbeat::Heartbeat;
+use super::socket::Inherited;
 use std::sync::Arc;
 
 use super::{Loaded, Mode, SystemError};
@@ -74,6 +75,15 @@ impl Handler<Stop> for RootSupervisor {
 /// Runs the process until a signal stops it.
 pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
     crate::logging::set_server_name(&loaded.server_name);
+    // Before any thread starts: the sockets a process manager holds for this process.
+    let inherited = if loaded.opts.mode.serves_http() {
+        super::socket::inherited_listeners().map_err(|source| SystemError::Bind {
+            addr: "LISTEN_FDS".into(),
+            source,
+        })?
+    } else {
+        None
+    };
     let pool = loaded.open_pool()?;
     let applied = pool.migrate()?;
     let interval = Duration::from_secs_f64(loaded.settings.galaxy.heartbeat_interval.max(0.1));
@@ -83,12 +93,17 @@ pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
         log::info!("applied {applied} database migration(s)");
     }
     let sys = actix_rt::System::new();
-    let result: Result<(), SystemError> = sys.block_on(async move { start(loaded, pool).await });
+    let result: Result<(), SystemError> =
+        sys.block_on(async move { start(loaded, pool, inherited).await });
     result?;
     sys.run().map_err(|e| SystemError::Runtime(e.to_string()))
 }
 
-async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
+async fn start(
+    loaded: Loaded,
+    pool: DbPool,
+    inherited: Option<Vec<Inherited>>,
+) -> Result<(), SystemError> {
     let mode = loaded.opts.mode;
     let env = JobsEnv {
         pool: pool.clone(),
@@ -138,8 +153,15 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         }));
     }
 
+    // Inherited sockets belong to the process manager: it removes their files, not this process.
+    let owns_sockets = inherited.is_none();
     let server = if mode.serves_http() {
-        Some(start_http(&loaded, env.clone(), handlers.clone())?)
+        Some(start_http(
+            &loaded,
+            env.clone(),
+            handlers.clone(),
+            inherited,
+        )?)
     } else {
         None
     };
@@ -162,7 +184,7 @@ async fn start(loaded: Loaded, pool: DbPool) -> Result<(), SystemError> {
         pool,
         server_name: loaded.server_name.clone(),
         heartbeat,
-        sockets: if mode.serves_http() {
+        sockets: if mode.serves_http() && owns_sockets {
             loaded
                 .settings
                 .gravity
@@ -201,6 +223,7 @@ fn start_http(
     loaded: &Loaded,
     env: JobsEnv,
     handlers: HandlerSet,
+    inherited: Option<Vec<Inherited>>,
 ) -> Result<actix_web::dev::Server, SystemError> {
     let g = &loaded.settings.gravity.gunicorn;
     let state = AppState {
@@ -241,6 +264,26 @@ fn start_http(
     .workers(g.workers.max(1))
     .disable_signals()
     .shutdown_timeout(30);
+    if let Some(listeners) = inherited {
+        for l in listeners {
+            let addr = format!("{l:?}");
+            let bind_err = |source| SystemError::Bind {
+                addr: addr.clone(),
+                source,
+            };
+            server = match l {
+                Inherited::Unix(l) => server.listen_uds(l).map_err(bind_err)?,
+                Inherited::Tcp(l) => match &loaded.tls {
+                    Some(tls) => server
+                        .listen_rustls_0_23(l, (**tls).clone())
+                        .map_err(bind_err)?,
+                    None => server.listen(l).map_err(bind_err)?,
+                },
+            };
+            log::info!("serving on the inherited {addr}");
+        }
+        return Ok(server.run());
+    }
     let umask = u32::from_str_radix(&g.umask, 8).unwrap_or(0o007);
     for addr in &g.bind {
         let bind_err = |source| SystemError::Bind {
