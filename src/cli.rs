@@ -52,6 +52,14 @@ pub enum Command {
     /// Job administration.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// The process manager: the web process and every handler (SPEC §8).
+    Ctl {
+        /// Where pid files, logs and the process list live (default: gravity.state_dir).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: crate::ctl::CtlCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +86,13 @@ pub fn run() -> i32 {
         }
     };
     crate::logging::init();
+    if let Some(Command::Ctl { state_dir, command }) = cli.command {
+        let ctx = crate::ctl::CtlContext {
+            config: cli.config,
+            state_dir,
+        };
+        return crate::ctl::run(command, ctx);
+    }
     let mode = match cli.mode {
         ModeArg::AllInOne => Mode::AllInOne,
         ModeArg::Web => Mode::Web,
@@ -129,6 +144,7 @@ pub fn run() -> i32 {
                 }
             }
         }
+        Some(Command::Ctl { .. }) => 2,
         None => match system::serve(loaded) {
             Ok(()) => 0,
             Err(e) => {

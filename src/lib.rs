@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod ctl;
 pub mod db;
 pub mod jobs;
 pub mod logging;

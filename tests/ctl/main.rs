@@ -1,9 +1,11 @@
-//! The process manager (SPEC §8): listeners inherited by the web process, and the shipped
-//! systemd unit; each against the real binary.
+//! The process manager (SPEC §8): `galaxy-server ctl` driving the real binary on PostgreSQL,
+//! listeners inherited by the web process, and the shipped systemd unit.
 
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 
 mod inherit;
+mod lifecycle;
+mod support;
 mod systemd;

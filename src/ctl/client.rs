@@ -1,0 +1,321 @@
+//! The `ctl` commands: `start` runs (or launches in the background) the manager; the others
+//! find it through its pid file and talk to it with signals and its state file.
+
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::manager::{Manager, StateFile};
+use super::plan::{self, StateDir};
+use super::{CtlCommand, CtlContext, CtlError};
+use crate::system::{self, Mode, StartOptions};
+
+/// How long `stop` waits for the manager (which itself gives each process 30 s).
+const STOP_WAIT: Duration = Duration::from_secs(45);
+/// How long `start`, `update` and `graceful` wait for the manager to report.
+const REPORT_WAIT: Duration = Duration::from_secs(120);
+
+fn options(config: Option<&Path>) -> StartOptions {
+    StartOptions {
+        config: config.map(Path::to_path_buf),
+        mode: Mode::Web,
+        server_name: None,
+        pools: Vec::new(),
+        bind: Vec::new(),
+        workers: None,
+    }
+}
+
+fn load(config: Option<&Path>) -> Result<(system::Loaded, Vec<plan::ProcSpec>), CtlError> {
+    let loaded = system::load(&options(config))
+        .map_err(|e| CtlError::Config(format!("configuration error: {e}")))?;
+    let specs = plan::processes(&loaded).map_err(CtlError::Config)?;
+    Ok((loaded, specs))
+}
+
+fn state_dir(ctx: &CtlContext, loaded: &system::Loaded) -> Result<StateDir, CtlError> {
+    let dir = ctx
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| loaded.settings.gravity.state_dir.clone());
+    let cwd =
+        std::env::current_dir().map_err(|e| CtlError::Io(format!("current directory: {e}")))?;
+    let root = cwd.join(dir);
+    std::fs::create_dir_all(root.join("log"))
+        .map_err(|e| CtlError::Io(format!("{}: {e}", root.display())))?;
+    Ok(StateDir { root })
+}
+
+fn alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+/// The live manager's pid, if any (a pid file left by a dead manager is ignored).
+fn manager_pid(state: &StateDir) -> Option<i32> {
+    let text = std::fs::read_to_string(state.pid_file()).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    (pid > 0 && alive(pid)).then_some(pid)
+}
+
+fn read_state(state: &StateDir) -> Option<StateFile> {
+    let bytes = std::fs::read(state.state_file()).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
+    let config = ctx.config.clone();
+    let (loaded, specs) = load(config.as_deref())?;
+    let state = state_dir(&ctx, &loaded)?;
+    drop(loaded);
+    match cmd {
+        CtlCommand::Start { foreground: true } => foreground(&state, config, specs),
+        CtlCommand::Start { foreground: false } => start_background(&state, config.as_deref()),
+        CtlCommand::Stop => stop(&state),
+        CtlCommand::Restart => {
+            if manager_pid(&state).is_some() {
+                stop(&state)?;
+            }
+            start_background(&state, config.as_deref())
+        }
+        CtlCommand::Status => status(&state),
+        CtlCommand::Follow => follow(&state),
+        CtlCommand::Update => request(&state, "update"),
+        CtlCommand::Graceful => request(&state, "graceful"),
+    }
+}
+
+fn foreground(
+    state: &StateDir,
+    config: Option<PathBuf>,
+    specs: Vec<plan::ProcSpec>,
+) -> Result<(), CtlError> {
+    if let Some(pid) = manager_pid(state) {
+        return Err(CtlError::AlreadyRunning(pid));
+    }
+    let pid_file = state.pid_file();
+    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+        .map_err(|e| CtlError::Io(format!("{}: {e}", pid_file.display())))?;
+    let program = std::env::current_exe()
+        .map_err(|e| CtlError::Io(format!("cannot find this program: {e}")))?;
+    let base_args = match &config {
+        Some(c) => vec!["-c".to_string(), c.display().to_string()],
+        None => Vec::new(),
+    };
+    let reload_config = config.clone();
+    let reload = Box::new(move || {
+        load(reload_config.as_deref())
+            .map(|(_, specs)| specs)
+            .map_err(|e| e.to_string())
+    });
+    log::info!("process manager started (pid {})", std::process::id());
+    let result = Manager::new(state.clone(), program, base_args, reload).run(specs);
+    let _ = std::fs::remove_file(&pid_file);
+    log::info!("process manager stopped");
+    result
+}
+
+/// Launches `ctl start --foreground` in a new session, its output in `log/manager.log`, and
+/// waits until it has started every process.
+fn start_background(state: &StateDir, config: Option<&Path>) -> Result<(), CtlError> {
+    if let Some(pid) = manager_pid(state) {
+        return Err(CtlError::AlreadyRunning(pid));
+    }
+    let program = std::env::current_exe()
+        .map_err(|e| CtlError::Io(format!("cannot find this program: {e}")))?;
+    let log_path = state.log_file("manager");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| CtlError::Io(format!("{}: {e}", log_path.display())))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| CtlError::Io(format!("{}: {e}", log_path.display())))?;
+    let mut cmd = Command::new(program);
+    if let Some(c) = config {
+        cmd.arg("-c").arg(c);
+    }
+    cmd.args(["ctl", "--state-dir"])
+        .arg(&state.root)
+        .args(["start", "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| CtlError::Io(format!("starting the process manager: {e}")))?;
+    let pid = child.id();
+    let deadline = Instant::now() + REPORT_WAIT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(CtlError::Io(format!(
+                "the process manager exited ({status}); see {}",
+                log_path.display()
+            )));
+        }
+        if let Some(s) = read_state(state)
+            && s.manager_pid == pid
+        {
+            println!(
+                "galaxy-server started: manager pid {pid}, {} process(es); logs in {}",
+                s.processes.len(),
+                state.log_dir().display()
+            );
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(CtlError::Io(format!(
+                "the process manager (pid {pid}) did not report within {REPORT_WAIT:?}; see {}",
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop(state: &StateDir) -> Result<(), CtlError> {
+    let Some(pid) = manager_pid(state) else {
+        return Err(CtlError::NotRunning(state.root.display().to_string()));
+    };
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_WAIT;
+    while alive(pid) {
+        if Instant::now() >= deadline {
+            return Err(CtlError::Io(format!(
+                "the process manager (pid {pid}) did not stop within {STOP_WAIT:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("galaxy-server stopped");
+    Ok(())
+}
+
+fn uptime(started: f64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let s = (now - started).max(0.0) as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn status(state: &StateDir) -> Result<(), CtlError> {
+    let (Some(pid), Some(s)) = (manager_pid(state), read_state(state)) else {
+        return Err(CtlError::NotRunning(state.root.display().to_string()));
+    };
+    println!("manager pid {pid}, generation {}", s.generation);
+    println!(
+        "{:<24} {:<8} {:>8} {:<8} {:>10} {:>8}  POOLS",
+        "NAME", "MODE", "PID", "STATE", "UPTIME", "RESTARTS"
+    );
+    for p in &s.processes {
+        println!(
+            "{:<24} {:<8} {:>8} {:<8} {:>10} {:>8}  {}",
+            p.name,
+            p.mode,
+            p.pid.map_or("-".to_string(), |p| p.to_string()),
+            p.state,
+            if p.pid.is_some() {
+                uptime(p.started)
+            } else {
+                "-".into()
+            },
+            p.restarts,
+            p.pools.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// Asks the manager to apply the configuration again (`update`) or to restart every process
+/// one at a time (`graceful`), and waits until it has.
+fn request(state: &StateDir, what: &str) -> Result<(), CtlError> {
+    let Some(pid) = manager_pid(state) else {
+        return Err(CtlError::NotRunning(state.root.display().to_string()));
+    };
+    let before = read_state(state).map_or(0, |s| s.generation);
+    let path = state.root.join("request");
+    std::fs::write(&path, what).map_err(|e| CtlError::Io(format!("{}: {e}", path.display())))?;
+    kill(Pid::from_raw(pid), Signal::SIGUSR2)
+        .map_err(|e| CtlError::Io(format!("signalling the manager (pid {pid}): {e}")))?;
+    let deadline = Instant::now() + REPORT_WAIT;
+    loop {
+        if let Some(s) = read_state(state)
+            && s.generation > before
+        {
+            println!("{what}: done");
+            return Ok(());
+        }
+        if !alive(pid) {
+            return Err(CtlError::NotRunning(state.root.display().to_string()));
+        }
+        if Instant::now() >= deadline {
+            return Err(CtlError::Io(format!(
+                "{what}: the manager did not finish within {REPORT_WAIT:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Prints every log's new lines, prefixed with the process name, until interrupted.
+fn follow(state: &StateDir) -> Result<(), CtlError> {
+    let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
+    let mut first = true;
+    let stdout = std::io::stdout();
+    loop {
+        let entries = std::fs::read_dir(state.log_dir())
+            .map_err(|e| CtlError::Io(format!("{}: {e}", state.log_dir().display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(mut f) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let len = f.metadata().map_or(0, |m| m.len());
+            let at = offsets.entry(path.clone()).or_insert(if first {
+                len.saturating_sub(2000)
+            } else {
+                0
+            });
+            if len < *at {
+                *at = 0; // rotated or truncated
+            }
+            if len == *at {
+                continue;
+            }
+            let mut buf = Vec::new();
+            if f.seek(SeekFrom::Start(*at)).is_err() || f.read_to_end(&mut buf).is_err() {
+                continue;
+            }
+            // Only whole lines; the rest waits for its newline.
+            let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
+                continue;
+            };
+            *at += end as u64 + 1;
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut out = stdout.lock();
+            for line in buf[..=end].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let _ = writeln!(out, "{name} | {}", String::from_utf8_lossy(line));
+            }
+            let _ = out.flush();
+        }
+        first = false;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

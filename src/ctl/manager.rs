@@ -1,0 +1,420 @@
+//! The process manager itself (`ctl start --foreground`, what systemd runs): starts the web
+//! process and the handlers, writes each one's output to `state_dir/log/<name>.log`, restarts
+//! a process that dies (with backoff), and keeps `processes.json` up to date for `status`.
+//!
+//! Signals: SIGTERM/SIGINT stop everything; SIGHUP/SIGUSR1 reopen the log files (logrotate);
+//! SIGUSR2 carries a request written to `state_dir/request` (`update` or `graceful`).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, Read, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use super::CtlError;
+use super::plan::{ProcSpec, StateDir};
+
+const TICK: Duration = Duration::from_millis(100);
+const STOP_GRACE: Duration = Duration::from_secs(30);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A process that ran this long before dying is restarted at once.
+const STABLE: Duration = Duration::from_secs(60);
+
+/// What `status` reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateFile {
+    pub manager_pid: u32,
+    pub generation: u64,
+    pub processes: Vec<ProcState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcState {
+    pub name: String,
+    pub mode: String,
+    pub pools: Vec<String>,
+    pub pid: Option<u32>,
+    /// `running`, or `backoff` while waiting to be restarted.
+    pub state: String,
+    /// Unix time the current process started.
+    pub started: f64,
+    pub restarts: u32,
+}
+
+/// A log file that can be reopened under the writers' feet.
+type LogFile = Arc<Mutex<File>>;
+
+struct Managed {
+    spec: ProcSpec,
+    child: Option<Child>,
+    started: SystemTime,
+    started_at: Instant,
+    restarts: u32,
+    backoff: Duration,
+    restart_at: Option<Instant>,
+    log: LogFile,
+}
+
+/// Loads the configuration again (for `update` and `graceful`).
+pub type Reload = Box<dyn Fn() -> Result<Vec<ProcSpec>, String>>;
+
+pub struct Manager {
+    state: StateDir,
+    program: std::path::PathBuf,
+    base_args: Vec<String>,
+    procs: BTreeMap<String, Managed>,
+    order: Vec<String>,
+    generation: u64,
+    reload: Reload,
+}
+
+fn open_log(path: &std::path::Path) -> Result<File, CtlError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| CtlError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Copies a child's output into its log file, line by line.
+fn pump(from: impl Read + Send + 'static, log: LogFile) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(from);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            if let Ok(mut f) = log.lock() {
+                let _ = f.write_all(&line);
+            }
+            line.clear();
+        }
+    });
+}
+
+fn unix_now(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Manager {
+    pub fn new(
+        state: StateDir,
+        program: std::path::PathBuf,
+        base_args: Vec<String>,
+        reload: Reload,
+    ) -> Manager {
+        Manager {
+            state,
+            program,
+            base_args,
+            procs: BTreeMap::new(),
+            order: Vec::new(),
+            generation: 0,
+            reload,
+        }
+    }
+
+    fn spawn(&self, spec: &ProcSpec, log: &LogFile) -> Result<Child, CtlError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.base_args)
+            .args(spec.args(None))
+            .envs(&spec.environment)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| CtlError::Io(format!("starting {}: {e}", spec.name)))?;
+        if let Some(out) = child.stdout.take() {
+            pump(out, log.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, log.clone());
+        }
+        log::info!("started {} (pid {})", spec.name, child.id());
+        Ok(child)
+    }
+
+    fn add(&mut self, spec: ProcSpec) -> Result<(), CtlError> {
+        let log = Arc::new(Mutex::new(open_log(&self.state.log_file(&spec.name))?));
+        let child = self.spawn(&spec, &log)?;
+        self.order.push(spec.name.clone());
+        self.procs.insert(
+            spec.name.clone(),
+            Managed {
+                spec,
+                child: Some(child),
+                started: SystemTime::now(),
+                started_at: Instant::now(),
+                restarts: 0,
+                backoff: Duration::from_secs(1),
+                restart_at: None,
+                log,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops one process: SIGTERM, then SIGKILL after the grace period.
+    fn stop_one(m: &mut Managed) {
+        let Some(mut child) = m.child.take() else {
+            return;
+        };
+        let pid = Pid::from_raw(child.id() as i32);
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() >= deadline => {
+                    log::warn!("{} did not stop in {STOP_GRACE:?}: killing it", m.spec.name);
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(TICK),
+            }
+        }
+        log::info!("stopped {}", m.spec.name);
+    }
+
+    fn restart_one(&mut self, name: &str) -> Result<(), CtlError> {
+        let Some(m) = self.procs.get_mut(name) else {
+            return Ok(());
+        };
+        Self::stop_one(m);
+        let spec = m.spec.clone();
+        let log = m.log.clone();
+        let child = self.spawn(&spec, &log)?;
+        if let Some(m) = self.procs.get_mut(name) {
+            m.child = Some(child);
+            m.started = SystemTime::now();
+            m.started_at = Instant::now();
+            m.restart_at = None;
+        }
+        Ok(())
+    }
+
+    /// Restarts dead processes (with backoff); returns whether anything changed.
+    fn watch(&mut self) -> bool {
+        let mut changed = false;
+        let now = Instant::now();
+        let names: Vec<String> = self.order.clone();
+        for name in names {
+            let Some(m) = self.procs.get_mut(&name) else {
+                continue;
+            };
+            let exited = match m.child.as_mut() {
+                Some(child) => match child.try_wait() {
+                    Ok(Some(status)) => Some((child.id(), status)),
+                    _ => None,
+                },
+                None => None,
+            };
+            if let Some((pid, status)) = exited {
+                m.child = None;
+                if m.started_at.elapsed() >= STABLE {
+                    m.backoff = Duration::from_secs(1);
+                }
+                log::warn!(
+                    "{name} (pid {pid}) exited ({status}); restarting in {:?}",
+                    m.backoff
+                );
+                m.restart_at = Some(now + m.backoff);
+                m.backoff = (m.backoff * 2).min(MAX_BACKOFF);
+                changed = true;
+            }
+            if m.child.is_none() && m.restart_at.is_some_and(|t| t <= now) {
+                let (spec, log) = (m.spec.clone(), m.log.clone());
+                match self.spawn(&spec, &log) {
+                    Ok(child) => {
+                        if let Some(m) = self.procs.get_mut(&name) {
+                            m.child = Some(child);
+                            m.started = SystemTime::now();
+                            m.started_at = Instant::now();
+                            m.restarts += 1;
+                            m.restart_at = None;
+                        }
+                    }
+                    Err(e) => {
+                        log::error!("{e}");
+                        if let Some(m) = self.procs.get_mut(&name) {
+                            m.restart_at = Some(now + m.backoff);
+                        }
+                    }
+                }
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Applies a changed configuration: new processes start, removed ones stop, changed ones
+    /// restart; the others are not touched.
+    fn update(&mut self, graceful: bool) {
+        let specs = match (self.reload)() {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("configuration not applied: {e}");
+                return;
+            }
+        };
+        let wanted: BTreeMap<String, ProcSpec> =
+            specs.iter().map(|s| (s.name.clone(), s.clone())).collect();
+        for name in self.order.clone() {
+            if !wanted.contains_key(&name)
+                && let Some(mut m) = self.procs.remove(&name)
+            {
+                Self::stop_one(&mut m);
+                self.order.retain(|n| n != &name);
+            }
+        }
+        for spec in specs {
+            let name = spec.name.clone();
+            match self.procs.get_mut(&name) {
+                None => {
+                    if let Err(e) = self.add(spec) {
+                        log::error!("{e}");
+                    }
+                }
+                Some(m) if m.spec != spec => {
+                    m.spec = spec;
+                    if let Err(e) = self.restart_one(&name) {
+                        log::error!("{e}");
+                    }
+                }
+                Some(_) if graceful => {
+                    // One at a time: a handler hands back its unstarted jobs as it stops.
+                    if let Err(e) = self.restart_one(&name) {
+                        log::error!("{e}");
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Some(_) => {}
+            }
+        }
+        self.generation += 1;
+    }
+
+    fn reopen_logs(&self) {
+        for m in self.procs.values() {
+            match open_log(&self.state.log_file(&m.spec.name)) {
+                Ok(f) => {
+                    if let Ok(mut slot) = m.log.lock() {
+                        *slot = f;
+                    }
+                }
+                Err(e) => log::error!("{e}"),
+            }
+        }
+    }
+
+    fn write_state(&self) {
+        let file = StateFile {
+            manager_pid: std::process::id(),
+            generation: self.generation,
+            processes: self
+                .order
+                .iter()
+                .filter_map(|n| self.procs.get(n))
+                .map(|m| ProcState {
+                    name: m.spec.name.clone(),
+                    mode: m.spec.mode.clone(),
+                    pools: m.spec.pools.clone(),
+                    pid: m.child.as_ref().map(Child::id),
+                    state: if m.child.is_some() {
+                        "running"
+                    } else {
+                        "backoff"
+                    }
+                    .into(),
+                    started: unix_now(m.started),
+                    restarts: m.restarts,
+                })
+                .collect(),
+        };
+        let path = self.state.state_file();
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec_pretty(&file)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(&tmp, b))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            log::error!("{}: {e}", path.display());
+        }
+    }
+
+    /// Runs until SIGTERM/SIGINT; then stops every process.
+    pub fn run(mut self, specs: Vec<ProcSpec>) -> Result<(), CtlError> {
+        let term = Arc::new(AtomicBool::new(false));
+        let reopen = Arc::new(AtomicBool::new(false));
+        let request = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(sig, term.clone())
+                .map_err(|e| CtlError::Io(format!("signal handler: {e}")))?;
+        }
+        for sig in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGUSR1] {
+            signal_hook::flag::register(sig, reopen.clone())
+                .map_err(|e| CtlError::Io(format!("signal handler: {e}")))?;
+        }
+        signal_hook::flag::register(signal_hook::consts::SIGUSR2, request.clone())
+            .map_err(|e| CtlError::Io(format!("signal handler: {e}")))?;
+        for spec in specs {
+            if let Err(e) = self.add(spec) {
+                log::error!("{e}");
+            }
+        }
+        self.write_state();
+        while !term.load(Ordering::SeqCst) {
+            if reopen.swap(false, Ordering::SeqCst) {
+                self.reopen_logs();
+            }
+            if request.swap(false, Ordering::SeqCst) {
+                let path = self.state.root.join("request");
+                let what = std::fs::read_to_string(&path).unwrap_or_default();
+                let _ = std::fs::remove_file(&path);
+                match what.trim() {
+                    "graceful" => self.update(true),
+                    _ => self.update(false),
+                }
+                self.write_state();
+            }
+            if self.watch() {
+                self.write_state();
+            }
+            std::thread::sleep(TICK);
+        }
+        log::info!("stopping every process");
+        // All at once: each finishes its in-flight work (handlers hand back unstarted jobs).
+        for m in self.procs.values() {
+            if let Some(child) = &m.child {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        for m in self.procs.values_mut() {
+            let Some(mut child) = m.child.take() else {
+                continue;
+            };
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        log::warn!("{} did not stop in time: killing it", m.spec.name);
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(TICK),
+                }
+            }
+        }
+        let _ = std::fs::remove_file(self.state.state_file());
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! `galaxy-server ctl`: Gravity's process manager in the same binary (SPEC §8).
+//!
+//! `start` runs the manager in the background (`start --foreground` in the foreground, as a
+//! systemd unit does); the other commands talk to it through its pid file, its state file
+//! (`processes.json`) and signals.
+
+mod client;
+mod manager;
+pub mod plan;
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+pub use self::manager::{ProcState, StateFile};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum CtlCommand {
+    /// Start the web process and every handler (in the background unless --foreground).
+    Start {
+        /// Stay attached (what a systemd unit runs).
+        #[arg(long)]
+        foreground: bool,
+    },
+    /// Stop every process (gracefully, then by force after 30 s).
+    Stop,
+    /// Stop, then start in the background.
+    Restart,
+    /// Restart the processes one at a time; jobs keep flowing.
+    Graceful,
+    /// Each process with its pid, state, uptime and pools.
+    Status,
+    /// Follow every process's log.
+    Follow,
+    /// Apply a changed configuration: add and remove processes, leave unchanged ones alone.
+    Update,
+}
+
+/// Errors of the process manager.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("galaxy-server is already running (manager pid {0})")]
+    AlreadyRunning(i32),
+    #[error("galaxy-server is not running (no live manager in {0})")]
+    NotRunning(String),
+}
+
+impl CtlError {
+    /// The process exit code (SPEC §2).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CtlError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What every command needs.
+pub struct CtlContext {
+    pub config: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Runs a `ctl` command; returns the exit code.
+pub fn run(cmd: CtlCommand, ctx: CtlContext) -> i32 {
+    match client::run(cmd, ctx) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("galaxy-server ctl: {e}");
+            e.exit_code()
+        }
+    }
+}
