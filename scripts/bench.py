@@ -82,6 +82,15 @@ def cpu_seconds(pid):
     return (utime + stime) / tick, (cutime + cstime) / tick
 
 
+def nginx_workers(master):
+    """The pids of an nginx master's worker processes."""
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def rss_mib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -610,13 +619,14 @@ class Bench:
             f"target ≤ {TARGET_RSS_MB} MB; bare actix-web {base:.1f} MiB; Galaxy {GALAXY_RSS}",
         )
 
-    def wrk(self, port, label, warmup=True):
+    def wrk(self, port, label, warmup=True, duration=None):
         a = self.args
+        duration = duration or a.wrk_duration
         url = f"http://127.0.0.1:{port}/api/version"
         if warmup:
             subprocess.run(["wrk", "-t1", "-c8", "-d1s", url], capture_output=True, timeout=60)
-        cmd = ["wrk", f"-t{a.wrk_threads}", f"-c{a.wrk_connections}", f"-d{a.wrk_duration}s", "--latency", url]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.wrk_duration + 60)
+        cmd = ["wrk", f"-t{a.wrk_threads}", f"-c{a.wrk_connections}", f"-d{duration}s", "--latency", url]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
         if r.returncode != 0:
             raise BenchError(f"wrk against {label} failed: {r.stderr.strip()}")
         out = r.stdout
@@ -745,12 +755,26 @@ class Bench:
             direct = Api(inst.port, key=None).ok("GET", "/api/version")
             if via != direct:
                 self.problem(f"/api/version through nginx {via!r} differs from direct {direct!r}")
+            workers = nginx_workers(proxy.pid)
+
+            def cpu_now():
+                return (cpu_seconds(inst.proc.pid) or (0.0, 0.0))[0], sum((cpu_seconds(w) or (0.0, 0.0))[0] for w in workers)
+
             rounds = []
             for r in range(a.wrk_rounds):
                 pair = {}
                 order = (("nginx", port), ("direct", inst.port))
                 for name, prt in order if r % 2 == 0 else order[::-1]:
-                    pair[name] = self.wrk(prt, f"{name} (nginx section)", warmup=(r == 0))
+                    if r == 0:
+                        self.wrk(prt, f"{name} (nginx section, warm-up)", warmup=True, duration=1)
+                    server0, nginx0 = cpu_now()
+                    res = self.wrk(prt, f"{name} (nginx section)", warmup=False)
+                    server1, nginx1 = cpu_now()
+                    done = res["rps"] * a.wrk_duration
+                    if done:
+                        res["server_us"] = (server1 - server0) / done * 1e6
+                        res["nginx_us"] = (nginx1 - nginx0) / done * 1e6
+                    pair[name] = res
                 rounds.append(pair)
         finally:
             if proxy is not None:
@@ -770,6 +794,16 @@ class Bench:
             f"{via['rps']:,.0f} req/s, p50 {via.get('p50_ms', float('nan')):.2f} ms / p99 {via.get('p99_ms', float('nan')):.2f} ms",
             f"direct TCP bind of the same server {direct['rps']:,.0f} req/s; through nginx {100 * ratio:.0f}% of it "
             f"(rounds: {', '.join(f'{100 * x:.0f}%' for x in ratios)}); target: loses ≤ 15%",
+        )
+
+        def us(name, key):
+            values = [p[name][key] for p in rounds if key in p[name]]
+            return statistics.median(values) if values else float("nan")
+
+        self.row(
+            "… CPU per request through nginx (median of the rounds; from /proc/<pid>/stat)",
+            f"galaxy-server {us('nginx', 'server_us'):.1f} µs + nginx workers {us('nginx', 'nginx_us'):.1f} µs",
+            f"direct TCP bind: galaxy-server {us('direct', 'server_us'):.1f} µs",
         )
 
     def setup_user(self, port):
