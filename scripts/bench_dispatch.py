@@ -9,9 +9,9 @@ goes queued -> running -> ok through the real fenced transitions; nothing is exe
 what is measured is the dispatch path: wake-up, claim, state transitions.
 
   throughput  N jobs inserted with one INSERT ... generate_series while K `--mode handler`
-              processes are up and idle, the job table analyzed, then pg_notify; jobs/s =
-              N / (NOTIFY -> the last job's `ok` row in job_state_history), per method and K in
-              1, 2, 4 (--no-analyze: NOTIFY in the inserting transaction, no ANALYZE).
+              processes are up and idle, the job table analyzed and pg_notify sent in the same
+              transaction; jobs/s = N / (commit -> the last job's `ok` row in
+              job_state_history), per method and K in 1, 2, 4 (--no-analyze: no ANALYZE).
               mem-self / db-self only exist inside one all-in-one process: measured through
               the API (POST /api/tools, 8 client threads), labelled so.
   pickup      one idle handler; one job inserted at a time, with pg_notify in the same
@@ -338,8 +338,7 @@ class Run:
         a = self.args
         n = a.jobs
         what = f"dispatch {method}, {k} handler process(es)"
-        # A long fallback poll: the handlers start on the NOTIFY, not on a poll during the insert.
-        c = Cluster(self, what, method, max_grab=a.max_grab, monitor_sleep=60.0)
+        c = Cluster(self, what, method, max_grab=a.max_grab, monitor_sleep=a.monitor_sleep)
         try:
             names = [f"h{i}" for i in range(k)]
             for name in names:
@@ -352,20 +351,16 @@ class Run:
             else:
                 ins = insert_jobs_sql(c.history, n)
                 notify = "SELECT pg_notify('galaxy_job_new', '_default_')"
-            # The jobs are inserted, the table analyzed (as autovacuum does after a bulk insert on a
-            # live server), then the NOTIFY sent; t0 = clock_timestamp() right before it, so the
-            # insert's duration is not counted. --no-analyze: insert + NOTIFY in one transaction
-            # on a table PostgreSQL has no statistics for.
+            # One transaction: the insert, ANALYZE of the job table (it counts the transaction's
+            # own new rows; as autovacuum does after a bulk insert on a live server), the NOTIFY;
+            # t0 = clock_timestamp() right before COMMIT, so neither the insert's duration nor a
+            # fallback poll during it is counted. --no-analyze: no ANALYZE, so PostgreSQL plans
+            # the claim on a table it has no statistics for.
             t_wall = time.monotonic()
-            if a.analyze:
-                c.session.query(ins)
-                c.session.query("ANALYZE job")
-                t_wall = time.monotonic()
-                out = c.session.query(f"SELECT 't0=' || extract(epoch FROM clock_timestamp()); {notify}")
-            else:
-                out = c.session.query(
-                    f"BEGIN; {ins}; {notify}; SELECT 't0=' || extract(epoch FROM clock_timestamp()); COMMIT"
-                )
+            analyze = "ANALYZE job; " if a.analyze else ""
+            out = c.session.query(
+                f"BEGIN; {ins}; {analyze}{notify}; SELECT 't0=' || extract(epoch FROM clock_timestamp()); COMMIT"
+            )
             t0 = float(next(x for x in out if x.startswith("t0="))[3:])
             self.wait_all_ok(c, n, what, t_wall)
             t_seen = time.monotonic()
@@ -384,7 +379,7 @@ class Run:
                 "jobs": n, "seconds": secs, "jobs_per_s": rate, "first_claim_after_s": t_first - t0,
                 "seen_by_poll_s": t_seen - t_wall, "per_handler": split,
             }
-            log(f"{what}: {rate:,.0f} jobs/s ({secs:.2f} s; first claim {1000 * (t_first - t0):.0f} ms after the NOTIFY; split {split})")
+            log(f"{what}: {rate:,.0f} jobs/s ({secs:.2f} s; first claim {1000 * (t_first - t0):.0f} ms after the commit; split {split})")
             return rate, secs, split
         finally:
             c.close()
@@ -397,13 +392,13 @@ class Run:
                 rate, secs, split = self.throughput(method, k)
                 cells.append(f"{k}: **{fmt_rate(rate)}**")
                 first = self.results["throughput"][f"{method}/{k}"]["first_claim_after_s"]
-                details.append(f"{k}: {secs:.1f} s, first 'queued' row {1000 * first:,.0f} ms after the NOTIFY, jobs per handler {split}")
+                details.append(f"{k}: {secs:.1f} s, first 'queued' row {1000 * first:,.0f} ms after the commit, jobs per handler {split}")
             except BenchError as e:
                 self.problem(f"dispatch {method}, {k} handler(s): {e}")
                 cells.append(f"{k}: FAILED ({str(e).splitlines()[0][:120]})")
         self.row(
             f"dispatch {method}: {a.jobs:,} jobs inserted unclaimed{' (pre-assigned round-robin)' if method == 'db-preassign' else ''}, "
-            f"{'then ANALYZE, then NOTIFY' if a.analyze else 'NOTIFY at commit, no ANALYZE'}; 1 / 2 / 4 `--mode handler` processes",
+            f"{'ANALYZE and NOTIFY in the same transaction' if a.analyze else 'NOTIFY at commit, no ANALYZE'}; 1 / 2 / 4 `--mode handler` processes",
             "; ".join(cells),
             self.graphile_target() + "; " + "; ".join(details),
         )
@@ -932,7 +927,7 @@ def main():
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--max-grab", type=int, default=100, help="handling.max_grab (100)")
     p.add_argument("--no-analyze", dest="analyze", action="store_false",
-                   help="throughput runs: NOTIFY in the inserting transaction, no ANALYZE of the job table first")
+                   help="throughput runs: no ANALYZE of the job table in the inserting transaction")
     p.add_argument("--api-jobs", type=int, default=None, help="jobs through the API for mem-self/db-self (2000; quick 300)")
     p.add_argument("--client-threads", type=int, default=8)
     p.add_argument("--samples", type=int, default=None, help="pickup samples (200; quick 30)")
