@@ -1,10 +1,10 @@
 //! Connection pools for both backends, SQLite pragmas, and the embedded migrations.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -25,14 +25,67 @@ pub enum Backend {
 /// A pool of either backend.
 #[derive(Clone)]
 pub enum DbPool {
-    Pg(r2d2::Pool<ConnectionManager<PgConnection>>),
+    Pg(r2d2::Pool<PgManager>),
     Sqlite(r2d2::Pool<ConnectionManager<SqliteConnection>>),
 }
 
 /// One pooled connection of either backend; use [`crate::db_run!`] on it.
 pub enum DbConn {
-    Pg(PooledConnection<ConnectionManager<PgConnection>>),
+    Pg(PooledConnection<PgManager>),
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+}
+
+/// How long a PostgreSQL connection is trusted after its last check: a connection taken from
+/// the pool is checked with a round trip only when it has not been for this long, instead of
+/// on every checkout (which cost a round trip per database step of a job).
+const PG_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// A PostgreSQL connection with the time it was last known good.
+pub struct PgConn {
+    conn: PgConnection,
+    checked: Instant,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+/// diesel's manager, checking a connection at checkout only when it has been idle a while.
+#[derive(Debug)]
+pub struct PgManager(ConnectionManager<PgConnection>);
+
+impl ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConn, Self::Error> {
+        Ok(PgConn {
+            conn: self.0.connect()?,
+            checked: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, c: &mut PgConn) -> Result<(), Self::Error> {
+        if c.checked.elapsed() < PG_CHECK_EVERY {
+            return Ok(());
+        }
+        self.0.is_valid(&mut c.conn)?;
+        c.checked = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, c: &mut PgConn) -> bool {
+        self.0.has_broken(&mut c.conn)
+    }
 }
 
 #[derive(Debug)]
@@ -81,7 +134,7 @@ impl DbPool {
                 .build(manager)?;
             Ok(DbPool::Sqlite(pool))
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-            let manager = ConnectionManager::<PgConnection>::new(url);
+            let manager = PgManager(ConnectionManager::<PgConnection>::new(url));
             // Connections are opened as needed, not all at start: start-up stays fast.
             let pool = r2d2::Pool::builder()
                 .max_size(size.max(1))
