@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::listeners::Listeners;
 use super::manager::{Manager, StateFile};
 use super::plan::{self, StateDir};
 use super::{CtlCommand, CtlContext, CtlError};
@@ -71,9 +72,10 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
     let config = ctx.config.clone();
     let (loaded, specs) = load(config.as_deref())?;
     let state = state_dir(&ctx, &loaded)?;
+    let gunicorn = loaded.settings.gravity.gunicorn.clone();
     drop(loaded);
     match cmd {
-        CtlCommand::Start { foreground: true } => foreground(&state, config, specs),
+        CtlCommand::Start { foreground: true } => foreground(&state, config, specs, &gunicorn),
         CtlCommand::Start { foreground: false } => start_background(&state, config.as_deref()),
         CtlCommand::Stop => stop(&state),
         CtlCommand::Restart => {
@@ -93,10 +95,14 @@ fn foreground(
     state: &StateDir,
     config: Option<PathBuf>,
     specs: Vec<plan::ProcSpec>,
+    gunicorn: &crate::config::GunicornSettings,
 ) -> Result<(), CtlError> {
     if let Some(pid) = manager_pid(state) {
         return Err(CtlError::AlreadyRunning(pid));
     }
+    // The web process's sockets stay open here across its restarts (graceful reload).
+    let umask = u32::from_str_radix(&gunicorn.umask, 8).unwrap_or(0o007);
+    let listeners = Listeners::bind(&gunicorn.bind, umask, state.root.join("notify.sock"))?;
     let pid_file = state.pid_file();
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
         .map_err(|e| CtlError::Io(format!("{}: {e}", pid_file.display())))?;
@@ -113,7 +119,9 @@ fn foreground(
             .map_err(|e| e.to_string())
     });
     log::info!("process manager started (pid {})", std::process::id());
-    let result = Manager::new(state.clone(), program, base_args, reload).run(specs);
+    let result = Manager::new(state.clone(), program, base_args, reload)
+        .with_listeners(listeners)
+        .run(specs);
     let _ = std::fs::remove_file(&pid_file);
     log::info!("process manager stopped");
     result

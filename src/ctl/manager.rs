@@ -18,7 +18,10 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::CtlError;
+use super::listeners::Listeners;
 use super::plan::{ProcSpec, StateDir};
+
+mod takeover;
 
 const TICK: Duration = Duration::from_millis(100);
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -72,6 +75,8 @@ pub struct Manager {
     order: Vec<String>,
     generation: u64,
     reload: Reload,
+    /// The web process's listening sockets, held across its restarts.
+    listeners: Option<Listeners>,
 }
 
 fn open_log(path: &std::path::Path) -> Result<File, CtlError> {
@@ -116,17 +121,47 @@ impl Manager {
             order: Vec::new(),
             generation: 0,
             reload,
+            listeners: None,
         }
     }
 
+    /// Holds the web process's listening sockets (passed to each web process it starts).
+    pub fn with_listeners(mut self, listeners: Listeners) -> Manager {
+        self.listeners = Some(listeners);
+        self
+    }
+
     fn spawn(&self, spec: &ProcSpec, log: &LogFile) -> Result<Child, CtlError> {
+        self.spawn_replacing(spec, log, None)
+    }
+
+    /// Starts `spec`'s process; a web process gets the held listeners, and `replaces` names
+    /// the process it takes over from (which may keep the name while it drains).
+    fn spawn_replacing(
+        &self,
+        spec: &ProcSpec,
+        log: &LogFile,
+        replaces: Option<u32>,
+    ) -> Result<Child, CtlError> {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.base_args)
             .args(spec.args(None))
             .envs(&spec.environment)
+            .env_remove("LISTEN_FDS")
+            .env_remove("LISTEN_PID")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("GALAXY_SERVER_REPLACES_PID")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if spec.mode == "web"
+            && let Some(l) = &self.listeners
+        {
+            l.pass_to(&mut cmd);
+        }
+        if let Some(pid) = replaces {
+            cmd.env("GALAXY_SERVER_REPLACES_PID", pid.to_string());
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| CtlError::Io(format!("starting {}: {e}", spec.name)))?;
@@ -288,6 +323,11 @@ impl Manager {
                         log::error!("{e}");
                     }
                 }
+                Some(m) if graceful && m.spec.mode == "web" && self.listeners.is_some() => {
+                    if let Err(e) = self.replace_web(&name) {
+                        log::error!("{e}");
+                    }
+                }
                 Some(_) if graceful => {
                     // One at a time: a handler hands back its unstarted jobs as it stops.
                     if let Err(e) = self.restart_one(&name) {
@@ -413,6 +453,9 @@ impl Manager {
                     Ok(None) => std::thread::sleep(TICK),
                 }
             }
+        }
+        if let Some(l) = self.listeners.take() {
+            l.close();
         }
         let _ = std::fs::remove_file(self.state.state_file());
         Ok(())

@@ -5,6 +5,7 @@
 //! (`processes.json`) and signals.
 
 mod client;
+mod listeners;
 mod manager;
 pub mod plan;
 

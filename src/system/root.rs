@@ -21,6 +21,14 @@ use crate::jobs::handler::HandlerCore;
 use crate::jobs::{HandlerSet, JobHandler, JobsEnv};
 use crate::web::{AppState, IdEncoder};
 
+/// Set when a successor serves on the same (inherited) sockets: responses close their
+/// connections, so keep-alive clients move to the successor before this process stops.
+static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long a process whose sockets are inherited keeps answering (with `Connection: close`)
+/// before it stops accepting.
+const HANDOVER: Duration = Duration::from_millis(1500);
+
 /// Stop everything gracefully.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -34,6 +42,8 @@ struct RootSupervisor {
     heartbeat: Option<tokio::task::JoinHandle<()>>,
     /// Unix sockets this process bound, removed on stop.
     sockets: Vec<std::path::PathBuf>,
+    /// Whether the sockets were inherited (a successor may take them over).
+    inherited: bool,
 }
 
 impl Actor for RootSupervisor {
@@ -51,8 +61,13 @@ impl Handler<Stop> for RootSupervisor {
         let sockets = std::mem::take(&mut self.sockets);
         let pool = self.pool.clone();
         let name = self.server_name.clone();
+        let handover = self.inherited && server.is_some();
         Box::pin(
             async move {
+                if handover {
+                    DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(HANDOVER).await;
+                }
                 if let Some(server) = server {
                     server.stop(true).await;
                 }
@@ -84,6 +99,7 @@ pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
     } else {
         None
     };
+    let notify = super::socket::take_notify_socket();
     let pool = loaded.open_pool()?;
     let applied = pool.migrate()?;
     let interval = Duration::from_secs_f64(loaded.settings.galaxy.heartbeat_interval.max(0.1));
@@ -96,6 +112,9 @@ pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
     let result: Result<(), SystemError> =
         sys.block_on(async move { start(loaded, pool, inherited).await });
     result?;
+    if let Some(path) = notify {
+        super::socket::notify_ready(&path);
+    }
     sys.run().map_err(|e| SystemError::Runtime(e.to_string()))
 }
 
@@ -184,6 +203,7 @@ async fn start(
         pool,
         server_name: loaded.server_name.clone(),
         heartbeat,
+        inherited: !owns_sockets,
         sockets: if mode.serves_http() && owns_sockets {
             loaded
                 .settings
@@ -244,7 +264,13 @@ fn start_http(
                 let method = req.method().to_string();
                 let fut = srv.call(req);
                 async move {
-                    let res = fut.await?;
+                    let mut res = fut.await?;
+                    if DRAINING.load(std::sync::atomic::Ordering::Relaxed) {
+                        // Keep-alive clients learn to reconnect (to the successor).
+                        res.response_mut()
+                            .head_mut()
+                            .set_connection_type(actix_web::http::ConnectionType::Close);
+                    }
                     let route = res
                         .request()
                         .match_pattern()

@@ -126,3 +126,25 @@ fn listener_at(fd: i32) -> io::Result<Inherited> {
         _ => Err(not_listening()),
     }
 }
+
+/// The readiness socket of the process that started this one (`NOTIFY_SOCKET`, the systemd
+/// convention), taken out of the environment so this process's own children do not see it.
+pub fn take_notify_socket() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("NOTIFY_SOCKET")?;
+    // SAFETY: called before the process starts any thread that reads the environment.
+    unsafe { std::env::remove_var("NOTIFY_SOCKET") };
+    Some(path.into())
+}
+
+/// Tells the process that started this one that it serves (`READY=1`).
+pub fn notify_ready(path: &Path) {
+    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
+        s.send_to(
+            format!("READY=1\nMAINPID={}\n", std::process::id()).as_bytes(),
+            path,
+        )
+    });
+    if let Err(e) = sent {
+        log::warn!("cannot report readiness to {}: {e}", path.display());
+    }
+}

@@ -5,6 +5,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod graceful;
 mod inherit;
 mod lifecycle;
 mod support;
