@@ -626,7 +626,10 @@ class Bench:
         if warmup:
             subprocess.run(["wrk", "-t1", "-c8", "-d1s", url], capture_output=True, timeout=60)
         cmd = ["wrk", f"-t{a.wrk_threads}", f"-c{a.wrk_connections}", f"-d{duration}s", "--latency", url]
+        t0 = os.times()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+        t1 = os.times()
+        wrk_cpu = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
         if r.returncode != 0:
             raise BenchError(f"wrk against {label} failed: {r.stderr.strip()}")
         out = r.stdout
@@ -634,6 +637,8 @@ class Bench:
         if not m:
             raise BenchError(f"cannot read wrk output for {label}:\n{out}")
         res = {"rps": float(m.group(1))}
+        if res["rps"]:
+            res["wrk_us"] = wrk_cpu / (res["rps"] * duration) * 1e6
         for pct in ("50", "99"):
             mm = re.search(rf"^\s*{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
             if mm:
@@ -802,8 +807,8 @@ class Bench:
 
         self.row(
             "… CPU per request through nginx (median of the rounds; from /proc/<pid>/stat)",
-            f"galaxy-server {us('nginx', 'server_us'):.1f} µs + nginx workers {us('nginx', 'nginx_us'):.1f} µs",
-            f"direct TCP bind: galaxy-server {us('direct', 'server_us'):.1f} µs",
+            f"galaxy-server {us('nginx', 'server_us'):.1f} µs + nginx workers {us('nginx', 'nginx_us'):.1f} µs + wrk {us('nginx', 'wrk_us'):.1f} µs",
+            f"direct TCP bind: galaxy-server {us('direct', 'server_us'):.1f} µs + wrk {us('direct', 'wrk_us'):.1f} µs",
         )
 
     def setup_user(self, port):
