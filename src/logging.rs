@@ -20,7 +20,11 @@ pub fn init() {
                 buf,
                 "{} {} {} [pN:{},p:{},tN:{}] {}",
                 record.target(),
-                record.level(),
+                // Python's level names, as in Galaxy's own lines.
+                match record.level() {
+                    log::Level::Warn => "WARNING",
+                    other => other.as_str(),
+                },
                 chrono::Utc::now().format("%Y-%m-%d %H:%M:%S,%3f"),
                 name,
                 std::process::id(),

@@ -100,6 +100,7 @@ fn foreground(
     if let Some(pid) = manager_pid(state) {
         return Err(CtlError::AlreadyRunning(pid));
     }
+    crate::logging::set_server_name("ctl");
     // The web process's sockets stay open here across its restarts (graceful reload).
     let umask = u32::from_str_radix(&gunicorn.umask, 8).unwrap_or(0o007);
     let listeners = Listeners::bind(&gunicorn.bind, umask, state.root.join("notify.sock"))?;
@@ -151,6 +152,7 @@ fn start_background(state: &StateDir, config: Option<&Path>) -> Result<(), CtlEr
     cmd.args(["ctl", "--state-dir"])
         .arg(&state.root)
         .args(["start", "--foreground"])
+        .env(super::manager::MANAGER_LOG_ENV, &log_path)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);

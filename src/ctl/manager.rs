@@ -23,6 +23,9 @@ use super::plan::{ProcSpec, StateDir};
 
 mod takeover;
 
+/// Set by `ctl start` in the background: the file the manager's own output goes to.
+pub const MANAGER_LOG_ENV: &str = "GALAXY_SERVER_CTL_LOG";
+
 const TICK: Duration = Duration::from_millis(100);
 const STOP_GRACE: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -151,6 +154,7 @@ impl Manager {
             .env_remove("LISTEN_PID")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("GALAXY_SERVER_REPLACES_PID")
+            .env_remove(MANAGER_LOG_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -352,6 +356,21 @@ impl Manager {
                 Err(e) => log::error!("{e}"),
             }
         }
+        // In the background the manager's own output goes to log/manager.log: reopen it too.
+        if let Some(path) = std::env::var_os(MANAGER_LOG_ENV) {
+            match open_log(std::path::Path::new(&path)) {
+                Ok(f) => {
+                    use std::os::fd::AsRawFd as _;
+                    // SAFETY: dup2 onto the standard descriptors this process owns.
+                    unsafe {
+                        libc::dup2(f.as_raw_fd(), 1);
+                        libc::dup2(f.as_raw_fd(), 2);
+                    }
+                }
+                Err(e) => log::error!("{e}"),
+            }
+        }
+        log::info!("log files reopened");
     }
 
     fn write_state(&self) {

@@ -103,6 +103,28 @@ fn start_status_jobs_crash_update_stop() {
     let j = c.cat1(&hid, &ds);
     assert_eq!(c.wait_job(&j, Duration::from_secs(60)), "ok");
 
+    // logrotate: after a move and SIGHUP, the manager writes to new files.
+    let log_dir = c.state_dir.join("log");
+    let main_log = log_dir.join("main.log");
+    std::fs::rename(&main_log, log_dir.join("main.log.1")).expect("rotate main.log");
+    let manager = c.manager_pid().expect("manager pid");
+    std::fs::rename(log_dir.join("manager.log"), log_dir.join("manager.log.1"))
+        .expect("rotate manager.log");
+    kill(Pid::from_raw(manager), Signal::SIGHUP).expect("SIGHUP the manager");
+    assert!(
+        eventually(Duration::from_secs(10), || main_log.exists()
+            && std::fs::read_to_string(log_dir.join("manager.log"))
+                .is_ok_and(|t| t.contains("log files reopened"))),
+        "main.log and manager.log not reopened after SIGHUP"
+    );
+    let manager_log = std::fs::read_to_string(log_dir.join("manager.log.1")).unwrap_or_default();
+    assert!(
+        manager_log
+            .lines()
+            .any(|l| l.contains(" INFO ") && l.contains(&format!("[pN:ctl,p:{manager},tN:"))),
+        "manager.log lines lack Galaxy's fields:\n{manager_log}"
+    );
+
     // update: one more handler; the others keep their pids.
     let before = c.status();
     c.set_processes(3);
