@@ -52,8 +52,14 @@ fn state_dir(ctx: &CtlContext, loaded: &system::Loaded) -> Result<StateDir, CtlE
     Ok(StateDir { root })
 }
 
+/// Whether `pid` runs (a zombie, dead but not yet reaped, does not).
 fn alive(pid: i32) -> bool {
     kill(Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
 }
 
 /// The live manager's pid, if any (a pid file left by a dead manager is ignored).

@@ -103,6 +103,29 @@ fn start_status_jobs_crash_update_stop() {
     let j = c.cat1(&hid, &ds);
     assert_eq!(c.wait_job(&j, Duration::from_secs(60)), "ok");
 
+    // follow: every log, each line prefixed with its process name.
+    let follow_out = c.dir.path().join("follow.out");
+    let mut follow = c
+        .dir
+        .command()
+        .arg("-c")
+        .arg(&c.dir.config)
+        .args(["ctl", "follow"])
+        .stdout(std::fs::File::create(&follow_out).expect("follow.out"))
+        .spawn()
+        .expect("spawn ctl follow");
+    let followed = eventually(Duration::from_secs(10), || {
+        std::fs::read_to_string(&follow_out)
+            .is_ok_and(|t| t.lines().any(|l| l.starts_with("main | ")))
+    });
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        followed,
+        "ctl follow printed no main line:\n{}",
+        std::fs::read_to_string(&follow_out).unwrap_or_default()
+    );
+
     // logrotate: after a move and SIGHUP, the manager writes to new files.
     let log_dir = c.state_dir.join("log");
     let main_log = log_dir.join("main.log");
@@ -144,5 +167,24 @@ fn start_status_jobs_crash_update_stop() {
         );
     }
     let pids: Vec<u32> = after.values().filter_map(|r| r.pid).collect();
+    assert_stopped(&c, &pids);
+}
+
+#[test]
+fn a_killed_manager_leaves_no_process_and_a_new_start_works() {
+    let c = Ctl::new(2);
+    started(&c);
+    let pids: Vec<u32> = c.status().values().filter_map(|r| r.pid).collect();
+    let manager = c.manager_pid().expect("manager pid");
+    kill(Pid::from_raw(manager), Signal::SIGKILL).expect("kill -9 the manager");
+    let gone = eventually(Duration::from_secs(40), || !pids.iter().any(|p| alive(*p)));
+    assert!(
+        gone,
+        "processes outlived their manager: {:?}",
+        pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+    );
+    // The stale pid file and socket file do not stop a new start.
+    started(&c);
+    let pids: Vec<u32> = c.status().values().filter_map(|r| r.pid).collect();
     assert_stopped(&c, &pids);
 }
