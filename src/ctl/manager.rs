@@ -6,23 +6,25 @@
 //! SIGUSR2 carries a request written to `state_dir/request` (`update` or `graceful`).
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
 use super::CtlError;
 use super::listeners::Listeners;
 use super::plan::{ProcSpec, StateDir};
 
+mod logs;
+mod state;
 mod takeover;
+
+use self::logs::{LogFile, open_log, pump};
+pub use self::state::{ProcState, StateFile};
 
 /// Set by `ctl start` in the background: the file the manager's own output goes to.
 pub const MANAGER_LOG_ENV: &str = "GALAXY_SERVER_CTL_LOG";
@@ -32,30 +34,6 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A process that ran this long before dying is restarted at once.
 const STABLE: Duration = Duration::from_secs(60);
-
-/// What `status` reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StateFile {
-    pub manager_pid: u32,
-    pub generation: u64,
-    pub processes: Vec<ProcState>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProcState {
-    pub name: String,
-    pub mode: String,
-    pub pools: Vec<String>,
-    pub pid: Option<u32>,
-    /// `running`, or `backoff` while waiting to be restarted.
-    pub state: String,
-    /// Unix time the current process started.
-    pub started: f64,
-    pub restarts: u32,
-}
-
-/// A log file that can be reopened under the writers' feet.
-type LogFile = Arc<Mutex<File>>;
 
 struct Managed {
     spec: ProcSpec,
@@ -81,33 +59,6 @@ pub struct Manager {
     reload: Reload,
     /// The web process's listening sockets, held across its restarts.
     listeners: Option<Listeners>,
-}
-
-fn open_log(path: &std::path::Path) -> Result<File, CtlError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| CtlError::Io(format!("{}: {e}", path.display())))
-}
-
-/// Copies a child's output into its log file, line by line.
-fn pump(from: impl Read + Send + 'static, log: LogFile) {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(from);
-        let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            if let Ok(mut f) = log.lock() {
-                let _ = f.write_all(&line);
-            }
-            line.clear();
-        }
-    });
-}
-
-fn unix_now(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Manager {
@@ -354,69 +305,6 @@ impl Manager {
             }
         }
         self.generation += 1;
-    }
-
-    fn reopen_logs(&self) {
-        for m in self.procs.values() {
-            match open_log(&self.state.log_file(&m.spec.name)) {
-                Ok(f) => {
-                    if let Ok(mut slot) = m.log.lock() {
-                        *slot = f;
-                    }
-                }
-                Err(e) => log::error!("{e}"),
-            }
-        }
-        // In the background the manager's own output goes to log/manager.log: reopen it too.
-        if let Some(path) = std::env::var_os(MANAGER_LOG_ENV) {
-            match open_log(std::path::Path::new(&path)) {
-                Ok(f) => {
-                    use std::os::fd::AsRawFd as _;
-                    // SAFETY: dup2 onto the standard descriptors this process owns.
-                    unsafe {
-                        libc::dup2(f.as_raw_fd(), 1);
-                        libc::dup2(f.as_raw_fd(), 2);
-                    }
-                }
-                Err(e) => log::error!("{e}"),
-            }
-        }
-        log::info!("log files reopened");
-    }
-
-    fn write_state(&self) {
-        let file = StateFile {
-            manager_pid: std::process::id(),
-            generation: self.generation,
-            processes: self
-                .order
-                .iter()
-                .filter_map(|n| self.procs.get(n))
-                .map(|m| ProcState {
-                    name: m.spec.name.clone(),
-                    mode: m.spec.mode.clone(),
-                    pools: m.spec.pools.clone(),
-                    pid: m.child.as_ref().map(Child::id),
-                    state: if m.child.is_some() {
-                        "running"
-                    } else {
-                        "backoff"
-                    }
-                    .into(),
-                    started: unix_now(m.started),
-                    restarts: m.restarts,
-                })
-                .collect(),
-        };
-        let path = self.state.state_file();
-        let tmp = path.with_extension("json.tmp");
-        let written = serde_json::to_vec_pretty(&file)
-            .map_err(std::io::Error::other)
-            .and_then(|b| std::fs::write(&tmp, b))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            log::error!("{}: {e}", path.display());
-        }
     }
 
     /// Runs until SIGTERM/SIGINT; then stops every process.
