@@ -35,7 +35,14 @@ fn options(config: Option<&Path>) -> StartOptions {
 fn load(config: Option<&Path>) -> Result<(system::Loaded, Vec<plan::ProcSpec>), CtlError> {
     let loaded = system::load(&options(config))
         .map_err(|e| CtlError::Config(format!("configuration error: {e}")))?;
-    let specs = plan::processes(&loaded).map_err(CtlError::Config)?;
+    let specs = plan::processes(&loaded).map_err(|e| {
+        let file = loaded
+            .settings
+            .source
+            .as_ref()
+            .map_or("built-in defaults".to_string(), |p| p.display().to_string());
+        CtlError::Config(format!("configuration error: {file}: {e}"))
+    })?;
     Ok((loaded, specs))
 }
 

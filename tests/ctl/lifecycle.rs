@@ -188,3 +188,19 @@ fn a_killed_manager_leaves_no_process_and_a_new_start_works() {
     let pids: Vec<u32> = c.status().values().filter_map(|r| r.pid).collect();
     assert_stopped(&c, &pids);
 }
+
+#[test]
+fn a_bad_gravity_section_is_a_configuration_error() {
+    let opts = crate::helpers::Opts::default().gravity(
+        "  gunicorn: {bind: \"127.0.0.1:{PORT}\"}\n  handlers:\n    handler: {processes: 2, name_template: fixed}\n",
+    );
+    let dir = crate::helpers::ConfigDir::new(crate::helpers::Backend::Sqlite, &opts);
+    let config = dir.config.display().to_string();
+    let out = dir.run_cli(&["-c", &config, "ctl", "start", "--foreground"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("galaxy.yml") && err.contains("gravity.handlers.handler.name_template"),
+        "{err}"
+    );
+}
