@@ -185,7 +185,23 @@ fn a_killed_manager_leaves_no_process_and_a_new_start_works() {
     );
     // The stale pid file and socket file do not stop a new start.
     started(&c);
-    let pids: Vec<u32> = c.status().values().filter_map(|r| r.pid).collect();
+    let first: Vec<u32> = c.status().values().filter_map(|r| r.pid).collect();
+    // restart: every process anew.
+    c.ok(&["restart"]);
+    c.wait_web();
+    let st = c.status();
+    for n in ALL {
+        let pid = st.get(n).and_then(|r| r.pid);
+        assert!(
+            pid.is_some_and(|p| alive(p) && !first.contains(&p)),
+            "{n} after restart: {st:?}"
+        );
+    }
+    assert!(
+        !first.iter().any(|p| alive(*p)),
+        "processes of before the restart still run"
+    );
+    let pids: Vec<u32> = st.values().filter_map(|r| r.pid).collect();
     assert_stopped(&c, &pids);
 }
 
