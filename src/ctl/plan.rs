@@ -20,6 +20,10 @@ pub struct ProcSpec {
     pub mode: String,
     pub pools: Vec<String>,
     pub environment: BTreeMap<String, String>,
+    /// A static handler of the job conf: it joins its pools through its id (the job conf's
+    /// tags), so `pools` is shown but not passed.
+    #[serde(default)]
+    pub static_handler: bool,
 }
 
 impl ProcSpec {
@@ -32,7 +36,7 @@ impl ProcSpec {
         }
         args.extend(["--mode".into(), self.mode.clone()]);
         args.extend(["--server-name".into(), self.name.clone()]);
-        for p in &self.pools {
+        for p in self.pools.iter().filter(|_| !self.static_handler) {
             args.extend(["--pool".into(), p.clone()]);
         }
         args
@@ -46,6 +50,7 @@ pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
         mode: "web".into(),
         pools: Vec::new(),
         environment: BTreeMap::new(),
+        static_handler: false,
     }];
     for (group, h) in &loaded.settings.gravity.handlers {
         let template = h.name_template.as_deref().unwrap_or("{name}_{process}");
@@ -63,16 +68,23 @@ pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
                 mode: "handler".into(),
                 pools: h.pools.clone(),
                 environment: h.environment.clone(),
+                static_handler: false,
             });
         }
     }
     for s in &loaded.job_conf.handling.handlers {
         // A static handler joins its tags' pools through the job conf (by its id).
+        let pools = if s.tags.is_empty() {
+            vec!["job-handlers".to_string()]
+        } else {
+            s.tags.iter().map(|t| format!("job-handlers.{t}")).collect()
+        };
         out.push(ProcSpec {
             name: s.id.clone(),
             mode: "handler".into(),
-            pools: Vec::new(),
+            pools,
             environment: BTreeMap::new(),
+            static_handler: true,
         });
     }
     let mut seen = std::collections::BTreeSet::new();

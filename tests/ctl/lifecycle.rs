@@ -60,7 +60,7 @@ fn start_status_jobs_crash_update_stop() {
     let c = Ctl::new(2);
     started(&c);
     let st = c.status();
-    for h in ["handler_0", "handler_1"] {
+    for h in ["handler_0", "handler_1", "static1"] {
         assert!(
             st[h].pools.contains("job-handlers"),
             "{h} pools: {}",
