@@ -51,11 +51,14 @@ pub fn claim_pool_jobs(
                 ClaimMethod::SkipLocked => "FOR UPDATE SKIP LOCKED",
                 ClaimMethod::TransactionIsolation => "",
             };
+            // The candidates are picked once (MATERIALIZED): a plan that ran the locking
+            // subquery again per row would see other rows each time and claim past the limit.
             let sql = format!(
-                "UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
-                 WHERE state = 'new' AND handler IS NULL AND id IN (\
+                "WITH cand AS MATERIALIZED (\
                    SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
                    AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
+                 UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
+                 WHERE state = 'new' AND handler IS NULL AND id IN (SELECT id FROM cand) \
                  RETURNING id, claim_token, create_time"
             );
             let run = |c: &mut PgConnection| {
@@ -85,7 +88,10 @@ pub fn claim_pool_jobs(
                                 diesel::result::DatabaseErrorKind::SerializationFailure,
                                 _,
                             )) if attempt < 10 => {
+                                // Handlers woken together chase the same rows: spread them out.
                                 attempt += 1;
+                                let jitter = rand::random_range(0..(2u64 << attempt.min(6)));
+                                std::thread::sleep(std::time::Duration::from_millis(jitter));
                             }
                             other => break other?,
                         }
@@ -133,9 +139,10 @@ macro_rules! record_claims {
                 create_time: $t,
             })
             .collect();
-        if !rows.is_empty() {
+        // In chunks: one statement has at most 65,535 bound values.
+        for chunk in rows.chunks(1000) {
             diesel::insert_into($crate::db::schema::job_state_history::table)
-                .values(&rows)
+                .values(chunk)
                 .execute($c)?;
         }
     }};
