@@ -139,6 +139,8 @@ pub struct NewJob<'a> {
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
     pub handler_tag: Option<&'a str>,
+    /// Every input is ok (claims look only at ready jobs).
+    pub inputs_ready: bool,
 }
 
 #[derive(Debug, Insertable)]

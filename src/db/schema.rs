@@ -75,6 +75,7 @@ diesel::table! {
         create_time -> Timestamp,
         update_time -> Timestamp,
         handler_tag -> Nullable<Text>,
+        inputs_ready -> Bool,
     }
 }
 

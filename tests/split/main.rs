@@ -471,3 +471,76 @@ fn concurrency_limits_and_walltime_hold_across_handlers() {
         "{full}"
     );
 }
+
+/// A tool reading one dataset: the job waits while its input is being made.
+const FOLLOW_TOOL: &str = r#"<tool id="follow" name="Follow" version="1.0.0">
+    <command><![CDATA[cat '$input' > '$out_file1']]></command>
+    <inputs>
+        <param name="input" type="data" format="txt"/>
+    </inputs>
+    <outputs>
+        <data name="out_file1" format="txt"/>
+    </outputs>
+</tool>
+"#;
+
+#[test]
+fn a_pool_job_waiting_on_its_input_is_claimed_once_the_input_is_ok() {
+    let conf = format!("{LOCAL_JOB_CONF}handling:\n  assign: [db-skip-locked]\n");
+    let tool_conf =
+        cluster::TOOL_CONF.replace("</toolbox>", "    <tool file=\"follow.xml\"/>\n</toolbox>");
+    let o = opts(&conf)
+        .file("tools/follow.xml", FOLLOW_TOOL)
+        .file("tools/tool_conf.xml", &tool_conf);
+    let mut c = Cluster::new(Backend::Postgres, &o);
+    c.start_web();
+    c.start_handler("w1", &["job-handlers"]);
+    let hid = c.history();
+    let (status, up) = c.api.post(
+        "/api/tools",
+        Some(ADMIN_KEY),
+        &json!({"tool_id": "ledger", "history_id": hid, "inputs": {"tag": "upstream", "pause": 2}}),
+    );
+    assert_eq!(status, 200, "{up}");
+    let up_out = up["outputs"][0]["id"]
+        .as_str()
+        .expect("output id")
+        .to_string();
+    let (status, down) = c.api.post(
+        "/api/tools",
+        Some(ADMIN_KEY),
+        &json!({"tool_id": "follow", "history_id": hid,
+                "inputs": {"input": {"src": "hda", "id": up_out}}}),
+    );
+    assert_eq!(status, 200, "{down}");
+    let down_job = down["jobs"][0]["id"].as_str().expect("job id").to_string();
+    assert_eq!(
+        c.sql("SELECT inputs_ready FROM job WHERE tool_id = 'follow'"),
+        vec!["f".to_string()],
+        "a job on an input still being made is not ready"
+    );
+    let done = eventually(Duration::from_secs(60), || {
+        let (_, j) = c.api.get(&format!("/api/jobs/{down_job}"), Some(ADMIN_KEY));
+        j["state"] == "ok"
+    });
+    assert!(done, "the waiting job did not run\n{}", c.logs());
+    let order = c.sql(
+        "SELECT (SELECT min(create_time) FROM job_state_history WHERE state = 'queued' \
+           AND job_id = (SELECT id FROM job WHERE tool_id = 'follow')) \
+         >= (SELECT max(create_time) FROM job_state_history WHERE state = 'ok' \
+           AND job_id = (SELECT id FROM job WHERE tool_id = 'ledger'))",
+    );
+    assert_eq!(
+        order,
+        vec!["t".to_string()],
+        "claimed only after its input was ok"
+    );
+    let out = down["outputs"][0]["id"]
+        .as_str()
+        .expect("output id")
+        .to_string();
+    let (_, text) = c
+        .api
+        .get_text(&format!("/api/datasets/{out}/display"), Some(ADMIN_KEY));
+    assert_eq!(text, "upstream\n");
+}

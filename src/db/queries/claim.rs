@@ -55,7 +55,7 @@ pub fn claim_pool_jobs(
             // subquery again per row would see other rows each time and claim past the limit.
             let sql = format!(
                 "WITH cand AS MATERIALIZED (\
-                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
+                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
                    AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
                  UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
                  WHERE state = 'new' AND handler IS NULL AND id IN (SELECT id FROM cand) \
@@ -107,7 +107,7 @@ pub fn claim_pool_jobs(
             let sql = format!(
                 "UPDATE job SET handler = ?1, state = 'queued', claim_token = claim_token + 1, update_time = ?4 \
                  WHERE state = 'new' AND handler IS NULL AND id IN (\
-                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL \
+                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
                    AND j.handler_tag IN (SELECT value FROM json_each(?2)) AND {READY} ORDER BY j.id LIMIT ?3) \
                  RETURNING id, claim_token, create_time"
             );
@@ -149,10 +149,22 @@ macro_rules! record_claims {
 }
 pub(super) use record_claims;
 
-/// Pauses unclaimed jobs of these tags whose inputs failed (and their outputs).
+/// The safety net beside event-driven pausing and readiness (`pause`): pauses unclaimed jobs
+/// of these tags whose inputs failed (and their outputs), and marks ready the ones whose
+/// inputs are all ok but which were not marked (a job created as its last input turned ok).
 pub fn pause_failed_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
     let t = now();
     let tags_json = serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
+    let ready_sql = match conn {
+        DbConn::Pg(_) => format!(
+            "UPDATE job AS j SET inputs_ready = TRUE WHERE j.state = 'new' AND j.handler IS NULL \
+             AND NOT j.inputs_ready AND j.handler_tag IN (SELECT json_array_elements_text($1::json)) AND {READY}"
+        ),
+        DbConn::Sqlite(_) => format!(
+            "UPDATE job AS j SET inputs_ready = TRUE WHERE j.state = 'new' AND j.handler IS NULL \
+             AND NOT j.inputs_ready AND j.handler_tag IN (SELECT value FROM json_each(?1)) AND {READY}"
+        ),
+    };
     let (jobs_sql, ds_sql) = match conn {
         DbConn::Pg(_) => (
             format!(
@@ -179,6 +191,9 @@ pub fn pause_failed_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<us
                 .bind::<BigInt, _>(row.id)
                 .execute(c)?;
         }
+        diesel::sql_query(&ready_sql)
+            .bind::<Text, _>(&tags_json)
+            .execute(c)?;
         Ok(ids.len())
     })
 }
@@ -204,7 +219,7 @@ pub fn has_unclaimed(conn: &mut DbConn, tags: &[String]) -> DbResult<bool> {
         // used whatever the plan cache does.
         let any: Option<i64> = job::table
             .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "job.handler IS NULL AND job.state = 'new'",
+                "job.handler IS NULL AND job.state = 'new' AND job.inputs_ready",
             ))
             .filter(job::handler_tag.eq_any(tags))
             .select(job::id)

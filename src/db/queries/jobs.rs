@@ -54,24 +54,27 @@ pub fn create_job(
         create_time: t,
         update_time: t,
         handler_tag: spec.handler_tag,
+        inputs_ready: true,
     };
     let n = spec.outputs.len() as i64;
     let input_ids: Vec<i64> = spec.inputs.iter().map(|(_, id)| *id).collect();
     db_tx!(conn, |c| {
+        let inputs: Vec<(String, bool)> = if input_ids.is_empty() {
+            Vec::new()
+        } else {
+            dataset::table
+                .filter(dataset::id.eq_any(&input_ids))
+                .select((dataset::state, dataset::deleted))
+                .load(c)?
+        };
         // An input that can never be ok: the job is created paused (it would wait forever).
         let failed_input = spec.state == "new"
-            && !input_ids.is_empty()
-            && dataset::table
-                .filter(dataset::id.eq_any(&input_ids))
-                .filter(
-                    dataset::deleted
-                        .eq(true)
-                        .or(dataset::state.eq_any(super::pause::FAILED_DATASET_STATES)),
-                )
-                .select(dataset::id)
-                .first::<i64>(c)
-                .optional()?
-                .is_some();
+            && inputs.iter().any(|(state, deleted)| {
+                *deleted || super::pause::FAILED_DATASET_STATES.contains(&state.as_str())
+            });
+        let inputs_ready = inputs
+            .iter()
+            .all(|(state, deleted)| !deleted && state == "ok");
         let (job_state, output_state) = if failed_input {
             ("paused", "paused")
         } else {
@@ -79,6 +82,7 @@ pub fn create_job(
         };
         let row = NewJob {
             state: job_state,
+            inputs_ready,
             ..row
         };
         let job: Job = diesel::insert_into(job::table)
@@ -425,8 +429,14 @@ pub fn finish_job(
             .execute(c)?;
         Ok(Some(job_state.to_string()))
     })?;
-    if finished.as_deref().is_some_and(|s| s != "ok") {
-        super::pause::pause_dependents(conn, &[job_id])?;
+    match finished.as_deref() {
+        Some("ok") => {
+            super::pause::mark_dependents_ready(conn, &[job_id])?;
+        }
+        Some(_) => {
+            super::pause::pause_dependents(conn, &[job_id])?;
+        }
+        None => {}
     }
     Ok(finished)
 }

@@ -66,7 +66,7 @@ fn build_sql(pg: bool, handler: &str, scope: Scope<'_>, max: i64, limits: &Claim
     };
     let scope_sql = match scope {
         Scope::Pool(tags) => format!(
-            "j.handler IS NULL AND j.handler_tag IN ({})",
+            "j.handler IS NULL AND j.inputs_ready AND j.handler_tag IN ({})",
             if tags.is_empty() {
                 "NULL".to_string()
             } else {

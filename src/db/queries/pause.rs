@@ -1,13 +1,14 @@
-//! Pausing the jobs that can never run: when a job ends without `ok` outputs, the `new` jobs
-//! waiting on those outputs are paused at once (and the jobs waiting on theirs, and so on),
-//! so no handler has to scan its waiting jobs for failed inputs.
+//! What a job's end means for the jobs waiting on its outputs: when it ends without `ok`
+//! outputs they are paused at once (and the jobs waiting on theirs, and so on); when it ends
+//! `ok`, those whose inputs are now all ok become ready to be claimed. No handler has to scan
+//! its waiting jobs for either.
 
 use diesel::prelude::*;
 
 use crate::db::models::NewJobStateHistory;
 use crate::db::schema::{dataset, job, job_state_history, job_to_input_dataset};
 use crate::db::{DbConn, DbResult, now};
-use crate::db_tx;
+use crate::{db_run, db_tx};
 
 /// Dataset states that will never become `ok` (a job waiting on one can never run).
 pub const FAILED_DATASET_STATES: [&str; 5] =
@@ -69,4 +70,54 @@ pub fn pause_dependents(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize> {
         }
         Ok(total)
     })
+}
+
+/// Marks ready the `new` jobs waiting on outputs of `jobs` (which ended `ok`) whose inputs are
+/// now all ok, and wakes the handlers of their pools. Returns how many became ready.
+pub fn mark_dependents_ready(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let tags: Vec<Option<String>> = db_run!(conn, |c| {
+        let outputs = dataset::table
+            .filter(dataset::creating_job_id.eq_any(jobs))
+            .select(dataset::id);
+        let waiting = job_to_input_dataset::table
+            .filter(job_to_input_dataset::dataset_id.eq_any(outputs))
+            .select(job_to_input_dataset::job_id);
+        let candidates: Vec<i64> = job::table
+            .filter(job::id.eq_any(waiting))
+            .filter(job::state.eq("new"))
+            .filter(job::inputs_ready.eq(false))
+            .select(job::id)
+            .load(c)?;
+        let mut ready = Vec::new();
+        for id in candidates {
+            let not_ok: Option<i64> = job_to_input_dataset::table
+                .inner_join(dataset::table)
+                .filter(job_to_input_dataset::job_id.eq(id))
+                .filter(dataset::state.ne("ok").or(dataset::deleted.eq(true)))
+                .select(dataset::id)
+                .first(c)
+                .optional()?;
+            if not_ok.is_none() {
+                ready.push(id);
+            }
+        }
+        if ready.is_empty() {
+            Ok::<_, crate::db::DbError>(Vec::new())
+        } else {
+            Ok(diesel::update(job::table.filter(job::id.eq_any(&ready)))
+                .set(job::inputs_ready.eq(true))
+                .returning(job::handler_tag)
+                .get_results(c)?)
+        }
+    })?;
+    let mut woken = std::collections::BTreeSet::new();
+    for tag in tags.iter().flatten() {
+        if woken.insert(tag.clone()) {
+            super::notify::new_job(conn, tag)?;
+        }
+    }
+    Ok(tags.len())
 }
