@@ -118,14 +118,16 @@ class Session:
             self.p.kill()
 
 
-def insert_jobs_sql(history, n, tag="'_default_'", handler="NULL"):
+def insert_jobs_sql(history, n, tag="'_default_'", handler="NULL", inputs_ready=True):
     """INSERT … SELECT of n `new` jobs: unclaimed in `tag`, or pre-assigned (`handler` an SQL
-    expression over g, the generate_series counter; handler_tag is then NULL)."""
+    expression over g, the generate_series counter; handler_tag is then NULL). `inputs_ready`
+    False for jobs whose inputs are not ok, as the server records a job created on them."""
     return (
         "INSERT INTO job (history_id, tool_id, tool_version, state, handler, handler_tag, claim_token, params, "
-        "destination_id, create_time, update_time) "
+        "destination_id, create_time, update_time, inputs_ready) "
         f"SELECT {history}, '{TOOL_ID}', '{TOOL_VERSION}', 'new', {handler}, {tag if handler == 'NULL' else 'NULL'}, "
-        "0, '{}', 'noop', clock_timestamp() AT TIME ZONE 'utc', clock_timestamp() AT TIME ZONE 'utc' "
+        "0, '{}', 'noop', clock_timestamp() AT TIME ZONE 'utc', clock_timestamp() AT TIME ZONE 'utc', "
+        f"{'TRUE' if inputs_ready else 'FALSE'} "
         f"FROM generate_series(0, {n - 1}) AS g"
     )
 
@@ -505,7 +507,7 @@ class Run:
                         "WITH d AS (INSERT INTO dataset (history_id, hid, name, state, extension, file_size, deleted, create_time, update_time) "
                         f"SELECT {c.history}, g, 'pending input', 'queued', 'txt', 0, false, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
                         f"FROM generate_series(1, {backlog}) AS g RETURNING id), "
-                        f"j AS ({insert_jobs_sql(c.history, backlog)} RETURNING id) "
+                        f"j AS ({insert_jobs_sql(c.history, backlog, inputs_ready=False)} RETURNING id) "
                         "INSERT INTO job_to_input_dataset (job_id, dataset_id, name) "
                         "SELECT jj.id, dd.id, 'input1' FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM j) jj "
                         "JOIN (SELECT id, row_number() OVER (ORDER BY id) AS r FROM d) dd USING (r)"
