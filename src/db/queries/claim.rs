@@ -152,7 +152,7 @@ pub(super) use record_claims;
 /// The safety net beside event-driven pausing and readiness (`pause`): pauses unclaimed jobs
 /// of these tags whose inputs failed (and their outputs), and marks ready the ones whose
 /// inputs are all ok but which were not marked (a job created as its last input turned ok).
-pub fn pause_failed_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
+pub fn sweep_waiting_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
     let t = now();
     let tags_json = serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
     let ready_sql = match conn {

@@ -219,28 +219,6 @@ pub fn job_outputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobOutput, D
     })
 }
 
-/// Whether a `new` job waits on one of these datasets.
-pub fn any_waiting_on(conn: &mut DbConn, datasets: &[i64]) -> DbResult<bool> {
-    if datasets.is_empty() {
-        return Ok(false);
-    }
-    db_run!(conn, |c| {
-        let any: Option<i64> = job::table
-            .filter(job::state.eq("new"))
-            .filter(
-                job::id.eq_any(
-                    job_to_input_dataset::table
-                        .filter(job_to_input_dataset::dataset_id.eq_any(datasets))
-                        .select(job_to_input_dataset::job_id),
-                ),
-            )
-            .select(job::id)
-            .first(c)
-            .optional()?;
-        Ok(any.is_some())
-    })
-}
-
 /// Jobs held by `handler` in one of `states`, oldest first.
 pub fn handler_jobs(
     conn: &mut DbConn,
@@ -379,7 +357,7 @@ pub fn finish_job(
     job_id: i64,
     token: i64,
     fin: &Finish<'_>,
-) -> DbResult<Option<String>> {
+) -> DbResult<Option<Finished>> {
     let t = now();
     let finished = db_tx!(conn, |c| {
         let current: Option<String> = job::table
@@ -429,16 +407,25 @@ pub fn finish_job(
             .execute(c)?;
         Ok(Some(job_state.to_string()))
     })?;
-    match finished.as_deref() {
-        Some("ok") => {
-            super::pause::mark_dependents_ready(conn, &[job_id])?;
-        }
-        Some(_) => {
-            super::pause::pause_dependents(conn, &[job_id])?;
-        }
-        None => {}
-    }
-    Ok(finished)
+    let Some(state) = finished else {
+        return Ok(None);
+    };
+    let now_ready = if state == "ok" {
+        super::pause::mark_dependents_ready(conn, &[job_id])?
+    } else {
+        super::pause::pause_dependents(conn, &[job_id])?;
+        0
+    };
+    Ok(Some(Finished { state, now_ready }))
+}
+
+/// A job that [`finish_job`] ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its final state.
+    pub state: String,
+    /// How many jobs waiting on its outputs became ready to run.
+    pub now_ready: usize,
 }
 
 /// Moves a job that has not started (`new`, `queued`, `paused`) straight to `state` (`paused`

@@ -78,6 +78,8 @@ pub fn mark_dependents_ready(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize>
     if jobs.is_empty() {
         return Ok(0);
     }
+    // The readiness test of the claims, on `job` itself.
+    let all_inputs_ok = super::claim::READY.replace("j.id", "job.id");
     let tags: Vec<Option<String>> = db_run!(conn, |c| {
         let outputs = dataset::table
             .filter(dataset::creating_job_id.eq_any(jobs))
@@ -85,33 +87,16 @@ pub fn mark_dependents_ready(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize>
         let waiting = job_to_input_dataset::table
             .filter(job_to_input_dataset::dataset_id.eq_any(outputs))
             .select(job_to_input_dataset::job_id);
-        let candidates: Vec<i64> = job::table
-            .filter(job::id.eq_any(waiting))
-            .filter(job::state.eq("new"))
-            .filter(job::inputs_ready.eq(false))
-            .select(job::id)
-            .load(c)?;
-        let mut ready = Vec::new();
-        for id in candidates {
-            let not_ok: Option<i64> = job_to_input_dataset::table
-                .inner_join(dataset::table)
-                .filter(job_to_input_dataset::job_id.eq(id))
-                .filter(dataset::state.ne("ok").or(dataset::deleted.eq(true)))
-                .select(dataset::id)
-                .first(c)
-                .optional()?;
-            if not_ok.is_none() {
-                ready.push(id);
-            }
-        }
-        if ready.is_empty() {
-            Ok::<_, crate::db::DbError>(Vec::new())
-        } else {
-            Ok(diesel::update(job::table.filter(job::id.eq_any(&ready)))
-                .set(job::inputs_ready.eq(true))
-                .returning(job::handler_tag)
-                .get_results(c)?)
-        }
+        diesel::update(
+            job::table
+                .filter(job::id.eq_any(waiting))
+                .filter(job::state.eq("new"))
+                .filter(job::inputs_ready.eq(false))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&all_inputs_ok)),
+        )
+        .set(job::inputs_ready.eq(true))
+        .returning(job::handler_tag)
+        .get_results(c)
     })?;
     let mut woken = std::collections::BTreeSet::new();
     for tag in tags.iter().flatten() {

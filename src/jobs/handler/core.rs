@@ -181,16 +181,17 @@ impl HandlerCore {
             log::error!("taking over dead handlers' jobs: {e}");
         }
         if takeover_due && !self.tags.is_empty() {
-            // A safety net, off the claim path: jobs are paused when an input fails (see
-            // `pause_dependents`); this catches one created while its input was failing.
+            // A safety net, off the claim path: jobs are paused when an input fails and made
+            // ready when their last input turns ok (see `pause`); this catches a job created
+            // while its input was changing state.
             let (core, tags) = (self.clone(), self.tags.clone());
             actix::spawn(async move {
                 if let Err(e) = core
                     .env
-                    .blocking(move |c| Ok(claim::pause_failed_pool_jobs(c, &tags)?))
+                    .blocking(move |c| Ok(claim::sweep_waiting_pool_jobs(c, &tags)?))
                     .await
                 {
-                    log::error!("pausing jobs whose inputs failed: {e}");
+                    log::error!("sweeping waiting jobs: {e}");
                 }
             });
         }
@@ -570,7 +571,6 @@ impl HandlerCore {
                     Some(0) => None,
                     Some(code) => Some(format!("exit code {code}")),
                 };
-                let output_ids: Vec<i64> = outputs.iter().map(|(id, _)| *id).collect();
                 let fin = q::Finish {
                     ok,
                     exit_code: outcome.exit_code,
@@ -579,10 +579,10 @@ impl HandlerCore {
                     info: info.as_deref(),
                     outputs,
                 };
-                let state = q::finish_job(c, job_id, token, &fin)?;
-                // Jobs waiting on these outputs may be ready now: look at them at once.
-                let wake =
-                    state.as_deref() == Some(states::OK) && q::any_waiting_on(c, &output_ids)?;
+                let finished = q::finish_job(c, job_id, token, &fin)?;
+                // Jobs waiting on these outputs that are ready now: look at them at once.
+                let wake = finished.as_ref().is_some_and(|f| f.now_ready > 0);
+                let state = finished.map(|f| f.state);
                 let cleanup = match env.settings.galaxy.cleanup_job {
                     CleanupJob::Always => state.is_some(),
                     CleanupJob::Onsuccess => state.as_deref() == Some(states::OK),
