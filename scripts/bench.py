@@ -1152,6 +1152,19 @@ class Bench:
         return "\n".join(lines)
 
 
+def emit(report, a, machine, run):
+    """Prints the report, writes it to --markdown and the figures to --json; -> the exit code
+    (1 when a measurement failed). `run` has `results`, `problems` and `rows`."""
+    print(report)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(report + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"machine": machine, "args": vars(a), "results": run.results, "problems": run.problems}, f, indent=2)
+    return 1 if any(r[1] == "FAILED" for r in run.rows) else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small numbers: a smoke check of the script and the server")
@@ -1217,15 +1230,7 @@ def main():
     finally:
         if bench.pg and not a.keep:
             bench.pg.drop_all()
-    report = bench.report(machine)
-    print(report)
-    if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(report + "\n")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"machine": machine, "args": vars(a), "results": bench.results, "problems": bench.problems}, f, indent=2)
-    return 1 if any(r[1] == "FAILED" for r in bench.rows) else 0
+    return emit(bench.report(machine), a, machine, bench)
 
 
 if __name__ == "__main__":

@@ -994,14 +994,7 @@ def main():
     cmd = " ".join(["bash scripts/bench_dispatch"] + sys.argv[1:])
     report = run.report(machine, cmd)
     log(f"done in {time.monotonic() - t_start:.0f} s")
-    print(report)
-    if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(report + "\n")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"machine": machine, "args": vars(a), "results": run.results, "problems": run.problems}, f, indent=2)
-    return 1 if any(r[1] == "FAILED" for r in run.rows) else 0
+    return bench.emit(report, a, machine, run)
 
 
 if __name__ == "__main__":
