@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::db::models::{Dataset, Job};
+use crate::db::queries::transitions::{self, End};
 use crate::db::queries::{datasets, jobs, notify};
 use crate::db::{DbConn, DbError};
 use crate::tools::{ParamValue, Tool, UploadRequest};
@@ -128,15 +129,17 @@ pub fn create_upload(
         Err(e) => (false, Some(format!("{}: {e}", path.display()))),
     };
     let token = jobs::claim_queued_upload(conn, job.id)?;
-    let fin = jobs::Finish {
+    let end = End {
+        id: job.id,
+        tok: token,
         ok,
         exit_code: Some(if ok { 0 } else { 1 }),
-        stdout: "",
-        stderr: info.as_deref().unwrap_or(""),
-        info: info.as_deref(),
-        outputs: vec![(dataset.id, size)],
+        stdout: String::new(),
+        stderr: info.clone().unwrap_or_default(),
+        info,
+        outputs: Some(vec![(dataset.id, size)]),
     };
-    jobs::finish_job(conn, job.id, token, &fin)?;
+    transitions::apply(conn, &[], &[], &[end])?;
     let job = jobs::find_job(conn, job.id)?
         .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))?;
     let dataset = datasets::find_dataset(conn, dataset.id)?

@@ -149,7 +149,8 @@ async fn start(
             (Backend::Postgres, true) => ClaimMethod::SkipLocked,
             _ => ClaimMethod::TransactionIsolation,
         };
-        let core = HandlerCore::new(env.clone(), tags_of_pools(&loaded.pools), claim);
+        let core = HandlerCore::new(env.clone(), tags_of_pools(&loaded.pools), claim)
+            .map_err(|e| SystemError::Runtime(e.to_string()))?;
         core_for_heartbeat = Some(core.clone());
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| JobHandler::new(core));

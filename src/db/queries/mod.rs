@@ -7,5 +7,6 @@ pub mod jobs;
 pub mod limits;
 pub mod notify;
 pub mod pause;
+pub mod transitions;
 pub mod users;
 pub mod workers;

@@ -15,6 +15,7 @@ use crate::db::models::Job;
 use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
 use crate::db::queries::limits::{self, ClaimLimits, Scope};
+use crate::db::queries::transitions::{End, ExternalId, Start};
 use crate::db::queries::{notify, workers};
 use crate::jobs::assign::{DEFAULT_TAG, DRAIN_TAG, tags_of_pools};
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
@@ -22,6 +23,8 @@ use crate::jobs::runners::spare::SpareDirs;
 use crate::jobs::states::{self, InputsReadiness};
 use crate::jobs::{JobError, JobsEnv};
 use crate::tools::{DataRef, ParamValue};
+
+use super::batch::Transitions;
 
 /// Most `new` jobs looked at per monitor pass.
 const SCAN_LIMIT: i64 = 1000;
@@ -51,6 +54,8 @@ pub struct HandlerCore {
     walltime: Option<Duration>,
     /// Most `new` jobs of this handler looked at per pass (`ready_window_size`).
     ready_window: i64,
+    /// Where the jobs' `running` marks, process ids and ends are applied, many per transaction.
+    transitions: Transitions,
 }
 
 /// `load` of the no-op runner, used by the dispatch benchmark to measure the claim and state
@@ -58,7 +63,7 @@ pub struct HandlerCore {
 pub const NOOP_RUNNER: &str = "galaxy_server.bench:NoopRunner";
 
 impl HandlerCore {
-    pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Arc<Self> {
+    pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Result<Arc<Self>, JobError> {
         let runner = env
             .job_conf
             .environments
@@ -72,7 +77,9 @@ impl HandlerCore {
             );
         }
         let (limits, walltime) = crate::jobs::limits::resolve(&env.job_conf);
-        Arc::new(HandlerCore {
+        let transitions = Transitions::spawn(env.pool.clone(), &env.server_name)?;
+        Ok(Arc::new(HandlerCore {
+            transitions,
             noop,
             limits,
             walltime,
@@ -110,7 +117,7 @@ impl HandlerCore {
             },
             claim,
             env,
-        })
+        }))
     }
 
     pub fn name(&self) -> &str {
@@ -427,10 +434,25 @@ impl HandlerCore {
                                 .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
                         }
                     }
-                    let started = q::mark_running(c, job_id, token, &command, RUNNER_NAME)?;
-                    Ok(started.then_some(outputs))
+                    Ok(Some((command, outputs)))
                 })
                 .await
+        };
+        let prepared = match prepared {
+            Ok(Some((command, outputs))) => {
+                let start = Start {
+                    id: job_id,
+                    tok: token,
+                    cmd: command,
+                    runner: RUNNER_NAME.to_string(),
+                };
+                self.transitions
+                    .start(start)
+                    .await
+                    .map(|started| started.then_some(outputs))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
         };
         let outputs = match prepared {
             Ok(Some(outputs)) => outputs,
@@ -451,12 +473,15 @@ impl HandlerCore {
         };
         let pid = child.id().map_or(0, |p| p as i32);
         self.lock_running().insert(job_id, pid);
-        let pid_text = pid.to_string();
-        if let Err(e) = self
-            .env
-            .blocking(move |c| Ok(q::set_external_id(c, job_id, token, &pid_text)?))
-            .await
-        {
+        let recorded = self
+            .transitions
+            .record_pid(ExternalId {
+                id: job_id,
+                tok: token,
+                ext: pid.to_string(),
+            })
+            .await;
+        if let Err(e) = recorded {
             log::error!("(job {job_id}) recording pid: {e}");
         }
         let over_walltime = match self.walltime {
@@ -485,49 +510,44 @@ impl HandlerCore {
 
     /// The no-op runner: `queued` → `running` → `ok`, fenced as usual, nothing executed.
     async fn run_noop(&self, job_id: i64, token: i64) -> Result<(), JobError> {
-        self.env
-            .blocking(move |c| {
-                if q::mark_running(c, job_id, token, "true", "noop:///")? {
-                    let outputs = q::job_outputs(c, job_id)?
-                        .into_iter()
-                        .map(|(_, d)| (d.id, 0))
-                        .collect();
-                    let fin = q::Finish {
-                        ok: true,
-                        exit_code: Some(0),
-                        stdout: "",
-                        stderr: "",
-                        info: None,
-                        outputs,
-                    };
-                    q::finish_job(c, job_id, token, &fin)?;
-                }
-                Ok(())
-            })
-            .await
+        let start = Start {
+            id: job_id,
+            tok: token,
+            cmd: "true".into(),
+            runner: "noop:///".into(),
+        };
+        if self.transitions.start(start).await? {
+            let end = End {
+                id: job_id,
+                tok: token,
+                ok: true,
+                exit_code: Some(0),
+                stdout: String::new(),
+                stderr: String::new(),
+                info: None,
+                outputs: None,
+            };
+            let ended = self.transitions.end(end).await?;
+            if ended.made_ready || !self.limits.is_empty() {
+                self.wake();
+            }
+        }
+        Ok(())
     }
 
+    /// Ends a job that could not run as `error`, its outputs empty.
     async fn finish_with_error(&self, job_id: i64, token: i64, info: &str) {
-        let info = info.to_string();
-        let r = self
-            .env
-            .blocking(move |c| {
-                let outputs = q::job_outputs(c, job_id)?
-                    .into_iter()
-                    .map(|(_, d)| (d.id, 0))
-                    .collect();
-                let fin = q::Finish {
-                    ok: false,
-                    exit_code: None,
-                    stdout: "",
-                    stderr: &info,
-                    info: Some(&info),
-                    outputs,
-                };
-                Ok(q::finish_job(c, job_id, token, &fin)?)
-            })
-            .await;
-        if let Err(e) = r {
+        let end = End {
+            id: job_id,
+            tok: token,
+            ok: false,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: info.to_string(),
+            info: Some(info.to_string()),
+            outputs: None,
+        };
+        if let Err(e) = self.transitions.end(end).await {
             log::error!("(job {job_id}) marking failed: {e}");
         }
     }
@@ -536,8 +556,7 @@ impl HandlerCore {
     /// `started` is the job's directory and output datasets when this handler started it.
     async fn finish(&self, job_id: i64, token: i64, started: Option<(JobDir, Vec<i64>)>) {
         let env = self.env.clone();
-        let spares = self.runner.spares.clone();
-        let result = self
+        let collected = self
             .env
             .blocking(move |c| {
                 let (dir, output_ids) = match started {
@@ -550,53 +569,31 @@ impl HandlerCore {
                         (dir, ids.collect())
                     }
                 };
-                let outcome = LocalRunner::collect(&dir);
-                let mut outputs = Vec::new();
-                for ds in output_ids {
-                    let path = env.dataset_path(ds);
-                    let size = match std::fs::metadata(&path) {
-                        Ok(m) => m.len() as i64,
-                        Err(_) => {
-                            let _ = std::fs::write(&path, b"");
-                            0
-                        }
-                    };
-                    outputs.push((ds, size));
-                }
-                let ok = outcome.exit_code == Some(0);
-                let info = match outcome.exit_code {
-                    None => {
-                        Some("the job's process ended without writing its exit code".to_string())
-                    }
-                    Some(0) => None,
-                    Some(code) => Some(format!("exit code {code}")),
-                };
-                let fin = q::Finish {
-                    ok,
-                    exit_code: outcome.exit_code,
-                    stdout: &outcome.stdout,
-                    stderr: &outcome.stderr,
-                    info: info.as_deref(),
-                    outputs,
-                };
-                let finished = q::finish_job(c, job_id, token, &fin)?;
-                // Jobs waiting on these outputs that are ready now: look at them at once.
-                let wake = finished.as_ref().is_some_and(|f| f.now_ready > 0);
-                let state = finished.map(|f| f.state);
-                let cleanup = match env.settings.galaxy.cleanup_job {
-                    CleanupJob::Always => state.is_some(),
-                    CleanupJob::Onsuccess => state.as_deref() == Some(states::OK),
+                Ok((collect_end(&env, &dir, job_id, token, output_ids), dir))
+            })
+            .await;
+        let result = match collected {
+            Ok((end, dir)) => self.transitions.end(end).await.map(|ended| (ended, dir)),
+            Err(e) => Err(e),
+        };
+        let dependents = match &result {
+            Ok((ended, _)) => ended.made_ready,
+            Err(_) => true,
+        };
+        let result = match result {
+            Ok((ended, dir)) => {
+                let cleanup = match self.env.settings.galaxy.cleanup_job {
+                    CleanupJob::Always => ended.state.is_some(),
+                    CleanupJob::Onsuccess => ended.state.as_deref() == Some(states::OK),
                     CleanupJob::Never => false,
                 };
                 if cleanup {
-                    spares.recycle(&dir);
+                    let spares = self.runner.spares.clone();
+                    let _ = tokio::task::spawn_blocking(move || spares.recycle(&dir)).await;
                 }
-                Ok((state, wake))
-            })
-            .await;
-        let (result, dependents) = match result {
-            Ok((state, wake)) => (Ok(state), wake),
-            Err(e) => (Err(e), true),
+                Ok(ended.state)
+            }
+            Err(e) => Err(e),
         };
         if let (Ok(Some(state)), Some(m)) = (&result, crate::metrics::get()) {
             m.jobs_finished
@@ -770,6 +767,41 @@ impl HandlerCore {
             self.adopt(job.id, job.claim_token, pid, true);
         }
         Ok(())
+    }
+}
+
+/// The end of a job whose process has ended: its exit code and output from its directory,
+/// the sizes of its outputs (an output the job did not write is created empty).
+fn collect_end(env: &JobsEnv, dir: &JobDir, job_id: i64, token: i64, outputs: Vec<i64>) -> End {
+    let outcome = LocalRunner::collect(dir);
+    let outputs = outputs
+        .into_iter()
+        .map(|ds| {
+            let path = env.dataset_path(ds);
+            let size = match std::fs::metadata(&path) {
+                Ok(m) => m.len() as i64,
+                Err(_) => {
+                    let _ = std::fs::write(&path, b"");
+                    0
+                }
+            };
+            (ds, size)
+        })
+        .collect();
+    let info = match outcome.exit_code {
+        None => Some("the job's process ended without writing its exit code".to_string()),
+        Some(0) => None,
+        Some(code) => Some(format!("exit code {code}")),
+    };
+    End {
+        id: job_id,
+        tok: token,
+        ok: outcome.exit_code == Some(0),
+        exit_code: outcome.exit_code,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        info,
+        outputs: Some(outputs),
     }
 }
 

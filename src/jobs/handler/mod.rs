@@ -1,6 +1,7 @@
 //! The job-handler actor: its mailbox takes new jobs (mem-self wake-ups) and cancels; a
 //! monitor loop is the fallback poll and picks up waiting jobs when inputs become ready.
 
+mod batch;
 mod core;
 
 use std::sync::Arc;

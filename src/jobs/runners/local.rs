@@ -148,7 +148,8 @@ fn read_capped(path: &Path) -> String {
     if let Ok(f) = std::fs::File::open(path) {
         let _ = f.take(MAX_CAPTURE).read_to_end(&mut buf);
     }
-    String::from_utf8_lossy(&buf).into_owned()
+    // PostgreSQL text cannot hold NUL: a job printing one must still be recorded.
+    String::from_utf8_lossy(&buf).replace('\0', "\u{FFFD}")
 }
 
 /// This host's name, as recorded with worker processes.

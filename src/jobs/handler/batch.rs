@@ -1,0 +1,177 @@
+//! Group commit of a handler's job transitions. Jobs ask for their `running` mark, their
+//! process id and their end through [`Transitions`]; one thread applies whatever has been asked
+//! since its last transaction in a single transaction (`db::queries::transitions`), each job
+//! still fenced by its own token. Under load a transaction carries hundreds of jobs; a lone
+//! job waits for nothing (there is no timer, only the transaction already under way).
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::db::DbPool;
+use crate::db::queries::transitions::{self, Applied, End, ExternalId, Start};
+use crate::jobs::JobError;
+
+/// Most transitions applied in one transaction.
+const MAX_BATCH: usize = 1000;
+
+/// How a job's end went.
+#[derive(Debug)]
+pub struct Ended {
+    /// Its final state; `None` when the job was no longer this handler's (token moved on) or
+    /// had already ended.
+    pub state: Option<String>,
+    /// Jobs waiting on outputs ended in the same transaction became ready to be claimed.
+    pub made_ready: bool,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, JobError>>;
+
+enum Request {
+    Start(Start, Reply<bool>),
+    Pid(ExternalId, Reply<bool>),
+    End(End, Reply<Ended>),
+}
+
+impl Request {
+    fn job(&self) -> i64 {
+        match self {
+            Request::Start(s, _) => s.id,
+            Request::Pid(p, _) => p.id,
+            Request::End(e, _) => e.id,
+        }
+    }
+
+    fn fail(self, e: &JobError) {
+        let e = JobError::Internal(e.to_string());
+        match self {
+            Request::Start(_, r) | Request::Pid(_, r) => drop(r.send(Err(e))),
+            Request::End(_, r) => drop(r.send(Err(e))),
+        }
+    }
+}
+
+/// The handle jobs ask through; cloning it shares the one applying thread.
+#[derive(Clone)]
+pub struct Transitions {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Transitions {
+    /// Starts the applying thread (named after the handler).
+    pub fn spawn(pool: DbPool, name: &str) -> Result<Self, JobError> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("transitions-{name}"))
+            .spawn(move || apply_loop(&pool, &rx))
+            .map_err(|e| JobError::Internal(format!("starting the transitions thread: {e}")))?;
+        Ok(Transitions { tx })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, JobError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .map_err(|_| JobError::Internal("the transitions thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| JobError::Internal("the transitions thread dropped a request".into()))?
+    }
+
+    /// `queued` → `running` (fenced). `false` when the job is no longer this handler's to start.
+    pub async fn start(&self, start: Start) -> Result<bool, JobError> {
+        self.ask(|r| Request::Start(start, r)).await
+    }
+
+    /// Records the running process of a started job (fenced).
+    pub async fn record_pid(&self, pid: ExternalId) -> Result<bool, JobError> {
+        self.ask(|r| Request::Pid(pid, r)).await
+    }
+
+    /// Ends a job (fenced), durably.
+    pub async fn end(&self, end: End) -> Result<Ended, JobError> {
+        self.ask(|r| Request::End(end, r)).await
+    }
+}
+
+fn apply_loop(pool: &DbPool, rx: &mpsc::Receiver<Request>) {
+    // Requests for a job already in the batch wait for the next one, so a batch names each
+    // job at most once per kind.
+    let mut carried: Vec<Request> = Vec::new();
+    loop {
+        let mut batch = std::mem::take(&mut carried);
+        if batch.is_empty() {
+            match rx.recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => return,
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut seen = HashSet::new();
+        let (now, later): (Vec<_>, Vec<_>) = batch.into_iter().partition(|r| seen.insert(r.job()));
+        carried = later;
+        flush(pool, now);
+    }
+}
+
+/// Applies one batch; when its transaction fails, each request is tried alone, so one job's
+/// bad row cannot fail the others.
+fn flush(pool: &DbPool, batch: Vec<Request>) {
+    let mut starts = Vec::new();
+    let mut pids = Vec::new();
+    let mut ends = Vec::new();
+    for r in &batch {
+        match r {
+            Request::Start(s, _) => starts.push(s.clone()),
+            Request::Pid(p, _) => pids.push(p.clone()),
+            Request::End(e, _) => ends.push(e.clone()),
+        }
+    }
+    let result = pool
+        .get()
+        .map_err(JobError::from)
+        .and_then(|mut c| Ok(transitions::apply(&mut c, &starts, &pids, &ends)?));
+    match result {
+        Ok(applied) => answer(batch, &applied),
+        Err(e) if batch.len() == 1 => {
+            for r in batch {
+                r.fail(&e);
+            }
+        }
+        Err(e) => {
+            log::warn!(
+                "applying {} job transitions together failed ({e}); applying them one by one",
+                batch.len()
+            );
+            for r in batch {
+                flush(pool, vec![r]);
+            }
+        }
+    }
+}
+
+fn answer(batch: Vec<Request>, applied: &Applied) {
+    let made_ready = applied.now_ready > 0;
+    for r in batch {
+        match r {
+            Request::Start(s, reply) => {
+                let _ = reply.send(Ok(applied.started.binary_search(&s.id).is_ok()));
+            }
+            Request::Pid(p, reply) => {
+                let _ = reply.send(Ok(applied.recorded.binary_search(&p.id).is_ok()));
+            }
+            Request::End(e, reply) => {
+                let _ = reply.send(Ok(Ended {
+                    state: applied.ended.get(&e.id).cloned(),
+                    made_ready,
+                }));
+            }
+        }
+    }
+}
