@@ -53,12 +53,14 @@ pub fn claim_pool_jobs(
             };
             // The candidates are picked once (MATERIALIZED): a plan that ran the locking
             // subquery again per row would see other rows each time and claim past the limit.
+            // The re-check of the claimed rows is `(…) IS TRUE` so that they are found by their
+            // primary key, not by a walk of `ix_job_state` (see `transitions`).
             let sql = format!(
                 "WITH cand AS MATERIALIZED (\
                    SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
                    AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
                  UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
-                 WHERE state = 'new' AND handler IS NULL AND id IN (SELECT id FROM cand) \
+                 WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (SELECT id FROM cand) \
                  RETURNING id, claim_token, create_time"
             );
             let run = |c: &mut PgConnection| {
@@ -106,7 +108,7 @@ pub fn claim_pool_jobs(
                 serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
             let sql = format!(
                 "UPDATE job SET handler = ?1, state = 'queued', claim_token = claim_token + 1, update_time = ?4 \
-                 WHERE state = 'new' AND handler IS NULL AND id IN (\
+                 WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (\
                    SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
                    AND j.handler_tag IN (SELECT value FROM json_each(?2)) AND {READY} ORDER BY j.id LIMIT ?3) \
                  RETURNING id, claim_token, create_time"

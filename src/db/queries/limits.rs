@@ -113,7 +113,7 @@ fn build_sql(pg: bool, handler: &str, scope: Scope<'_>, max: i64, limits: &Claim
         "WITH cand AS (SELECT j.id, j.user_id, j.destination_id, {ranks} FROM job j \
            WHERE j.state = 'new' AND {scope_sql} AND {ready} ORDER BY j.id LIMIT {WINDOW}) \
          UPDATE job SET handler = {h}, state = 'queued', claim_token = claim_token + 1, update_time = {ts} \
-         WHERE state = 'new' AND id IN (SELECT c.id FROM cand c WHERE {conds} ORDER BY c.id LIMIT {max}) \
+         WHERE (state = 'new') IS TRUE AND id IN (SELECT c.id FROM cand c WHERE {conds} ORDER BY c.id LIMIT {max}) \
          RETURNING id, claim_token, create_time",
         ranks = ranks.join(", "),
         ready = super::claim::READY,

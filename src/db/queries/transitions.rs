@@ -85,6 +85,12 @@ struct OutputRow<'a> {
     deleted: bool,
 }
 
+// The state conditions below are written `(…) IS TRUE` so that they cannot be index
+// conditions: each job is found by its primary key. As an index condition on `ix_job_state`
+// (which the planner picks when its statistics say few jobs are `queued`) the scan walks every
+// entry the busy states have left in that index since the last vacuum, and a batch costs time
+// proportional to the jobs handled recently instead of to its own size.
+
 /// The rows of a bound JSON array (`$1` / `?1`) as a table `t` with these typed columns.
 fn records(conn: &DbConn, cols: &[(&str, &str)]) -> String {
     match conn {
@@ -148,7 +154,7 @@ pub fn apply(
     let t = now();
     let start_sql = format!(
         "UPDATE job SET state = 'running', command_line = t.cmd, job_runner_name = t.runner, update_time = {p2} \
-         FROM {rec} WHERE job.id = t.id AND job.claim_token = t.tok AND job.state = 'queued' RETURNING job.id",
+         FROM {rec} WHERE job.id = t.id AND job.claim_token = t.tok AND (job.state = 'queued') IS TRUE RETURNING job.id",
         p2 = second(conn),
         rec = records(
             conn,
@@ -172,7 +178,7 @@ pub fn apply(
         "UPDATE job SET state = CASE WHEN job.state = 'deleting' THEN 'deleted' WHEN t.ok THEN 'ok' ELSE 'error' END, \
          exit_code = t.exit_code, stdout = t.stdout, stderr = t.stderr, info = t.info, update_time = {p2} \
          FROM {rec} WHERE job.id = t.id AND job.claim_token = t.tok \
-         AND job.state IN ('running', 'queued', 'deleting') RETURNING job.id, job.state",
+         AND (job.state IN ('running', 'queued', 'deleting')) IS TRUE RETURNING job.id, job.state",
         p2 = second(conn),
         rec = records(
             conn,
