@@ -10,8 +10,38 @@ use crate::db::models::{
 use crate::db::schema::{
     dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
 };
-use crate::db::{DbConn, DbResult, RelaxedCommit, now};
+use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
 use crate::{db_run, db_tx};
+
+/// The states of the jobs in `ix_job_handler_active` (the jobs being worked on); its
+/// predicate, word for word.
+const ACTIVE: &str = "job.state IN ('new', 'queued', 'running', 'deleting')";
+
+/// `job.state IN (…)` with the states written out as literals, and, when they are all active
+/// states, the index's own predicate beside them: SQLite uses a partial index only for a query
+/// that repeats its predicate, and a bound value hides the implication from PostgreSQL's
+/// generic plans.
+fn state_in(states: &[&str]) -> DbResult<diesel::expression::SqlLiteral<diesel::sql_types::Bool>> {
+    if states.is_empty()
+        || states
+            .iter()
+            .any(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    {
+        return Err(DbError::Migration(format!(
+            "not a list of job states: {states:?}"
+        )));
+    }
+    let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+    let own = format!("job.state IN ({})", list.join(", "));
+    let active = ["new", "queued", "running", "deleting"];
+    Ok(diesel::dsl::sql(
+        &if states.iter().all(|s| active.contains(s)) {
+            format!("{ACTIVE} AND {own}")
+        } else {
+            own
+        },
+    ))
+}
 
 /// What a new job needs.
 pub struct JobSpec<'a> {
@@ -220,21 +250,32 @@ pub fn job_outputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobOutput, D
 }
 
 /// Jobs held by `handler` in one of `states`, oldest first.
+///
+/// One query per state, each an exact range of `ix_job_handler_active`: with the states as a
+/// list the scan may take only `handler` from the index and filter the states.
 pub fn handler_jobs(
     conn: &mut DbConn,
     handler: &str,
     states: &[&str],
     limit: i64,
 ) -> DbResult<Vec<Job>> {
-    db_run!(conn, |c| {
-        Ok(job::table
-            .filter(job::handler.eq(handler))
-            .filter(job::state.eq_any(states))
-            .order(job::id)
-            .limit(limit)
-            .select(Job::as_select())
-            .load(c)?)
-    })
+    let mut jobs = Vec::new();
+    for state in states {
+        let state = state_in(&[state])?;
+        let some: Vec<Job> = db_run!(conn, |c| {
+            job::table
+                .filter(job::handler.eq(handler))
+                .filter(state.clone())
+                .order(job::id)
+                .limit(limit)
+                .select(Job::as_select())
+                .load(c)
+        })?;
+        jobs.extend(some);
+    }
+    jobs.sort_unstable_by_key(|j| j.id);
+    jobs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(jobs)
 }
 
 /// Claims a `new` job held by `handler`: `new` → `queued` and a new fencing token, in one
@@ -333,11 +374,12 @@ pub fn stop_unstarted_or_mark(
 /// a later claim starts them; used on graceful stop.
 pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
     let t = now();
+    let queued = state_in(&["queued"])?;
     db_tx!(conn, |c| {
         Ok(diesel::update(
             job::table
                 .filter(job::handler.eq(handler))
-                .filter(job::state.eq("queued")),
+                .filter(queued.clone()),
         )
         .set((
             job::state.eq("new"),
@@ -397,10 +439,11 @@ pub fn return_to_pool(
     force_tag: Option<&str>,
 ) -> DbResult<usize> {
     let t = now();
+    let unstarted = state_in(&["new", "queued"])?;
     db_tx!(conn, |c| {
         let rows: Vec<(i64, Option<String>)> = job::table
             .filter(job::handler.eq(from))
-            .filter(job::state.eq_any(["new", "queued"]))
+            .filter(unstarted.clone())
             .select((job::id, job::handler_tag))
             .load(c)?;
         for (id, tag) in &rows {
@@ -431,11 +474,12 @@ pub fn return_to_pool(
 /// bumped in one statement, so the old handler can no longer finish them.
 pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Adopted>> {
     let t = now();
+    let started = state_in(&["running", "deleting"])?;
     db_tx!(conn, |c| {
         let rows: Vec<(i64, i64, Option<String>)> = diesel::update(
             job::table
                 .filter(job::handler.eq(from))
-                .filter(job::state.eq_any(["running", "deleting"])),
+                .filter(started.clone()),
         )
         .set((
             job::handler.eq(to),
@@ -457,9 +501,10 @@ pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Ad
 
 /// Jobs held per handler, for `/api/handlers`.
 pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, String, i64)>> {
+    let active = state_in(&["new", "queued", "running", "deleting"])?;
     db_run!(conn, |c| {
         Ok(job::table
-            .filter(job::state.eq_any(["new", "queued", "running", "deleting"]))
+            .filter(active.clone())
             .group_by((job::handler, job::state))
             .select((job::handler, job::state, diesel::dsl::count_star()))
             .load(c)?)

@@ -56,7 +56,10 @@ fn in_list(dests: &Option<Vec<String>>, col: &str) -> String {
     }
 }
 
-const ACTIVE: &str = "r.state IN ('queued', 'running')";
+/// Jobs that count against a limit; with the predicate of `ix_job_handler_active` repeated, so
+/// that counting them reads only the jobs being worked on whatever the table holds.
+const ACTIVE: &str =
+    "r.state IN ('new', 'queued', 'running', 'deleting') AND r.state IN ('queued', 'running')";
 
 fn build_sql(pg: bool, handler: &str, scope: Scope<'_>, max: i64, limits: &ClaimLimits) -> String {
     let (ts, same_user) = if pg {
