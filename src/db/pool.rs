@@ -68,8 +68,13 @@ impl ManageConnection for PgManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<PgConn, Self::Error> {
+        let mut conn = self.0.connect()?;
+        // Every statement here touches a handful of rows; compiling one (done when its
+        // estimated cost is high, as a plan's guess on stale statistics can be) costs far more.
+        conn.batch_execute("SET jit = off")
+            .map_err(diesel::r2d2::Error::QueryError)?;
         Ok(PgConn {
-            conn: self.0.connect()?,
+            conn,
             checked: Instant::now(),
         })
     }

@@ -53,15 +53,23 @@ pub fn claim_pool_jobs(
             };
             // The candidates are picked once (MATERIALIZED): a plan that ran the locking
             // subquery again per row would see other rows each time and claim past the limit.
-            // The re-check of the claimed rows is `(…) IS TRUE` so that they are found by their
-            // primary key, not by a walk of `ix_job_state` (see `transitions`).
+            // Each tag's oldest unclaimed jobs come from `ix_job_unclaimed`, ordered by
+            // (tag, id), which no other index gives: ordered by `id` alone the planner may walk
+            // the primary key from the oldest job and filter, reading every job claimed since
+            // the table's statistics were taken (a burst analyzed while still unclaimed). The
+            // tag is `= ANY(ARRAY[…])` so that it stays part of that order. The readiness test
+            // runs on those few candidates only. The re-check of the claimed rows is
+            // `(…) IS TRUE` so that they are found by their primary key, not by a state index.
             let sql = format!(
                 "WITH cand AS MATERIALIZED (\
-                   SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
-                   AND j.handler_tag = ANY($2) AND {READY} ORDER BY j.id LIMIT $3 {lock}) \
+                   SELECT c.id FROM unnest($2::text[]) AS tg(tag), LATERAL (\
+                     SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
+                     AND j.handler_tag = ANY(ARRAY[tg.tag]) ORDER BY j.handler_tag, j.id LIMIT $3 {lock}) c \
+                   WHERE {ready} ORDER BY c.id LIMIT $3) \
                  UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
                  WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (SELECT id FROM cand) \
-                 RETURNING id, claim_token, create_time"
+                 RETURNING id, claim_token, create_time",
+                ready = READY.replace("j.id", "c.id"),
             );
             let run = |c: &mut PgConnection| {
                 let claimed = diesel::sql_query(&sql)
