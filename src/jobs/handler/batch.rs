@@ -1,16 +1,18 @@
 //! Group commit of a handler's job transitions. Jobs ask for their `running` mark, their
-//! process id and their end through [`Transitions`]; one thread applies whatever has been asked
-//! since its last transaction in a single transaction (`db::queries::transitions`), each job
-//! still fenced by its own token. Under load a transaction carries hundreds of jobs; a lone
-//! job waits for nothing (there is no timer, only the transaction already under way).
+//! process id and their end through [`Transitions`]; an applying thread takes whatever has been
+//! asked and not yet taken and applies it in a single transaction (`db::queries::transitions`),
+//! each job still fenced by its own token. Under load a transaction carries many jobs; a lone
+//! job waits for nothing (there is no timer, only transactions already under way). On
+//! PostgreSQL two threads apply, so one batch is built while the other waits for its commit's
+//! WAL flush; SQLite has one writer, so one thread.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
-use crate::db::DbPool;
 use crate::db::queries::transitions::{self, Applied, End, ExternalId, Start};
+use crate::db::{Backend, DbPool};
 use crate::jobs::JobError;
 
 /// Most transitions applied in one transaction.
@@ -59,13 +61,21 @@ pub struct Transitions {
 }
 
 impl Transitions {
-    /// Starts the applying thread (named after the handler).
+    /// Starts the applying threads (named after the handler).
     pub fn spawn(pool: DbPool, name: &str) -> Result<Self, JobError> {
         let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name(format!("transitions-{name}"))
-            .spawn(move || apply_loop(&pool, &rx))
-            .map_err(|e| JobError::Internal(format!("starting the transitions thread: {e}")))?;
+        let rx = Arc::new(Mutex::new(rx));
+        let appliers = match pool.backend() {
+            Backend::Postgres => 2,
+            Backend::Sqlite => 1,
+        };
+        for i in 0..appliers {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("transitions-{name}-{i}"))
+                .spawn(move || apply_loop(&pool, &rx))
+                .map_err(|e| JobError::Internal(format!("starting the transitions thread: {e}")))?;
+        }
         Ok(Transitions { tx })
     }
 
@@ -95,22 +105,25 @@ impl Transitions {
     }
 }
 
-fn apply_loop(pool: &DbPool, rx: &mpsc::Receiver<Request>) {
+fn apply_loop(pool: &DbPool, rx: &Mutex<mpsc::Receiver<Request>>) {
     // Requests for a job already in the batch wait for the next one, so a batch names each
-    // job at most once per kind.
+    // job at most once.
     let mut carried: Vec<Request> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carried);
-        if batch.is_empty() {
-            match rx.recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => return,
+        {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            if batch.is_empty() {
+                match rx.recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => return,
+                }
             }
-        }
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
             }
         }
         let mut seen = HashSet::new();
@@ -133,10 +146,18 @@ fn flush(pool: &DbPool, batch: Vec<Request>) {
             Request::End(e, _) => ends.push(e.clone()),
         }
     }
+    let began = std::time::Instant::now();
     let result = pool
         .get()
         .map_err(JobError::from)
         .and_then(|mut c| Ok(transitions::apply(&mut c, &starts, &pids, &ends)?));
+    log::debug!(
+        "applied {} start(s), {} process id(s), {} end(s) in {:.2} ms",
+        starts.len(),
+        pids.len(),
+        ends.len(),
+        began.elapsed().as_secs_f64() * 1e3
+    );
     match result {
         Ok(applied) => answer(batch, &applied),
         Err(e) if batch.len() == 1 => {

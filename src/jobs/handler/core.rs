@@ -48,7 +48,8 @@ pub struct HandlerCore {
     max_grab: i64,
     draining: AtomicBool,
     last_takeover: Mutex<Instant>,
-    /// The benchmark-only no-op runner: claimed jobs finish at once, nothing runs.
+    /// The benchmark-only no-op runner: claimed jobs finish at once, nothing runs (so they take
+    /// no runner worker: a claimed job goes straight to its fenced `running` mark and end).
     noop: bool,
     limits: ClaimLimits,
     walltime: Option<Duration>,
@@ -386,6 +387,10 @@ impl HandlerCore {
         token: i64,
         job: Option<Job>,
     ) -> Result<(), JobError> {
+        if self.noop {
+            // Nothing runs: no runner worker is taken.
+            return self.run_noop(job_id, token).await;
+        }
         let permit = self
             .slots
             .clone()
@@ -404,9 +409,6 @@ impl HandlerCore {
         token: i64,
         job: Option<Job>,
     ) -> Result<(), JobError> {
-        if self.noop {
-            return self.run_noop(job_id, token).await;
-        }
         let env = self.env.clone();
         let runner = self.runner.clone();
         let dir = JobDir {
