@@ -4,4 +4,4 @@
 -- handled before.
 DROP INDEX ix_job_state;
 DROP INDEX ix_job_handler_state;
-CREATE INDEX ix_job_handler_active ON job(handler, state) WHERE state IN ('new', 'queued', 'running', 'deleting');
+CREATE INDEX ix_job_handler_active ON job(handler, state, id) WHERE state IN ('new', 'queued', 'running', 'deleting');

@@ -136,6 +136,69 @@ pub fn claim_pool_jobs(
     }
 }
 
+/// Claims up to `limit` ready `new` jobs already assigned to `handler` (pre-assigned at
+/// creation, or a tool mapped to this handler): each goes `new` → `queued` with its token
+/// bumped, in one statement, oldest first along `ix_job_handler_active` (handler, state, id).
+pub fn claim_own_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<Vec<Claimed>> {
+    // The index's predicate repeated word for word (SQLite uses a partial index only then).
+    const OWN_NEW: &str = "j.state IN ('new', 'queued', 'running', 'deleting') AND j.state = 'new' AND j.inputs_ready";
+    let t = now();
+    match conn {
+        DbConn::Pg(c) => {
+            let c: &mut PgConnection = c;
+            let sql = format!(
+                "WITH cand AS MATERIALIZED (\
+                   SELECT j.id FROM job j WHERE j.handler = $1 AND {OWN_NEW} \
+                   ORDER BY j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $3 \
+                 WHERE (state = 'new' AND handler = $1) IS TRUE \
+                 AND id IN (SELECT c.id FROM cand c WHERE {ready}) \
+                 RETURNING id, claim_token, create_time",
+                ready = READY.replace("j.id", "c.id"),
+            );
+            Ok(c.transaction(|c| {
+                c.relax_commit()?;
+                let claimed = diesel::sql_query(&sql)
+                    .bind::<Text, _>(handler)
+                    .bind::<BigInt, _>(limit)
+                    .bind::<diesel::sql_types::Timestamp, _>(t)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
+            })?)
+        }
+        DbConn::Sqlite(c) => {
+            let c: &mut SqliteConnection = c;
+            // A read first: the claim takes the one writer lock, a pass with nothing to claim
+            // should not.
+            let any = diesel::sql_query(format!(
+                "SELECT j.id FROM job j WHERE j.handler = ?1 AND {OWN_NEW} LIMIT 1"
+            ))
+            .bind::<Text, _>(handler)
+            .load::<IdRow>(c)?;
+            if any.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = ?3 \
+                 WHERE (state = 'new' AND handler = ?1) IS TRUE AND id IN (\
+                   SELECT j.id FROM job j WHERE j.handler = ?1 AND {OWN_NEW} AND {READY} \
+                   ORDER BY j.state, j.id LIMIT ?2) \
+                 RETURNING id, claim_token, create_time"
+            );
+            Ok(c.immediate_transaction(|c| {
+                let claimed = diesel::sql_query(&sql)
+                    .bind::<Text, _>(handler)
+                    .bind::<BigInt, _>(limit)
+                    .bind::<diesel::sql_types::Timestamp, _>(t)
+                    .load::<Claimed>(c)?;
+                record_claims!(c, claimed, handler, t);
+                Ok::<_, diesel::result::Error>(claimed)
+            })?)
+        }
+    }
+}
+
 /// Inserts the `queued` state-history rows of claimed jobs, inside the claim's transaction
 /// (`$c` is the backend's concrete connection).
 macro_rules! record_claims {

@@ -237,24 +237,29 @@ impl HandlerCore {
             if claimed.len() as i64 == limit {
                 self.wake();
             }
-            if !claimed.is_empty()
-                && let Some(m) = crate::metrics::get()
-            {
-                let name = self.env.server_name.as_str();
+            if let Some(m) = crate::metrics::get().filter(|_| !claimed.is_empty()) {
                 m.claim_latency
-                    .with_label_values(&[name])
+                    .with_label_values(&[self.env.server_name.as_str()])
                     .observe(started.elapsed().as_secs_f64());
-                m.jobs_claimed
-                    .with_label_values(&[name])
-                    .inc_by(claimed.len() as u64);
-                let now = crate::db::now();
-                for j in &claimed {
-                    let age = (now - j.create_time).num_microseconds().unwrap_or(0) as f64 / 1e6;
-                    m.pickup_latency
-                        .with_label_values(&[name])
-                        .observe(age.max(0.0));
-                }
             }
+            self.record_claimed(&claimed);
+            for job in claimed {
+                let core = self.clone();
+                actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
+            }
+        }
+        if self.limits.is_empty() && !self.stopping.load(Ordering::SeqCst) {
+            // Jobs assigned to this handler at creation that are ready: claimed together.
+            // (Under concurrency limits each is claimed within them, one by one, below.)
+            let (name, limit) = (self.env.server_name.clone(), self.max_grab);
+            let claimed = self
+                .env
+                .blocking(move |c| Ok(claim::claim_own_jobs(c, &name, limit)?))
+                .await?;
+            if claimed.len() as i64 == limit {
+                self.wake();
+            }
+            self.record_claimed(&claimed);
             for job in claimed {
                 let core = self.clone();
                 actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
@@ -294,6 +299,24 @@ impl HandlerCore {
             }
         }
         Ok(())
+    }
+
+    /// Counts claimed jobs and their pickup latency (creation → claim) in the metrics.
+    fn record_claimed(&self, claimed: &[claim::Claimed]) {
+        let Some(m) = crate::metrics::get().filter(|_| !claimed.is_empty()) else {
+            return;
+        };
+        let name = self.env.server_name.as_str();
+        m.jobs_claimed
+            .with_label_values(&[name])
+            .inc_by(claimed.len() as u64);
+        let now = crate::db::now();
+        for j in claimed {
+            let age = (now - j.create_time).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            m.pickup_latency
+                .with_label_values(&[name])
+                .observe(age.max(0.0));
+        }
     }
 
     /// Looks at one `new` job: waits, pauses, or claims and runs it.
@@ -361,10 +384,13 @@ impl HandlerCore {
         self.run_with_slot(job_id, token, Some(job)).await
     }
 
-    /// Runs a job this handler claimed from its pool.
+    /// Runs a job this handler claimed (from its pool, or among the jobs assigned to it).
     async fn run_claimed(self: Arc<Self>, job_id: i64, token: i64) {
-        if !self.lock_busy().insert(job_id) {
-            return;
+        // The claim made this handler the job's only runner. A job assigned to this handler
+        // may be being looked at by `consider` right now (which will find it claimed and let
+        // go): wait for that rather than leave the claimed job unrun.
+        while !self.lock_busy().insert(job_id) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let result = AssertUnwindSafe(self.run_with_slot(job_id, token, None))
             .catch_unwind()
