@@ -222,50 +222,66 @@ macro_rules! record_claims {
 }
 pub(super) use record_claims;
 
-/// The safety net beside event-driven pausing and readiness (`pause`): pauses unclaimed jobs
-/// of these tags whose inputs failed (and their outputs), and marks ready the ones whose
-/// inputs are all ok but which were not marked (a job created as its last input turned ok).
-pub fn sweep_waiting_pool_jobs(conn: &mut DbConn, tags: &[String]) -> DbResult<usize> {
+/// Which waiting jobs a sweep looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Waiting<'a> {
+    /// Unclaimed jobs of these pool tags.
+    Pool(&'a [String]),
+    /// Jobs assigned to this handler.
+    Assigned(&'a str),
+}
+
+/// The safety net beside event-driven pausing and readiness (`pause`): pauses `new` jobs whose
+/// inputs failed (and their outputs), and marks ready the ones whose inputs are all ok but
+/// which were not marked (a job created as its last input turned ok).
+pub fn sweep_waiting_jobs(conn: &mut DbConn, which: Waiting<'_>) -> DbResult<usize> {
     let t = now();
-    let tags_json = serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
-    let ready_sql = match conn {
-        DbConn::Pg(_) => format!(
-            "UPDATE job AS j SET inputs_ready = TRUE WHERE j.state = 'new' AND j.handler IS NULL \
-             AND NOT j.inputs_ready AND j.handler_tag IN (SELECT json_array_elements_text($1::json)) AND {READY}"
-        ),
-        DbConn::Sqlite(_) => format!(
-            "UPDATE job AS j SET inputs_ready = TRUE WHERE j.state = 'new' AND j.handler IS NULL \
-             AND NOT j.inputs_ready AND j.handler_tag IN (SELECT value FROM json_each(?1)) AND {READY}"
-        ),
-    };
-    let (jobs_sql, ds_sql) = match conn {
-        DbConn::Pg(_) => (
-            format!(
-                "UPDATE job SET state = 'paused', update_time = $2 WHERE job.state = 'new' AND job.handler IS NULL \
-                     AND job.handler_tag IN (SELECT json_array_elements_text($1::json)) AND {FAILED} RETURNING job.id"
-            ),
-            "UPDATE dataset SET state = 'paused' WHERE creating_job_id = $1 AND state IN ('new', 'queued')",
-        ),
-        DbConn::Sqlite(_) => (
-            format!(
-                "UPDATE job SET state = 'paused', update_time = ?2 WHERE job.state = 'new' AND job.handler IS NULL \
-                     AND job.handler_tag IN (SELECT value FROM json_each(?1)) AND {FAILED} RETURNING job.id"
-            ),
-            "UPDATE dataset SET state = 'paused' WHERE creating_job_id = ?1 AND state IN ('new', 'queued')",
+    let pg = matches!(conn, DbConn::Pg(_));
+    let (p1, p2) = if pg { ("$1", "$2") } else { ("?1", "?2") };
+    let (scope, bound) = match which {
+        Waiting::Pool(tags) => {
+            let tags_json =
+                serde_json::to_string(tags).map_err(|e| DbError::Migration(e.to_string()))?;
+            let each = if pg {
+                format!("SELECT json_array_elements_text({p1}::json)")
+            } else {
+                format!("SELECT value FROM json_each({p1})")
+            };
+            (
+                format!("job.handler IS NULL AND job.handler_tag IN ({each})"),
+                tags_json,
+            )
+        }
+        // With the predicate of ix_job_handler_active, so that it is used.
+        Waiting::Assigned(handler) => (
+            format!("job.handler = {p1} AND job.state IN ('new', 'queued', 'running', 'deleting')"),
+            handler.to_string(),
         ),
     };
+    let ready_sql = format!(
+        "UPDATE job SET inputs_ready = TRUE WHERE job.state = 'new' AND {scope} \
+         AND NOT job.inputs_ready AND {ready}",
+        ready = READY.replace("j.id", "job.id"),
+    );
+    let jobs_sql = format!(
+        "UPDATE job SET state = 'paused', update_time = {p2} WHERE job.state = 'new' AND {scope} \
+         AND {FAILED} RETURNING job.id"
+    );
+    let ds_sql = format!(
+        "UPDATE dataset SET state = 'paused' WHERE creating_job_id = {p1} AND state IN ('new', 'queued')"
+    );
     crate::db_tx!(conn, |c| {
         let ids: Vec<IdRow> = diesel::sql_query(&jobs_sql)
-            .bind::<Text, _>(&tags_json)
+            .bind::<Text, _>(&bound)
             .bind::<diesel::sql_types::Timestamp, _>(t)
             .load::<IdRow>(c)?;
         for row in &ids {
-            diesel::sql_query(ds_sql)
+            diesel::sql_query(&ds_sql)
                 .bind::<BigInt, _>(row.id)
                 .execute(c)?;
         }
         diesel::sql_query(&ready_sql)
-            .bind::<Text, _>(&tags_json)
+            .bind::<Text, _>(&bound)
             .execute(c)?;
         Ok(ids.len())
     })

@@ -188,17 +188,29 @@ impl HandlerCore {
         {
             log::error!("taking over dead handlers' jobs: {e}");
         }
-        if takeover_due && !self.tags.is_empty() {
+        if takeover_due {
             // A safety net, off the claim path: jobs are paused when an input fails and made
             // ready when their last input turns ok (see `pause`); this catches a job created
             // while its input was changing state.
-            let (core, tags) = (self.clone(), self.tags.clone());
+            let (core, tags, name) = (
+                self.clone(),
+                self.tags.clone(),
+                self.env.server_name.clone(),
+            );
             actix::spawn(async move {
-                if let Err(e) = core
+                let swept = core
                     .env
-                    .blocking(move |c| Ok(claim::sweep_waiting_pool_jobs(c, &tags)?))
-                    .await
-                {
+                    .blocking(move |c| {
+                        if !tags.is_empty() {
+                            claim::sweep_waiting_jobs(c, claim::Waiting::Pool(&tags))?;
+                        }
+                        Ok(claim::sweep_waiting_jobs(
+                            c,
+                            claim::Waiting::Assigned(&name),
+                        )?)
+                    })
+                    .await;
+                if let Err(e) = swept {
                     log::error!("sweeping waiting jobs: {e}");
                 }
             });
@@ -265,17 +277,18 @@ impl HandlerCore {
                 actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
             }
         }
+        // Jobs being cancelled; and, under concurrency limits, the `new` jobs assigned here,
+        // each claimed within the limits (without limits they were claimed together above,
+        // and the waiting ones need nothing until their inputs change).
+        let look_at: &'static [&'static str] = if self.limits.is_empty() {
+            &[states::DELETING]
+        } else {
+            &[states::NEW, states::DELETING]
+        };
         let (name, window) = (self.env.server_name.clone(), self.ready_window);
         let jobs = self
             .env
-            .blocking(move |c| {
-                Ok(q::handler_jobs(
-                    c,
-                    &name,
-                    &[states::NEW, states::DELETING],
-                    window,
-                )?)
-            })
+            .blocking(move |c| Ok(q::handler_jobs(c, &name, look_at, window)?))
             .await?;
         for job in jobs {
             if job.state == states::DELETING {
