@@ -139,6 +139,9 @@ pub fn claim_pool_jobs(
 /// Claims up to `limit` ready `new` jobs already assigned to `handler` (pre-assigned at
 /// creation, or a tool mapped to this handler): each goes `new` → `queued` with its token
 /// bumped, in one statement, oldest first along `ix_job_handler_active` (handler, state, id).
+/// On PostgreSQL the handler is `= ANY(ARRAY[…])` and the order names every column of that
+/// index, so no other index gives it (as with the pool claim, ordered by `id` alone the
+/// planner may walk the primary key through every job claimed since the last statistics).
 pub fn claim_own_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<Vec<Claimed>> {
     // The index's predicate repeated word for word (SQLite uses a partial index only then).
     const OWN_NEW: &str = "j.state IN ('new', 'queued', 'running', 'deleting') AND j.state = 'new' AND j.inputs_ready";
@@ -148,8 +151,8 @@ pub fn claim_own_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<
             let c: &mut PgConnection = c;
             let sql = format!(
                 "WITH cand AS MATERIALIZED (\
-                   SELECT j.id FROM job j WHERE j.handler = $1 AND {OWN_NEW} \
-                   ORDER BY j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                   SELECT j.id FROM job j WHERE j.handler = ANY(ARRAY[$1]) AND {OWN_NEW} \
+                   ORDER BY j.handler, j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
                  UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $3 \
                  WHERE (state = 'new' AND handler = $1) IS TRUE \
                  AND id IN (SELECT c.id FROM cand c WHERE {ready}) \
