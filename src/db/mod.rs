@@ -5,6 +5,7 @@
 pub mod listen;
 pub mod models;
 pub mod pool;
+pub mod prepared;
 pub mod queries;
 pub mod schema;
 

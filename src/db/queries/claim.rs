@@ -3,9 +3,10 @@
 //! and per assignment method; everything else above `db/` is backend-neutral.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{BigInt, Text};
 
-use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
+use crate::db::prepared::{Prepared, Value};
+use crate::db::{DbConn, DbError, DbResult, now};
 
 /// How a handler claims unclaimed jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,39 +61,39 @@ pub fn claim_pool_jobs(
             // tag is `= ANY(ARRAY[…])` so that it stays part of that order. The readiness test
             // runs on those few candidates only. The re-check of the claimed rows is
             // `(…) IS TRUE` so that they are found by their primary key, not by a state index.
+            // One statement (the history rows in a data-modifying CTE), committed without
+            // waiting for the WAL flush: a lost claim leaves the job unclaimed.
             let sql = format!(
-                "WITH cand AS MATERIALIZED (\
+                "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v), \
+                 cand AS MATERIALIZED (\
                    SELECT c.id FROM unnest($2::text[]) AS tg(tag), LATERAL (\
                      SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
                      AND j.handler_tag = ANY(ARRAY[tg.tag]) ORDER BY j.handler_tag, j.id LIMIT $3 {lock}) c \
-                   WHERE {ready} ORDER BY c.id LIMIT $3) \
-                 UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
-                 WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (SELECT id FROM cand) \
-                 RETURNING id, claim_token, create_time",
+                   WHERE {ready} ORDER BY c.id LIMIT $3), \
+                 claimed AS (UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
+                   WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (SELECT id FROM cand) \
+                   AND EXISTS (SELECT 1 FROM cfg) RETURNING id, claim_token, create_time), \
+                 hist AS (INSERT INTO job_state_history (job_id, state, handler, create_time) \
+                   SELECT id, 'queued', $1, $4 FROM claimed) \
+                 SELECT id, claim_token, create_time FROM claimed",
                 ready = READY.replace("j.id", "c.id"),
             );
-            let run = |c: &mut PgConnection| {
-                let claimed = diesel::sql_query(&sql)
-                    .bind::<Text, _>(handler)
-                    .bind::<Array<Text>, _>(tags)
-                    .bind::<BigInt, _>(limit)
-                    .bind::<diesel::sql_types::Timestamp, _>(t)
-                    .load::<Claimed>(c)?;
-                record_claims!(c, claimed, handler, t);
-                Ok::<_, diesel::result::Error>(claimed)
-            };
+            let statement = Prepared::new(
+                sql,
+                vec![
+                    Value::Text(handler.to_string()),
+                    Value::TextArray(tags.to_vec()),
+                    Value::BigInt(limit),
+                    Value::Timestamp(t),
+                ],
+            );
+            let run = |c: &mut PgConnection| statement.clone().load::<Claimed>(c);
             let claimed = match method {
-                ClaimMethod::SkipLocked => c.transaction(|c| {
-                    c.relax_commit()?;
-                    run(c)
-                })?,
+                ClaimMethod::SkipLocked => run(c)?,
                 ClaimMethod::TransactionIsolation => {
                     let mut attempt = 0;
                     loop {
-                        let r = c.build_transaction().serializable().run(|c| {
-                            c.relax_commit()?;
-                            run(c)
-                        });
+                        let r = c.build_transaction().serializable().run(run);
                         match r {
                             Err(diesel::result::Error::DatabaseError(
                                 diesel::result::DatabaseErrorKind::SerializationFailure,
@@ -150,25 +151,28 @@ pub fn claim_own_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<
         DbConn::Pg(c) => {
             let c: &mut PgConnection = c;
             let sql = format!(
-                "WITH cand AS MATERIALIZED (\
+                "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v), \
+                 cand AS MATERIALIZED (\
                    SELECT j.id FROM job j WHERE j.handler = ANY(ARRAY[$1]) AND {OWN_NEW} \
-                   ORDER BY j.handler, j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                 UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $3 \
-                 WHERE (state = 'new' AND handler = $1) IS TRUE \
-                 AND id IN (SELECT c.id FROM cand c WHERE {ready}) \
-                 RETURNING id, claim_token, create_time",
+                   ORDER BY j.handler, j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                 claimed AS (UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $3 \
+                   WHERE (state = 'new' AND handler = $1) IS TRUE \
+                   AND id IN (SELECT c.id FROM cand c WHERE {ready}) AND EXISTS (SELECT 1 FROM cfg) \
+                   RETURNING id, claim_token, create_time), \
+                 hist AS (INSERT INTO job_state_history (job_id, state, handler, create_time) \
+                   SELECT id, 'queued', $1, $3 FROM claimed) \
+                 SELECT id, claim_token, create_time FROM claimed",
                 ready = READY.replace("j.id", "c.id"),
             );
-            Ok(c.transaction(|c| {
-                c.relax_commit()?;
-                let claimed = diesel::sql_query(&sql)
-                    .bind::<Text, _>(handler)
-                    .bind::<BigInt, _>(limit)
-                    .bind::<diesel::sql_types::Timestamp, _>(t)
-                    .load::<Claimed>(c)?;
-                record_claims!(c, claimed, handler, t);
-                Ok::<_, diesel::result::Error>(claimed)
-            })?)
+            Ok(Prepared::new(
+                sql,
+                vec![
+                    Value::Text(handler.to_string()),
+                    Value::BigInt(limit),
+                    Value::Timestamp(t),
+                ],
+            )
+            .load::<Claimed>(c)?)
         }
         DbConn::Sqlite(c) => {
             let c: &mut SqliteConnection = c;

@@ -17,6 +17,8 @@ use crate::db::models::NewJobStateHistory;
 use crate::db::schema::{dataset, job_state_history};
 use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
 
+mod pg;
+
 /// A claimed job about to be started: `queued` → `running`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Start {
@@ -152,6 +154,35 @@ pub fn apply(
     ends: &[End],
 ) -> DbResult<Applied> {
     let t = now();
+    let mut applied = match conn {
+        DbConn::Pg(c) => pg::apply(c, starts, ids, ends, t)?,
+        DbConn::Sqlite(_) => apply_in_one_transaction(conn, starts, ids, ends, t)?,
+    };
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for (&id, state) in &applied.ended {
+        if state == "ok" {
+            ok.push(id);
+        } else {
+            failed.push(id);
+        }
+    }
+    ok.sort_unstable();
+    failed.sort_unstable();
+    applied.now_ready = super::pause::mark_dependents_ready(conn, &ok)?;
+    super::pause::pause_dependents(conn, &failed)?;
+    Ok(applied)
+}
+
+/// The batch as a few statements in one write transaction (SQLite: one writer, statements
+/// in-process).
+fn apply_in_one_transaction(
+    conn: &mut DbConn,
+    starts: &[Start],
+    ids: &[ExternalId],
+    ends: &[End],
+    t: chrono::NaiveDateTime,
+) -> DbResult<Applied> {
     let start_sql = format!(
         "UPDATE job SET state = 'running', command_line = t.cmd, job_runner_name = t.runner, update_time = {p2} \
          FROM {rec} WHERE job.id = t.id AND job.claim_token = t.tok AND (job.state = 'queued') IS TRUE RETURNING job.id",
@@ -211,7 +242,7 @@ pub fn apply(
     let ids_json = json(&ids)?;
     let ends_json = json(&ends)?;
     let durable = !ends.is_empty();
-    let mut applied = crate::db_tx!(conn, |c| {
+    crate::db_tx!(conn, |c| {
         if !durable {
             c.relax_commit()?;
         }
@@ -289,21 +320,7 @@ pub fn apply(
             }
         }
         Ok(applied)
-    })?;
-    let mut ok = Vec::new();
-    let mut failed = Vec::new();
-    for (&id, state) in &applied.ended {
-        if state == "ok" {
-            ok.push(id);
-        } else {
-            failed.push(id);
-        }
-    }
-    ok.sort_unstable();
-    failed.sort_unstable();
-    applied.now_ready = super::pause::mark_dependents_ready(conn, &ok)?;
-    super::pause::pause_dependents(conn, &failed)?;
-    Ok(applied)
+    })
 }
 
 /// The state of the outputs of a job that ended in `job_state`.
