@@ -69,12 +69,9 @@ impl ManageConnection for PgManager {
 
     fn connect(&self) -> Result<PgConn, Self::Error> {
         let mut conn = self.0.connect()?;
-        // Every statement here touches a handful of rows: compiling one (done when its
-        // estimated cost is high, as a plan's guess on stale statistics can be) costs far
-        // more, and so does planning a cached statement again on each run (a claim plans in
-        // ~0.3 ms and runs in ~0.2 ms). The statements are written so that their plan does
-        // not depend on the values bound (conditions partial indexes need are literals).
-        conn.batch_execute("SET jit = off; SET plan_cache_mode = force_generic_plan")
+        // Every statement here touches a handful of rows; compiling one (done when its
+        // estimated cost is high, as a plan's guess on stale statistics can be) costs far more.
+        conn.batch_execute("SET jit = off")
             .map_err(diesel::r2d2::Error::QueryError)?;
         Ok(PgConn {
             conn,

@@ -62,19 +62,22 @@ pub fn claim_pool_jobs(
             // runs on those few candidates only. The re-check of the claimed rows is
             // `(…) IS TRUE` so that they are found by their primary key, not by a state index.
             // One statement (the history rows in a data-modifying CTE), committed without
-            // waiting for the WAL flush: a lost claim leaves the job unclaimed.
+            // waiting for the WAL flush: a lost claim leaves the job unclaimed. The limit is
+            // written out, not bound: should PostgreSQL settle on a generic plan for the cached
+            // statement, a plan made for an unknown LIMIT expects a tenth of the table and
+            // sorts every candidate.
             let sql = format!(
                 "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v), \
                  cand AS MATERIALIZED (\
                    SELECT c.id FROM unnest($2::text[]) AS tg(tag), LATERAL (\
                      SELECT j.id FROM job j WHERE j.state = 'new' AND j.handler IS NULL AND j.inputs_ready \
-                     AND j.handler_tag = ANY(ARRAY[tg.tag]) ORDER BY j.handler_tag, j.id LIMIT $3 {lock}) c \
-                   WHERE {ready} ORDER BY c.id LIMIT $3), \
-                 claimed AS (UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $4 \
+                     AND j.handler_tag = ANY(ARRAY[tg.tag]) ORDER BY j.handler_tag, j.id LIMIT {limit} {lock}) c \
+                   WHERE {ready} ORDER BY c.id LIMIT {limit}), \
+                 claimed AS (UPDATE job SET handler = $1, state = 'queued', claim_token = claim_token + 1, update_time = $3 \
                    WHERE (state = 'new' AND handler IS NULL) IS TRUE AND id IN (SELECT id FROM cand) \
                    AND EXISTS (SELECT 1 FROM cfg) RETURNING id, claim_token, create_time), \
                  hist AS (INSERT INTO job_state_history (job_id, state, handler, create_time) \
-                   SELECT id, 'queued', $1, $4 FROM claimed) \
+                   SELECT id, 'queued', $1, $3 FROM claimed) \
                  SELECT id, claim_token, create_time FROM claimed",
                 ready = READY.replace("j.id", "c.id"),
             );
@@ -83,7 +86,6 @@ pub fn claim_pool_jobs(
                 vec![
                     Value::Text(handler.to_string()),
                     Value::TextArray(tags.to_vec()),
-                    Value::BigInt(limit),
                     Value::Timestamp(t),
                 ],
             );
@@ -154,23 +156,19 @@ pub fn claim_own_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<
                 "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v), \
                  cand AS MATERIALIZED (\
                    SELECT j.id FROM job j WHERE j.handler = ANY(ARRAY[$1]) AND {OWN_NEW} \
-                   ORDER BY j.handler, j.state, j.id LIMIT $2 FOR UPDATE SKIP LOCKED), \
-                 claimed AS (UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $3 \
+                   ORDER BY j.handler, j.state, j.id LIMIT {limit} FOR UPDATE SKIP LOCKED), \
+                 claimed AS (UPDATE job SET state = 'queued', claim_token = claim_token + 1, update_time = $2 \
                    WHERE (state = 'new' AND handler = $1) IS TRUE \
                    AND id IN (SELECT c.id FROM cand c WHERE {ready}) AND EXISTS (SELECT 1 FROM cfg) \
                    RETURNING id, claim_token, create_time), \
                  hist AS (INSERT INTO job_state_history (job_id, state, handler, create_time) \
-                   SELECT id, 'queued', $1, $3 FROM claimed) \
+                   SELECT id, 'queued', $1, $2 FROM claimed) \
                  SELECT id, claim_token, create_time FROM claimed",
                 ready = READY.replace("j.id", "c.id"),
             );
             Ok(Prepared::new(
                 sql,
-                vec![
-                    Value::Text(handler.to_string()),
-                    Value::BigInt(limit),
-                    Value::Timestamp(t),
-                ],
+                vec![Value::Text(handler.to_string()), Value::Timestamp(t)],
             )
             .load::<Claimed>(c)?)
         }
