@@ -162,7 +162,9 @@ class Cluster:
                 f"  state_dir: {self.dir}/gravity\n"
                 f"  gunicorn: {{bind: '127.0.0.1:{self.port}', workers: 2}}\n"
                 "galaxy:\n"
-                f"  database_connection: '{self.url}'\n"
+                # No TLS on the loopback connection, as the peers' drivers (node-postgres)
+                # connect; libpq would otherwise negotiate it (sslmode=prefer).
+                f"  database_connection: '{self.url}?sslmode=disable'\n"
                 f"  tool_config_file: '{REPO}/config/tool_conf.xml'\n"
                 f"  job_config_file: '{self.dir}/job_conf.yml'\n"
                 f"  file_path: '{self.dir}/objects'\n"

@@ -106,6 +106,17 @@ pub fn claim_pool_jobs(
                                 let jitter = rand::random_range(0..(2u64 << attempt.min(6)));
                                 std::thread::sleep(std::time::Duration::from_millis(jitter));
                             }
+                            Err(diesel::result::Error::DatabaseError(
+                                diesel::result::DatabaseErrorKind::SerializationFailure,
+                                _,
+                            )) => {
+                                // Others keep claiming these jobs; this handler tries again on
+                                // its next pass. Nothing was claimed, nothing is lost.
+                                log::info!(
+                                    "claim gave way to other handlers {attempt} times; trying again on the next pass"
+                                );
+                                break Vec::new();
+                            }
                             other => break other?,
                         }
                     }
