@@ -5,7 +5,7 @@
 //! one round trip.
 //!
 //! The text numbers its values PostgreSQL's way (`$1`, `$2`, …; SQLite's `?1` is accepted too);
-//! a value may be used more than once.
+//! a value may be used more than once; inside a string literal nothing is a placeholder.
 
 use diesel::QueryResult;
 use diesel::RunQueryDsl;
@@ -44,8 +44,14 @@ impl Prepared {
         let bytes = self.sql.as_bytes();
         let mut out = Vec::new();
         let (mut start, mut i) = (0, 0);
+        // Inside a string literal (quotes doubled within it) nothing is a placeholder.
+        let mut quoted = false;
         while i < bytes.len() {
-            if (bytes[i] == b'$' || bytes[i] == b'?')
+            if bytes[i] == b'\'' {
+                quoted = !quoted;
+                i += 1;
+            } else if !quoted
+                && (bytes[i] == b'$' || bytes[i] == b'?')
                 && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
             {
                 let mut j = i + 1;
@@ -139,6 +145,15 @@ mod tests {
                 (" AND b = ", Some(2)),
                 ("", None),
             ]
+        );
+    }
+
+    #[test]
+    fn nothing_inside_a_string_literal_is_a_placeholder() {
+        let p = Prepared::new("SELECT 'a$1''?2' || $1", vec![]);
+        assert_eq!(
+            p.pieces(),
+            vec![("SELECT 'a$1''?2' || ", Some(0)), ("", None)]
         );
     }
 
