@@ -1,0 +1,165 @@
+//! What a handler does about jobs it did not start itself: a dead handler's jobs (unstarted
+//! ones back to the pool, started ones adopted), its own jobs after a restart, and draining.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::HandlerCore;
+use crate::db::models::Job;
+use crate::db::queries::jobs as q;
+use crate::db::queries::{notify, workers};
+use crate::jobs::JobError;
+use crate::jobs::assign::{DEFAULT_TAG, tags_of_pools};
+use crate::jobs::runners::local::{JobDir, LocalRunner};
+use crate::jobs::states;
+
+impl HandlerCore {
+    /// Watches a started job this handler now owns until its process ends, then finishes it
+    /// from its exit-code file. On another host's job the process cannot be seen: the
+    /// exit-code file (on shared storage) tells when it is done.
+    pub(super) fn adopt(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
+        log::info!("(job {job_id}) adopting running job (pid {pid})");
+        self.lock_running().insert(job_id, pid);
+        let core = self.clone();
+        actix::spawn(async move {
+            let dir = JobDir {
+                root: core.env.job_directory(job_id),
+            };
+            let mut pid = pid;
+            if pid <= 1 {
+                // Its handler stopped before recording the pid: the script writes its own
+                // first. Neither a pid nor an exit code after a grace period: it never started.
+                for _ in 0..20 {
+                    if let Some(p) = dir.read_pid() {
+                        pid = p;
+                        break;
+                    }
+                    if dir.read_exit_code().is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                if pid <= 1 && dir.read_exit_code().is_none() {
+                    core.lock_running().remove(&job_id);
+                    match core
+                        .env
+                        .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
+                        .await
+                    {
+                        Ok(true) => log::warn!(
+                            "(job {job_id}) never started before its handler stopped: back to its pool"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => log::error!("(job {job_id}) requeue: {e}"),
+                    }
+                    core.wake();
+                    return;
+                }
+                core.lock_running().insert(job_id, pid);
+            }
+            // The exit-code file is written as the script's last act; on another host it is
+            // the only sign of the end (shared storage).
+            while dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid)) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            core.lock_running().remove(&job_id);
+            core.finish(job_id, token, None).await;
+        });
+    }
+
+    /// Takes over the jobs of handlers of this handler's tags that missed 3 heartbeats:
+    /// unstarted ones go back to the pool (and are claimed as usual), started ones are
+    /// adopted — never re-run, never failed because their handler died.
+    pub(super) async fn take_over_dead(self: &Arc<Self>) -> Result<(), JobError> {
+        let (me, tags) = (self.env.server_name.clone(), self.tags.clone());
+        let max_age = 3.0 * self.env.settings.galaxy.heartbeat_interval;
+        let host = crate::jobs::runners::local::hostname();
+        let adopted = self
+            .env
+            .blocking(move |c| {
+                let mut adopted = Vec::new();
+                for dead in workers::dead_handlers(c, max_age)? {
+                    let their_tags = tags_of_pools(&serde_json::from_str::<Vec<String>>(&dead.pools).unwrap_or_default());
+                    let Some(shared) = their_tags.iter().find(|t| tags.contains(t)) else { continue };
+                    if dead.server_name == me {
+                        continue;
+                    }
+                    let returned = q::return_to_pool(c, &dead.server_name, shared, None)?;
+                    let started = q::adopt_started(c, &dead.server_name, &me)?;
+                    workers::remove_dead_worker(c, &dead.server_name, dead.update_time)?;
+                    log::warn!(
+                        "handler {} missed 3 heartbeats: {returned} unstarted job(s) back to pool, {} running job(s) adopted",
+                        dead.server_name,
+                        started.len()
+                    );
+                    if returned > 0 {
+                        let _ = notify::new_job(c, shared);
+                    }
+                    adopted.extend(started.into_iter().map(|a| (a, dead.hostname == host)));
+                }
+                Ok(adopted)
+            })
+            .await?;
+        for (job, same_host) in adopted {
+            let pid = job
+                .external_id
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            self.adopt(job.id, job.claim_token, pid, same_host);
+        }
+        Ok(())
+    }
+
+    /// Reads this process's `draining` flag (set by the admin API); a draining handler hands
+    /// back its unstarted jobs once and claims nothing more.
+    pub fn set_draining(&self, draining: bool) {
+        if draining && !self.draining.swap(true, Ordering::SeqCst) {
+            let (name, tag) = (
+                self.env.server_name.clone(),
+                self.tags
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_TAG.to_string()),
+            );
+            match self
+                .env
+                .pool
+                .get()
+                .map_err(JobError::from)
+                .and_then(|mut c| {
+                    let n = q::return_to_pool(&mut c, &name, &tag, None)?;
+                    let _ = notify::new_job(&mut c, &tag);
+                    Ok(n)
+                }) {
+                Ok(n) => log::info!("draining: handed back {n} unstarted job(s)"),
+                Err(e) => log::error!("draining: {e}"),
+            }
+        } else if !draining {
+            self.draining.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// On start: hands back claimed-but-unstarted jobs, and adopts running ones: finished from
+    /// their exit-code file, or watched until their process ends. Never re-run.
+    pub(super) async fn recover(self: Arc<Self>) -> Result<(), JobError> {
+        let name = self.env.server_name.clone();
+        let jobs: Vec<Job> = self
+            .env
+            .blocking(move |c| {
+                q::release_unstarted(c, &name)?;
+                Ok(q::handler_jobs(c, &name, &[states::RUNNING], i64::MAX)?)
+            })
+            .await?;
+        for job in jobs {
+            let pid: i32 = job
+                .job_runner_external_id
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            self.adopt(job.id, job.claim_token, pid, true);
+        }
+        Ok(())
+    }
+}
