@@ -3,6 +3,12 @@
 //! statement in its own implicit transaction. Starts and process ids commit without waiting
 //! for the WAL flush (`set_config('synchronous_commit', 'off', true)` inside the statement,
 //! as a claim does); ends are durable.
+//!
+//! The state conditions are written `(…) IS TRUE` so that they cannot be index conditions:
+//! each job is found by its primary key. As an index condition on a state index (which the
+//! planner picks when its statistics say few jobs are `queued`) the scan walks every entry the
+//! busy states have left in that index since the last vacuum, and a batch costs time in
+//! proportion to the jobs handled recently instead of to its own size.
 
 use diesel::prelude::*;
 use serde::Serialize;
