@@ -337,9 +337,18 @@ impl HandlerCore {
         if self.stopping.load(Ordering::SeqCst) || !self.lock_busy().insert(job_id) {
             return;
         }
-        let result = AssertUnwindSafe(self.clone().consider_inner(job_id))
-            .catch_unwind()
+        self.while_busy(job_id, self.clone().consider_inner(job_id))
             .await;
+    }
+
+    /// Runs `work` for a job this handler has marked busy, then unmarks it; an error or a
+    /// panic is logged (the job stays recoverable).
+    async fn while_busy(
+        &self,
+        job_id: i64,
+        work: impl std::future::Future<Output = Result<(), JobError>>,
+    ) {
+        let result = AssertUnwindSafe(work).catch_unwind().await;
         self.lock_busy().remove(&job_id);
         match result {
             Ok(Ok(())) => {}

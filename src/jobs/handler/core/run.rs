@@ -3,11 +3,8 @@
 //! exit-code file. Every step is fenced by the claim token.
 
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-
-use futures_util::FutureExt as _;
 
 use super::HandlerCore;
 use crate::config::CleanupJob;
@@ -28,17 +25,8 @@ impl HandlerCore {
         while !self.lock_busy().insert(job_id) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let result = AssertUnwindSafe(self.run_with_slot(job_id, token, None))
-            .catch_unwind()
+        self.while_busy(job_id, self.run_with_slot(job_id, token, None))
             .await;
-        self.lock_busy().remove(&job_id);
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => log::error!("(job {job_id}) {e}"),
-            Err(_) => {
-                log::error!("(job {job_id}) panicked while being handled; it stays recoverable")
-            }
-        }
     }
 
     /// Waits for a runner slot, then runs the claimed job.
