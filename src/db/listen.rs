@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use super::health;
 use super::queries::notify::CHANNEL;
 
 /// Listens forever; calls `on_payload` with each notification's payload, and with `None`
@@ -31,7 +32,8 @@ where
                             }
                             Ok(_) => {}
                             Err(e) => {
-                                log::warn!("LISTEN connection lost: {e}");
+                                health::report_unreachable(&e.to_string());
+                                log::debug!("LISTEN connection lost: {e}");
                                 break;
                             }
                         }
@@ -39,6 +41,7 @@ where
                 });
                 match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
                     Ok(()) => {
+                        health::report_reachable();
                         backoff = Duration::from_millis(100);
                         on_payload(None);
                         while let Some(payload) = rx.recv().await {
@@ -49,9 +52,13 @@ where
                 }
                 driver.abort();
             }
-            Err(e) => log::warn!("LISTEN connection: {e}"),
+            Err(e) => {
+                // An outage is logged once, by `health`.
+                health::report_unreachable(&e.to_string());
+                log::debug!("LISTEN connection: {e}");
+            }
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(Duration::from_secs(1));
     }
 }

@@ -2,6 +2,7 @@
 //! [`DbConn`]; the [`db_run!`] macro compiles the same diesel code once per backend, so backend
 //! differences stay inside this folder.
 
+pub mod health;
 pub mod listen;
 pub mod models;
 pub mod pool;
@@ -15,15 +16,51 @@ pub use pool::{Backend, DbConn, DbPool};
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("database connection error: {0}")]
     Connection(#[from] diesel::ConnectionError),
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The database cannot be reached (down, restarting, or the connection was cut).
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("unsupported database_connection `{0}`: expected sqlite:///PATH or postgresql://…")]
     Url(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// A query that failed because the server went away is an outage, not a query error: it
+    /// is reported to [`health`] and becomes [`DbError::Unavailable`].
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as E};
+        let unreachable = match &e {
+            E::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+            E::DatabaseError(_, info) => health::message_means_unreachable(info.message()),
+            E::BrokenTransactionManager => true,
+            _ => false,
+        };
+        if unreachable {
+            let msg = e.to_string();
+            health::report_unreachable(&msg);
+            DbError::Unavailable(msg)
+        } else {
+            DbError::Query(e)
+        }
+    }
+}
+
+impl DbError {
+    /// Whether the step failed because the database could not be reached: worth retrying
+    /// once it answers again (nothing was wrong with the step itself).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Connection(e) => health::message_means_unreachable(&e.to_string()),
+            _ => false,
+        }
+    }
 }
 
 pub type DbResult<T> = Result<T, DbError>;

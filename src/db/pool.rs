@@ -8,7 +8,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Poo
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::DbError;
+use super::{DbError, health};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -69,6 +69,7 @@ impl ManageConnection for PgManager {
 
     fn connect(&self) -> Result<PgConn, Self::Error> {
         let mut conn = self.0.connect()?;
+        health::report_reachable();
         // Every statement here touches a handful of rows; compiling one (done when its
         // estimated cost is high, as a plan's guess on stale statistics can be) costs far more.
         conn.batch_execute("SET jit = off")
@@ -84,6 +85,7 @@ impl ManageConnection for PgManager {
             return Ok(());
         }
         self.0.is_valid(&mut c.conn)?;
+        health::report_reachable();
         c.checked = Instant::now();
         Ok(())
     }
@@ -91,6 +93,35 @@ impl ManageConnection for PgManager {
     fn has_broken(&self, c: &mut PgConn) -> bool {
         self.0.has_broken(&mut c.conn)
     }
+}
+
+/// Failed connection attempts mark the database unreachable (logged once by `health`, not once
+/// per attempt as r2d2's own handler would).
+#[derive(Debug)]
+struct ReportUnreachable;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for ReportUnreachable {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        health::report_unreachable(&error.to_string());
+    }
+}
+
+/// How long a checkout waits at a time; between waits it gives up at once when the database
+/// is known to be unreachable.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(250);
+/// How long a checkout waits for a busy pool (every connection in use) before giving up.
+const CHECKOUT_PATIENCE: Duration = Duration::from_secs(30);
+/// Seconds libpq waits for a server to accept a connection (unless the URL says otherwise):
+/// an unreachable host is an outage, not a hang.
+const PG_CONNECT_TIMEOUT: u32 = 5;
+
+/// `url` with libpq's `connect_timeout` set, unless it already is.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={PG_CONNECT_TIMEOUT}")
 }
 
 #[derive(Debug)]
@@ -139,13 +170,19 @@ impl DbPool {
                 .build(manager)?;
             Ok(DbPool::Sqlite(pool))
         } else if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-            let manager = PgManager(ConnectionManager::<PgConnection>::new(url));
-            // Connections are opened as needed, not all at start: start-up stays fast.
+            let manager = PgManager(ConnectionManager::<PgConnection>::new(
+                with_connect_timeout(url),
+            ));
+            // Connections are opened as needed, not all at start: start-up stays fast. The
+            // pool's own timeout also caps the pause between its attempts to reconnect
+            // (half of it), so that service resumes within a second of the database's return;
+            // checkouts wait longer than that for a busy pool (`get`).
             let pool = r2d2::Pool::builder()
                 .max_size(size.max(1))
                 .min_idle(Some(1))
-                .connection_timeout(Duration::from_secs(30))
-                .build(manager)?;
+                .connection_timeout(Duration::from_secs(2))
+                .error_handler(Box::new(ReportUnreachable))
+                .build_unchecked(manager);
             Ok(DbPool::Pg(pool))
         } else {
             Err(DbError::Url(url.to_string()))
@@ -159,16 +196,65 @@ impl DbPool {
         }
     }
 
+    /// A connection: waits for a busy pool up to 30 s, but answers
+    /// [`DbError::Unavailable`] within a fraction of a second when the database is down.
     pub fn get(&self) -> Result<DbConn, DbError> {
-        Ok(match self {
-            DbPool::Pg(p) => DbConn::Pg(p.get()?),
-            DbPool::Sqlite(p) => DbConn::Sqlite(p.get()?),
-        })
+        match self {
+            DbPool::Pg(p) => {
+                let began = Instant::now();
+                loop {
+                    match p.get_timeout(CHECKOUT_SLICE) {
+                        Ok(c) => return Ok(DbConn::Pg(c)),
+                        Err(e) => {
+                            if let Some((_, reason)) = health::outage() {
+                                return Err(DbError::Unavailable(reason));
+                            }
+                            if began.elapsed() >= CHECKOUT_PATIENCE {
+                                return Err(DbError::Pool(e));
+                            }
+                        }
+                    }
+                }
+            }
+            DbPool::Sqlite(p) => Ok(DbConn::Sqlite(p.get()?)),
+        }
+    }
+
+    /// Asks the database a trivial question, waiting at most `patience` for a connection.
+    pub fn ping(&self, patience: Duration) -> Result<(), DbError> {
+        match self {
+            DbPool::Pg(p) => {
+                let mut c = p
+                    .get_timeout(patience)
+                    .map_err(|e| match health::outage() {
+                        Some((_, reason)) => DbError::Unavailable(reason),
+                        None => DbError::Pool(e),
+                    })?;
+                c.batch_execute("SELECT 1")?;
+                health::report_reachable();
+            }
+            DbPool::Sqlite(p) => p.get_timeout(patience)?.batch_execute("SELECT 1")?,
+        }
+        Ok(())
+    }
+
+    /// A connection for start-up: waits up to `patience` for an unreachable database to
+    /// answer (a process started together with its database, or just before it).
+    pub fn get_at_start(&self, patience: Duration) -> Result<DbConn, DbError> {
+        let began = Instant::now();
+        loop {
+            match self.get() {
+                Err(e) if e.is_unavailable() && began.elapsed() < patience => {
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Applies the embedded migrations; safe when several processes start at once.
     pub fn migrate(&self) -> Result<usize, DbError> {
-        let mut conn = self.get()?;
+        let mut conn = self.get_at_start(CHECKOUT_PATIENCE)?;
         match &mut conn {
             DbConn::Pg(c) => {
                 let c: &mut PgConnection = c;

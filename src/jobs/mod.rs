@@ -75,8 +75,15 @@ pub enum JobError {
     Internal(String),
 }
 
+impl JobError {
+    /// Whether the step failed only because the database could not be reached.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, JobError::Db(e) if e.is_unavailable())
+    }
+}
+
 impl From<diesel::result::Error> for JobError {
     fn from(e: diesel::result::Error) -> Self {
-        JobError::Db(DbError::Query(e))
+        JobError::Db(DbError::from(e))
     }
 }

@@ -83,6 +83,8 @@ impl Heartbeat {
             let m = me.clone();
             match tokio::task::spawn_blocking(move || m.beat(start)).await {
                 Ok(Ok(())) => {}
+                // An outage is logged once, by `db::health`.
+                Ok(Err(e)) if e.is_unavailable() => log::debug!("heartbeat: {e}"),
                 Ok(Err(e)) => log::warn!("heartbeat: {e}"),
                 Err(e) => log::warn!("heartbeat task: {e}"),
             }

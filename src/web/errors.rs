@@ -26,9 +26,16 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached: the detail goes to the log, the client is told to
+    /// come back (503 with `Retry-After`).
+    #[error("The database is not reachable right now; try again in a few seconds.")]
+    Unavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is asked to wait before retrying while the database is unreachable.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
     /// Galaxy's numeric error code for this error.
@@ -42,6 +49,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403002,
             ApiError::NotFound(_) => 404001,
             ApiError::Conflict(_) => 409001,
+            ApiError::Unavailable => 503001,
             ApiError::Internal(_) => 500001,
         }
     }
@@ -58,6 +66,7 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,20 +75,38 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(msg) = self {
             log::error!("{msg}");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({"err_msg": self.to_string(), "err_code": self.err_code()}))
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::Unavailable = self {
+            response.insert_header(("Retry-After", RETRY_AFTER_SECONDS.to_string()));
+        }
+        response.json(serde_json::json!({"err_msg": self.to_string(), "err_code": self.err_code()}))
     }
 }
 
 impl From<DbError> for ApiError {
+    /// An outage (or a pool with no free connection for 30 s) is a 503; the driver's words
+    /// stay in the log (the outage itself is logged once by `db::health`).
     fn from(e: DbError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            e if e.is_unavailable() => ApiError::Unavailable,
+            DbError::Pool(e) => {
+                log::warn!("no database connection free: {e}");
+                ApiError::Unavailable
+            }
+            e => {
+                log::error!("{e}");
+                ApiError::Internal("a database step failed (the server log has the detail)".into())
+            }
+        }
     }
 }
 
 impl From<JobError> for ApiError {
     fn from(e: JobError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            JobError::Db(e) => e.into(),
+            e => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -17,6 +17,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         false,
     ),
     ("get", "/api/openapi.json", "This document", "meta", false),
+    (
+        "get",
+        "/api/health",
+        "Readiness: 200, or 503 while the database is unreachable",
+        "meta",
+        false,
+    ),
     ("get", "/api/users", "Users (admins: all)", "users", true),
     (
         "post",
@@ -165,6 +172,7 @@ pub fn document() -> Value {
                 "400": {"description": "Bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "403": {"description": "Forbidden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "404": {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": {"description": "The database is unreachable; retry after `Retry-After` seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
         if !params.is_empty() {

@@ -133,6 +133,8 @@ pub struct Opts {
     /// Files written into the temp dir before start; `{TMP}` in the content is replaced by
     /// the temp dir's path.
     pub files: Vec<(String, String)>,
+    /// A database URL to use instead of a fresh database (e.g. on a private server).
+    pub database_connection: Option<String>,
 }
 
 impl Opts {
@@ -159,6 +161,11 @@ impl Opts {
         self.tool_config_file = Some(path.into());
         self
     }
+    #[allow(dead_code)]
+    pub fn database_connection(mut self, url: &str) -> Opts {
+        self.database_connection = Some(url.into());
+        self
+    }
 }
 
 /// A temp dir with a `galaxy.yml` and a fresh database, not yet served.
@@ -178,13 +185,14 @@ impl ConfigDir {
             .expect("create temp dir");
         let dir = tmp.path().to_path_buf();
         let port = free_port();
-        let pg = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(PgDatabase::create()),
+        let pg = match (backend, &opts.database_connection) {
+            (Backend::Postgres, None) => Some(PgDatabase::create()),
+            _ => None,
         };
-        let database_connection = match &pg {
-            None => format!("sqlite:///{}/universe.sqlite", dir.display()),
-            Some(db) => db.url(),
+        let database_connection = match (&pg, &opts.database_connection) {
+            (_, Some(url)) => url.clone(),
+            (None, None) => format!("sqlite:///{}/universe.sqlite", dir.display()),
+            (Some(db), None) => db.url(),
         };
         for (name, content) in &opts.files {
             let path = dir.join(name);

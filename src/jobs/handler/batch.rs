@@ -46,7 +46,12 @@ impl Request {
     }
 
     fn fail(self, e: &JobError) {
-        let e = JobError::Internal(e.to_string());
+        // An outage stays an outage, so that the job waits it out and asks again.
+        let e = if e.is_unavailable() {
+            JobError::Db(crate::db::DbError::Unavailable(e.to_string()))
+        } else {
+            JobError::Internal(e.to_string())
+        };
         match self {
             Request::Start(_, r) | Request::Pid(_, r) => drop(r.send(Err(e))),
             Request::End(_, r) => drop(r.send(Err(e))),
@@ -160,7 +165,8 @@ fn flush(pool: &DbPool, batch: Vec<Request>) {
     );
     match result {
         Ok(applied) => answer(batch, &applied),
-        Err(e) if batch.len() == 1 => {
+        // Unreachable database, or a single request: nothing to learn by trying them alone.
+        Err(e) if batch.len() == 1 || e.is_unavailable() => {
             for r in batch {
                 r.fail(&e);
             }

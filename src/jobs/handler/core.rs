@@ -48,6 +48,10 @@ pub struct HandlerCore {
     max_grab: i64,
     draining: AtomicBool,
     last_takeover: Mutex<Instant>,
+    last_reconcile: Mutex<Instant>,
+    /// Jobs the database says this handler holds that it was not working on at the last
+    /// reconciliation, with their tokens (acted on when seen so twice in a row).
+    unaccounted: Mutex<HashSet<(i64, i64)>>,
     /// The benchmark-only no-op runner: claimed jobs finish at once, nothing runs (so they take
     /// no runner worker: a claimed job goes straight to its fenced `running` mark and end).
     noop: bool,
@@ -105,6 +109,8 @@ impl HandlerCore {
             stopping: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             last_takeover: Mutex::new(Instant::now()),
+            last_reconcile: Mutex::new(Instant::now()),
+            unaccounted: Mutex::new(HashSet::new()),
             max_grab: env
                 .job_conf
                 .handling
@@ -160,14 +166,14 @@ impl HandlerCore {
         if self.monitor_started.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Err(e) = self.clone().recover().await {
+        if let Err(e) = self.persist(|| self.clone().recover()).await {
             log::error!("recovering jobs of handler {}: {e}", self.name());
         }
         let sleep =
             Duration::from_secs_f64(self.env.settings.galaxy.job_handler_monitor_sleep.max(0.01));
         while !self.stopping.load(Ordering::SeqCst) {
             if let Err(e) = self.clone().monitor_pass().await {
-                log::error!("job handler monitor: {e}");
+                log_unless_outage("job handler monitor", &e);
             }
             let _ = tokio::time::timeout(sleep, self.wake.notified()).await;
         }
@@ -186,7 +192,12 @@ impl HandlerCore {
             && !self.tags.is_empty()
             && let Err(e) = self.take_over_dead().await
         {
-            log::error!("taking over dead handlers' jobs: {e}");
+            log_unless_outage("taking over dead handlers' jobs", &e);
+        }
+        if self.reconcile_due()
+            && let Err(e) = self.reconcile().await
+        {
+            log_unless_outage("reconciling this handler's jobs", &e);
         }
         if takeover_due {
             // A safety net, off the claim path: jobs are paused when an input fails and made
@@ -211,7 +222,7 @@ impl HandlerCore {
                     })
                     .await;
                 if let Err(e) = swept {
-                    log::error!("sweeping waiting jobs: {e}");
+                    log_unless_outage("sweeping waiting jobs", &e);
                 }
             });
         }
@@ -254,11 +265,7 @@ impl HandlerCore {
                     .with_label_values(&[self.env.server_name.as_str()])
                     .observe(started.elapsed().as_secs_f64());
             }
-            self.record_claimed(&claimed);
-            for job in claimed {
-                let core = self.clone();
-                actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
-            }
+            self.launch(claimed);
         }
         if self.limits.is_empty() && !self.stopping.load(Ordering::SeqCst) {
             // Jobs assigned to this handler at creation that are ready: claimed together.
@@ -271,11 +278,7 @@ impl HandlerCore {
             if claimed.len() as i64 == limit {
                 self.wake();
             }
-            self.record_claimed(&claimed);
-            for job in claimed {
-                let core = self.clone();
-                actix::spawn(async move { core.run_claimed(job.id, job.claim_token).await });
-            }
+            self.launch(claimed);
         }
         // Jobs being cancelled; and, under concurrency limits, the `new` jobs assigned here,
         // each claimed within the limits (without limits they were claimed together above,
@@ -293,8 +296,7 @@ impl HandlerCore {
         for job in jobs {
             if job.state == states::DELETING {
                 self.kill(job.id);
-                if !self.lock_running().contains_key(&job.id) && !self.lock_busy().contains(&job.id)
-                {
+                if !self.lock_running().contains_key(&job.id) && self.lock_busy().insert(job.id) {
                     // Not watched here: kill what may be left of its process, finish the cancel.
                     if let Some(pgid) = job
                         .job_runner_external_id
@@ -304,7 +306,13 @@ impl HandlerCore {
                         LocalRunner::kill_group(pgid);
                     }
                     let core = self.clone();
-                    actix::spawn(async move { core.finish(job.id, job.claim_token, None).await });
+                    actix::spawn(async move {
+                        let finishing = async {
+                            core.finish(job.id, job.claim_token, None).await;
+                            Ok(())
+                        };
+                        core.while_busy(job.id, finishing).await
+                    });
                 }
             } else {
                 let core = self.clone();
@@ -332,6 +340,58 @@ impl HandlerCore {
         }
     }
 
+    /// Runs jobs this handler has just claimed: each is marked busy here before anything else
+    /// can look at it, then run in its own task.
+    fn launch(self: &Arc<Self>, claimed: Vec<claim::Claimed>) {
+        self.record_claimed(&claimed);
+        for job in claimed {
+            if !self.lock_busy().insert(job.id) {
+                // Something here is already working on it; if that ends without running it,
+                // the reconciliation finds the claimed job and runs it.
+                log::warn!("(job {}) claimed while already busy here", job.id);
+                continue;
+            }
+            let core = self.clone();
+            actix::spawn(async move {
+                let running = core.run_with_slot(job.id, job.claim_token, None);
+                core.while_busy(job.id, running).await
+            });
+        }
+    }
+
+    /// Runs a database step of a job until the database answers: while it is unreachable the
+    /// step is tried again with a growing pause (0.1 s up to 2 s), the job still this
+    /// handler's; any other error is returned. A stopping handler gives up (the job stays
+    /// recoverable: its token and its exit-code file are in place).
+    pub(super) async fn persist<T, F, Fut>(&self, mut step: F) -> Result<T, JobError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, JobError>>,
+    {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match step().await {
+                Err(e) if e.is_unavailable() && !self.stopping.load(Ordering::SeqCst) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A job was just assigned to this handler (mem-self). Without concurrency limits the
+    /// next pass claims it with the other ready jobs assigned here; under limits it is looked
+    /// at on its own, within them.
+    pub fn job_created(self: &Arc<Self>, job_id: i64) {
+        if self.limits.is_empty() {
+            self.wake();
+        } else {
+            let core = self.clone();
+            actix::spawn(async move { core.consider(job_id).await });
+        }
+    }
+
     /// Looks at one `new` job: waits, pauses, or claims and runs it.
     pub async fn consider(self: Arc<Self>, job_id: i64) {
         if self.stopping.load(Ordering::SeqCst) || !self.lock_busy().insert(job_id) {
@@ -352,7 +412,7 @@ impl HandlerCore {
         self.lock_busy().remove(&job_id);
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => log::error!("(job {job_id}) {e}"),
+            Ok(Err(e)) => log_unless_outage(&format!("(job {job_id})"), &e),
             Err(_) => {
                 log::error!("(job {job_id}) panicked while being handled; it stays recoverable")
             }
@@ -360,11 +420,10 @@ impl HandlerCore {
     }
 
     async fn consider_inner(self: Arc<Self>, job_id: i64) -> Result<(), JobError> {
-        let name = self.env.server_name.clone();
-        let limits = self.limits.clone();
-        let token = self
-            .env
-            .blocking(move |c| {
+        let look = || {
+            let name = self.env.server_name.clone();
+            let limits = self.limits.clone();
+            self.env.blocking(move |c| {
                 let Some(job) = q::find_job(c, job_id)? else {
                     return Ok(None);
                 };
@@ -390,7 +449,8 @@ impl HandlerCore {
                     }
                 }
             })
-            .await?;
+        };
+        let token = self.persist(look).await?;
         let Some((token, job)) = token else {
             return Ok(());
         };
@@ -406,10 +466,33 @@ impl HandlerCore {
         self.run_with_slot(job_id, token, Some(job)).await
     }
 
+    /// Whether a reconciliation is due (every half heartbeat interval).
+    fn reconcile_due(&self) -> bool {
+        let mut last = self
+            .last_reconcile
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let due = last.elapsed().as_secs_f64() >= self.env.settings.galaxy.heartbeat_interval / 2.0;
+        if due {
+            *last = Instant::now();
+        }
+        due
+    }
+
     /// Kills a running job's process group (the job then finishes as `deleted`).
     pub fn kill(&self, job_id: i64) {
         if let Some(&pgid) = self.lock_running().get(&job_id) {
             LocalRunner::kill_group(pgid);
         }
+    }
+}
+
+/// Logs a failed step at ERROR, unless it failed because the database is unreachable: the
+/// outage itself is logged once (`db::health`), not by every step it fails.
+pub(super) fn log_unless_outage(what: &str, e: &JobError) {
+    if e.is_unavailable() {
+        log::debug!("{what}: {e}");
+    } else {
+        log::error!("{what}: {e}");
     }
 }

@@ -60,8 +60,7 @@ impl Supervised for JobHandler {
 impl Handler<JobCreated> for JobHandler {
     type Result = ();
     fn handle(&mut self, msg: JobCreated, _ctx: &mut Self::Context) {
-        let core = self.core.clone();
-        actix::spawn(async move { core.consider(msg.0).await });
+        self.core.job_created(msg.0);
     }
 }
 

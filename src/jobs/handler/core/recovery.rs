@@ -1,6 +1,7 @@
 //! What a handler does about jobs it did not start itself: a dead handler's jobs (unstarted
 //! ones back to the pool, started ones adopted), its own jobs after a restart, and draining.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,53 +20,127 @@ impl HandlerCore {
     /// from its exit-code file. On another host's job the process cannot be seen: the
     /// exit-code file (on shared storage) tells when it is done.
     pub(super) fn adopt(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
+        if !self.lock_busy().insert(job_id) {
+            return;
+        }
         log::info!("(job {job_id}) adopting running job (pid {pid})");
         self.lock_running().insert(job_id, pid);
         let core = self.clone();
         actix::spawn(async move {
-            let dir = JobDir {
-                root: core.env.job_directory(job_id),
+            let watching = async {
+                core.watch_adopted(job_id, token, pid, same_host).await;
+                Ok(())
             };
-            let mut pid = pid;
-            if pid <= 1 {
-                // Its handler stopped before recording the pid: the script writes its own
-                // first. Neither a pid nor an exit code after a grace period: it never started.
-                for _ in 0..20 {
-                    if let Some(p) = dir.read_pid() {
-                        pid = p;
-                        break;
-                    }
-                    if dir.read_exit_code().is_some() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                if pid <= 1 && dir.read_exit_code().is_none() {
-                    core.lock_running().remove(&job_id);
-                    match core
-                        .env
-                        .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
-                        .await
-                    {
-                        Ok(true) => log::warn!(
-                            "(job {job_id}) never started before its handler stopped: back to its pool"
-                        ),
-                        Ok(false) => {}
-                        Err(e) => log::error!("(job {job_id}) requeue: {e}"),
-                    }
-                    core.wake();
-                    return;
-                }
-                core.lock_running().insert(job_id, pid);
-            }
-            // The exit-code file is written as the script's last act; on another host it is
-            // the only sign of the end (shared storage).
-            while dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid)) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            core.lock_running().remove(&job_id);
-            core.finish(job_id, token, None).await;
+            core.while_busy(job_id, watching).await
         });
+    }
+
+    /// The watch of an adopted job (see `adopt`), while it is busy here.
+    async fn watch_adopted(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
+        let dir = JobDir {
+            root: self.env.job_directory(job_id),
+        };
+        let mut pid = pid;
+        if pid <= 1 {
+            // Its handler stopped before recording the pid: the script writes its own
+            // first. Neither a pid nor an exit code after a grace period: it never started.
+            for _ in 0..20 {
+                if let Some(p) = dir.read_pid() {
+                    pid = p;
+                    break;
+                }
+                if dir.read_exit_code().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if pid <= 1 && dir.read_exit_code().is_none() {
+                self.lock_running().remove(&job_id);
+                let requeue = || {
+                    self.env
+                        .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
+                };
+                match self.persist(requeue).await {
+                    Ok(true) => log::warn!(
+                        "(job {job_id}) never started before its handler stopped: back to its pool"
+                    ),
+                    Ok(false) => {}
+                    Err(e) => log::error!("(job {job_id}) requeue: {e}"),
+                }
+                self.wake();
+                return;
+            }
+            self.lock_running().insert(job_id, pid);
+        }
+        // The exit-code file is written as the script's last act; on another host it is
+        // the only sign of the end (shared storage).
+        while dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid)) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.lock_running().remove(&job_id);
+        self.finish(job_id, token, None).await;
+    }
+
+    /// Compares the jobs the database says this handler holds (`queued`, `running`) with those
+    /// it is working on, and resumes any it lost track of (a step that failed for good, a
+    /// claim whose answer never arrived): a claimed job is run, a started one adopted —
+    /// finished from its exit-code file, or put back if it never started. A job is acted on
+    /// only when it was unaccounted for at the previous reconciliation too, so one just being
+    /// picked up or put down is left alone. Its token fences every step, as usual.
+    pub(super) async fn reconcile(self: &Arc<Self>) -> Result<(), JobError> {
+        const MOST: i64 = 10_000;
+        let name = self.env.server_name.clone();
+        let held = self
+            .env
+            .blocking(move |c| {
+                Ok(q::handler_jobs(
+                    c,
+                    &name,
+                    &[states::QUEUED, states::RUNNING],
+                    MOST,
+                )?)
+            })
+            .await?;
+        let mut unaccounted = HashSet::new();
+        let mut lost = Vec::new();
+        {
+            let previous = self.unaccounted.lock().unwrap_or_else(|p| p.into_inner());
+            let busy = self.lock_busy();
+            for job in held {
+                if busy.contains(&job.id) {
+                    continue;
+                }
+                let key = (job.id, job.claim_token);
+                if previous.contains(&key) {
+                    lost.push(job);
+                } else {
+                    unaccounted.insert(key);
+                }
+            }
+        }
+        *self.unaccounted.lock().unwrap_or_else(|p| p.into_inner()) = unaccounted;
+        for job in lost {
+            if job.state == states::QUEUED {
+                log::warn!(
+                    "(job {}) claimed here but not being run: running it",
+                    job.id
+                );
+                self.launch(vec![crate::db::queries::claim::Claimed {
+                    id: job.id,
+                    claim_token: job.claim_token,
+                    create_time: job.create_time,
+                }]);
+            } else {
+                log::warn!("(job {}) running here but not watched: adopting it", job.id);
+                let pid = job
+                    .job_runner_external_id
+                    .as_deref()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                self.adopt(job.id, job.claim_token, pid, true);
+            }
+        }
+        Ok(())
     }
 
     /// Takes over the jobs of handlers of this handler's tags that missed 3 heartbeats:
@@ -74,6 +149,13 @@ impl HandlerCore {
     pub(super) async fn take_over_dead(self: &Arc<Self>) -> Result<(), JobError> {
         let (me, tags) = (self.env.server_name.clone(), self.tags.clone());
         let max_age = 3.0 * self.env.settings.galaxy.heartbeat_interval;
+        // After a database outage every handler's heartbeat is old: give them 3 intervals to
+        // beat again before calling any of them dead.
+        if crate::db::health::is_down()
+            || crate::db::health::since_recovery().is_some_and(|d| d.as_secs_f64() < max_age)
+        {
+            return Ok(());
+        }
         let host = crate::jobs::runners::local::hostname();
         let adopted = self
             .env

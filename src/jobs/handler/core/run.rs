@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::HandlerCore;
 use crate::config::CleanupJob;
@@ -17,18 +16,6 @@ use crate::jobs::{JobError, JobsEnv};
 use crate::tools::{DataRef, ParamValue};
 
 impl HandlerCore {
-    /// Runs a job this handler claimed (from its pool, or among the jobs assigned to it).
-    pub(super) async fn run_claimed(self: Arc<Self>, job_id: i64, token: i64) {
-        // The claim made this handler the job's only runner. A job assigned to this handler
-        // may be being looked at by `consider` right now (which will find it claimed and let
-        // go): wait for that rather than leave the claimed job unrun.
-        while !self.lock_busy().insert(job_id) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.while_busy(job_id, self.run_with_slot(job_id, token, None))
-            .await;
-    }
-
     /// Waits for a runner slot, then runs the claimed job.
     /// `job` is the job's row when the caller has just read it.
     pub(super) async fn run_with_slot(
@@ -59,38 +46,39 @@ impl HandlerCore {
         token: i64,
         job: Option<Job>,
     ) -> Result<(), JobError> {
-        let env = self.env.clone();
-        let runner = self.runner.clone();
         let dir = JobDir {
-            root: env.job_directory(job_id),
+            root: self.env.job_directory(job_id),
         };
-        let prepared = {
-            let dir = dir.clone();
-            self.env
-                .blocking(move |c| {
-                    let job = match job {
+        let prepare = || {
+            let (env, runner, dir, job) = (
+                self.env.clone(),
+                self.runner.clone(),
+                dir.clone(),
+                job.clone(),
+            );
+            self.env.blocking(move |c| {
+                let job = match job {
+                    Some(job) => job,
+                    None => match q::find_job(c, job_id)? {
                         Some(job) => job,
-                        None => match q::find_job(c, job_id)? {
-                            Some(job) => job,
-                            None => return Ok(None),
-                        },
-                    };
-                    let (command, outputs) = build_command(&env, c, &job)?;
-                    runner
-                        .prepare(&dir, &command)
-                        .map_err(|e| JobError::Io(format!("{}: {e}", dir.root.display())))?;
-                    for ds in &outputs {
-                        let path = env.dataset_path(*ds);
-                        if let Some(parent) = path.parent() {
-                            std::fs::create_dir_all(parent)
-                                .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
-                        }
+                        None => return Ok(None),
+                    },
+                };
+                let (command, outputs) = build_command(&env, c, &job)?;
+                runner
+                    .prepare(&dir, &command)
+                    .map_err(|e| JobError::Io(format!("{}: {e}", dir.root.display())))?;
+                for ds in &outputs {
+                    let path = env.dataset_path(*ds);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
                     }
-                    Ok(Some((command, outputs)))
-                })
-                .await
+                }
+                Ok(Some((command, outputs)))
+            })
         };
-        let prepared = match prepared {
+        let prepared = match self.persist(prepare).await {
             Ok(Some((command, outputs))) => {
                 let start = Start {
                     id: job_id,
@@ -98,8 +86,7 @@ impl HandlerCore {
                     cmd: command,
                     runner: RUNNER_NAME.to_string(),
                 };
-                self.transitions
-                    .start(start)
+                self.persist(|| self.transitions.start(start.clone()))
                     .await
                     .map(|started| started.then_some(outputs))
             }
@@ -125,13 +112,13 @@ impl HandlerCore {
         };
         let pid = child.id().map_or(0, |p| p as i32);
         self.lock_running().insert(job_id, pid);
+        let pid_row = ExternalId {
+            id: job_id,
+            tok: token,
+            ext: pid.to_string(),
+        };
         let recorded = self
-            .transitions
-            .record_pid(ExternalId {
-                id: job_id,
-                tok: token,
-                ext: pid.to_string(),
-            })
+            .persist(|| self.transitions.record_pid(pid_row.clone()))
             .await;
         if let Err(e) = recorded {
             log::error!("(job {job_id}) recording pid: {e}");
@@ -168,7 +155,10 @@ impl HandlerCore {
             cmd: "true".into(),
             runner: "noop:///".into(),
         };
-        if self.transitions.start(start).await? {
+        if self
+            .persist(|| self.transitions.start(start.clone()))
+            .await?
+        {
             let end = End {
                 id: job_id,
                 tok: token,
@@ -179,7 +169,7 @@ impl HandlerCore {
                 info: None,
                 outputs: None,
             };
-            let ended = self.transitions.end(end).await?;
+            let ended = self.persist(|| self.transitions.end(end.clone())).await?;
             if ended.made_ready || !self.limits.is_empty() {
                 self.wake();
             }
@@ -199,7 +189,7 @@ impl HandlerCore {
             info: Some(info.to_string()),
             outputs: None,
         };
-        if let Err(e) = self.transitions.end(end).await {
+        if let Err(e) = self.persist(|| self.transitions.end(end.clone())).await {
             log::error!("(job {job_id}) marking failed: {e}");
         }
     }
@@ -212,10 +202,9 @@ impl HandlerCore {
         token: i64,
         started: Option<(JobDir, Vec<i64>)>,
     ) {
-        let env = self.env.clone();
-        let collected = self
-            .env
-            .blocking(move |c| {
+        let collect = || {
+            let (env, started) = (self.env.clone(), started.clone());
+            self.env.blocking(move |c| {
                 let (dir, output_ids) = match started {
                     Some(started) => started,
                     None => {
@@ -228,9 +217,12 @@ impl HandlerCore {
                 };
                 Ok((collect_end(&env, &dir, job_id, token, output_ids), dir))
             })
-            .await;
-        let result = match collected {
-            Ok((end, dir)) => self.transitions.end(end).await.map(|ended| (ended, dir)),
+        };
+        let result = match self.persist(collect).await {
+            Ok((end, dir)) => self
+                .persist(|| self.transitions.end(end.clone()))
+                .await
+                .map(|ended| (ended, dir)),
             Err(e) => Err(e),
         };
         let dependents = match &result {
@@ -262,7 +254,7 @@ impl HandlerCore {
             Ok(None) => {
                 log::warn!("(job {job_id}) not finished here: it is no longer this handler's")
             }
-            Err(e) => log::error!("(job {job_id}) finishing: {e}"),
+            Err(e) => super::log_unless_outage(&format!("(job {job_id}) finishing"), &e),
         }
         // A finished job frees room under the concurrency limits, and may have made waiting
         // jobs ready; otherwise there is nothing new to look at (the fallback poll remains).
