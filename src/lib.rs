@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod ctl;
 pub mod db;
+pub mod faults;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;

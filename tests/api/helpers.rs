@@ -135,6 +135,8 @@ pub struct Opts {
     pub files: Vec<(String, String)>,
     /// A database URL to use instead of a fresh database (e.g. on a private server).
     pub database_connection: Option<String>,
+    /// Environment variables of every process started on this configuration.
+    pub env: Vec<(String, String)>,
 }
 
 impl Opts {
@@ -162,6 +164,11 @@ impl Opts {
         self
     }
     #[allow(dead_code)]
+    pub fn env(mut self, key: &str, value: &str) -> Opts {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+    #[allow(dead_code)]
     pub fn database_connection(mut self, url: &str) -> Opts {
         self.database_connection = Some(url.into());
         self
@@ -171,6 +178,7 @@ impl Opts {
 /// A temp dir with a `galaxy.yml` and a fresh database, not yet served.
 pub struct ConfigDir {
     pub port: u16,
+    env: Vec<(String, String)>,
     pub config: PathBuf,
     pub pg: Option<PgDatabase>,
     // Declared last: removed after the database is dropped.
@@ -245,6 +253,7 @@ impl ConfigDir {
         fs::write(&config, yaml).expect("write galaxy.yml");
         ConfigDir {
             port,
+            env: opts.env.clone(),
             config,
             pg,
             tmp,
@@ -267,6 +276,7 @@ impl ConfigDir {
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

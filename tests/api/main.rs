@@ -31,3 +31,4 @@ mod isolation;
 mod job_detail;
 mod jobs;
 mod restart;
+mod supervisor;

@@ -31,6 +31,10 @@ const SCAN_LIMIT: i64 = 1000;
 /// Most pool jobs claimed per pass when the job conf sets no `max_grab`.
 const DEFAULT_MAX_GRAB: i64 = 100;
 
+/// A monitor pass panicked: the loop ended, for the actor's supervisor to start a new one.
+#[derive(Debug)]
+pub struct MonitorPanicked;
+
 pub struct HandlerCore {
     env: JobsEnv,
     runner: LocalRunner,
@@ -40,7 +44,8 @@ pub struct HandlerCore {
     busy: Mutex<HashSet<i64>>,
     /// Running job → process group id.
     running: Mutex<HashMap<i64, i32>>,
-    monitor_started: AtomicBool,
+    /// Whether this handler's jobs were recovered (once, when its first monitor loop began).
+    recovered: AtomicBool,
     stopping: AtomicBool,
     /// Pool tags this handler claims unclaimed jobs from (empty: none).
     tags: Vec<String>,
@@ -105,7 +110,7 @@ impl HandlerCore {
             wake: Notify::new(),
             busy: Mutex::new(HashSet::new()),
             running: Mutex::new(HashMap::new()),
-            monitor_started: AtomicBool::new(false),
+            recovered: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             last_takeover: Mutex::new(Instant::now()),
@@ -160,26 +165,39 @@ impl HandlerCore {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The fallback poll: recovers this handler's jobs once, then looks at its `new` and
-    /// `deleting` jobs whenever woken or every `job_handler_monitor_sleep`.
-    pub async fn run_monitor(self: Arc<Self>) {
-        if self.monitor_started.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        if let Err(e) = self.persist(|| self.clone().recover()).await {
+    /// The monitor loop, run by the handler actor: recovers this handler's jobs the first time,
+    /// then claims and looks at its jobs whenever woken or every `job_handler_monitor_sleep`.
+    /// Returns when the handler stops, or with [`MonitorPanicked`] when a pass panicked: the
+    /// actor then stops and its supervisor restarts it, with a new loop.
+    pub async fn run_monitor(self: Arc<Self>) -> Result<(), MonitorPanicked> {
+        if !self.recovered.swap(true, Ordering::SeqCst)
+            && let Err(e) = self.persist(|| self.clone().recover()).await
+        {
             log::error!("recovering jobs of handler {}: {e}", self.name());
         }
         let sleep =
             Duration::from_secs_f64(self.env.settings.galaxy.job_handler_monitor_sleep.max(0.01));
         while !self.stopping.load(Ordering::SeqCst) {
-            if let Err(e) = self.clone().monitor_pass().await {
-                log_unless_outage("job handler monitor", &e);
+            match AssertUnwindSafe(self.clone().monitor_pass())
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log_unless_outage("job handler monitor", &e),
+                Err(_) => {
+                    log::error!("a monitor pass of handler {} panicked", self.name());
+                    return Err(MonitorPanicked);
+                }
             }
             let _ = tokio::time::timeout(sleep, self.wake.notified()).await;
         }
+        Ok(())
     }
 
     async fn monitor_pass(self: Arc<Self>) -> Result<(), JobError> {
+        if crate::faults::due("monitor-pass-panic") {
+            panic!("injected fault: monitor-pass-panic");
+        }
         let takeover_due = {
             let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.elapsed().as_secs_f64() >= self.env.settings.galaxy.heartbeat_interval;

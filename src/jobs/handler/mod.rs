@@ -1,5 +1,7 @@
-//! The job-handler actor: its mailbox takes new jobs (mem-self wake-ups) and cancels; a
-//! monitor loop is the fallback poll and picks up waiting jobs when inputs become ready.
+//! The job-handler actor: its mailbox takes new jobs (mem-self wake-ups) and cancels; it owns
+//! the monitor loop that claims and watches its jobs. A pass that panics stops the actor, and
+//! its supervisor restarts it with a new loop (the jobs it works on are kept: they live in
+//! the shared `HandlerCore`).
 
 mod batch;
 mod core;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use rand::Rng;
 
-pub use self::core::HandlerCore;
+pub use self::core::{HandlerCore, MonitorPanicked};
 use super::assign::Assignment;
 
 /// A job was just created for this handler.
@@ -45,15 +47,20 @@ impl JobHandler {
 impl Actor for JobHandler {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         let core = self.core.clone();
-        actix::spawn(async move { core.run_monitor().await });
+        let monitor = async move { core.run_monitor().await };
+        ctx.spawn(monitor.into_actor(self).map(|ended, _actor, ctx| {
+            if ended.is_err() {
+                ctx.stop();
+            }
+        }));
     }
 }
 
 impl Supervised for JobHandler {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        log::warn!("job handler actor restarting");
+        log::warn!("job handler {} restarting", self.core.name());
     }
 }
 
