@@ -1,6 +1,7 @@
 //! Jobs: creation (called by the web layer), the job-handler actor, and the runners.
 
 pub mod assign;
+pub mod cancel;
 pub mod handler;
 pub mod limits;
 pub mod runners;

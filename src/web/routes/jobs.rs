@@ -139,21 +139,12 @@ async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let id = state.ids.decode(&path)?;
-    let after = state
+    let handlers = state.handlers.clone();
+    let outcome = state
         .db(move |c| {
             let job = accessible_job(c, &caller, id)?;
-            if states::is_terminal(&job.state) {
-                return Ok(None);
-            }
-            Ok(jobs::stop_unstarted_or_mark(c, id, states::DELETED)?)
+            Ok(crate::jobs::cancel::cancel(c, &handlers, &job)?)
         })
         .await?;
-    match after.as_deref() {
-        Some(states::DELETING) => {
-            state.handlers.cancel(id);
-            Ok(HttpResponse::Ok().json(true))
-        }
-        Some(states::DELETED) => Ok(HttpResponse::Ok().json(true)),
-        _ => Ok(HttpResponse::Ok().json(false)),
-    }
+    Ok(HttpResponse::Ok().json(outcome.took_effect()))
 }
