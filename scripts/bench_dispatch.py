@@ -45,7 +45,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADMIN_KEY = "bench-admin-key"
 TOOL_ID, TOOL_VERSION = "cat1", "1.0.0"
 
-# From the issue; printed beside the figures, never asserted.
+# The dispatch targets of split mode; printed beside the figures, never asserted.
 TARGET_PICKUP_P50_MS = 2.0
 TARGET_PICKUP_P99_MS = 15.0
 TARGET_BACKLOG_RATIO = 2.0

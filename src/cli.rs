@@ -1,4 +1,4 @@
-//! The command line (SPEC §2). Exit codes: 0 clean stop, 1 runtime failure, 2 bad command line
+//! The command line. Exit codes: 0 clean stop, 1 runtime failure, 2 bad command line
 //! or configuration.
 
 use std::path::PathBuf;
@@ -52,7 +52,7 @@ pub enum Command {
     /// Job administration.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// The process manager: the web process and every handler (SPEC §8).
+    /// The process manager (Gravity's role): runs the web process and every handler.
     Ctl {
         /// Where pid files, logs and the process list live (default: gravity.state_dir).
         #[arg(long, value_name = "DIR")]

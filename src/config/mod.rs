@@ -1,4 +1,5 @@
-//! Configuration: `galaxy.yml` (SPEC §3.1) and the job configuration (SPEC §3.2).
+//! Configuration: `galaxy.yml` (the `gravity` and `galaxy` sections) and the job configuration
+//! (`job_conf.yml` or the legacy `job_conf.xml`, read into one model).
 
 pub mod galaxy;
 pub mod job_conf;

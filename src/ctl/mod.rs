@@ -1,4 +1,6 @@
-//! `galaxy-server ctl`: Gravity's process manager in the same binary (SPEC §8).
+//! `galaxy-server ctl`: Gravity's process manager in the same binary: it runs the web process
+//! and every handler (see README.md, "The process manager: `galaxy-server ctl`", and
+//! ARCHITECTURE.md, "Graceful stop and graceful reload").
 //!
 //! `start` runs the manager in the background (`start --foreground` in the foreground, as a
 //! systemd unit does); the other commands talk to it through its pid file, its state file
@@ -51,7 +53,7 @@ pub enum CtlError {
 }
 
 impl CtlError {
-    /// The process exit code (SPEC §2).
+    /// The process exit code: 2 for a bad configuration, 1 for any other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
             CtlError::Config(_) => 2,

@@ -1,4 +1,5 @@
-//! Handler assignment (SPEC §5): which handler, or which pool of handlers, gets a new job.
+//! Handler assignment: which handler, or which pool of handlers, gets a new job (see
+//! ARCHITECTURE.md, Assignment).
 //! The methods behave as on Galaxy's scaling page; a tool mapped to a handler *id* is
 //! assigned directly whatever the method.
 

@@ -1,4 +1,4 @@
-//! Tools: `tool_conf.xml`, the Galaxy tool XML subset (SPEC §3.3), parameter checking,
+//! Tools: `tool_conf.xml`, the supported subset of Galaxy tool XML, parameter checking,
 //! Galaxy's text sanitization and command templating.
 //!
 //! - `conf`: `tool_conf.xml` (sections, `tool_path`).

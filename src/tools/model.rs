@@ -162,8 +162,8 @@ impl ToolBox {
 }
 
 impl Tool {
-    /// Parses one Galaxy tool XML file (the subset of SPEC §3.3); `section` is the tool panel
-    /// section name it is listed under.
+    /// Parses one Galaxy tool XML file (the supported subset, see `xml`); `section` is the tool
+    /// panel section name it is listed under.
     pub fn from_file(path: &Path, section: Option<String>) -> Result<Tool, ToolError> {
         super::xml::parse_tool_file(path, section)
     }

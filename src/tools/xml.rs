@@ -1,5 +1,5 @@
-//! One Galaxy tool XML file into a [`Tool`]: the supported subset (SPEC §3.3), anything else
-//! rejected with file, line and construct.
+//! One Galaxy tool XML file into a [`Tool`]: the subset this server supports (what this file
+//! and `params` accept), anything else rejected with file, line and construct.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,4 +1,6 @@
-//! The web workers: Galaxy's API (SPEC §4), served by actix-web.
+//! The web workers: the subset of Galaxy's API that BioBlend uses (users, histories,
+//! datasets, tools, jobs), plus `/api/handlers`, `/api/health`, `/metrics` and the dashboard,
+//! served by actix-web.
 
 pub mod auth;
 pub mod dashboard;

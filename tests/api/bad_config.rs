@@ -1,4 +1,4 @@
-//! The command line and configuration errors (SPEC §2, §3): exit code 2 and a message that
+//! The command line and configuration errors: exit code 2 and a message that
 //! names the file, the key or line, and the culprit.
 
 use std::fs;

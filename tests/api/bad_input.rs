@@ -1,4 +1,4 @@
-//! Bad requests get Galaxy's error JSON with 400/404, never a 500 (SPEC §4).
+//! Bad requests get Galaxy's error JSON with 400/404, never a 500.
 
 use serde_json::json;
 

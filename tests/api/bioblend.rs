@@ -1,4 +1,4 @@
-//! BioBlend, Galaxy's Python client, drives the server (SPEC §4).
+//! BioBlend, Galaxy's Python client, drives the server.
 
 use std::fs;
 use std::path::PathBuf;

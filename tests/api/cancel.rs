@@ -1,4 +1,4 @@
-//! Cancelling a running job kills its process (SPEC §4 DELETE /api/jobs/{id}, §6).
+//! Cancelling a running job (`DELETE /api/jobs/{id}`) kills its process.
 
 use std::time::Duration;
 

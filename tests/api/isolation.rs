@@ -1,4 +1,4 @@
-//! Users see only their own histories, datasets and jobs; API keys (SPEC §4).
+//! Users see only their own histories, datasets and jobs; API keys.
 
 use serde_json::{Value, json};
 

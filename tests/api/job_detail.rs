@@ -1,4 +1,4 @@
-//! Job, tool and history detail and the job list filters (SPEC §4).
+//! Job, tool and history detail and the job list filters.
 
 use std::collections::BTreeSet;
 

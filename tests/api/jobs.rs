@@ -198,7 +198,7 @@ pub fn test_tools_opts() -> Opts {
         .tool_config_file("test-tools/tool_conf.xml")
 }
 
-/// SPEC §4: a job whose input failed goes to `paused`.
+/// A job whose input failed goes to `paused` (see ARCHITECTURE.md, Readiness).
 fn failed_input_pauses_downstream(backend: Backend) {
     let server = TestServer::start(backend, test_tools_opts());
     let user = server.create_user("failed-input");
@@ -237,7 +237,7 @@ fn failed_input_pauses_downstream(backend: Backend) {
     let downstream = server.wait_job(&user.key, &cat_job);
     assert_eq!(
         downstream["state"], "paused",
-        "a job whose input failed must be paused (SPEC §4): {downstream}"
+        "a job whose input failed must be paused: {downstream}"
     );
     let chained = server.wait_job(&user.key, &chained_job);
     assert_eq!(
@@ -259,8 +259,8 @@ fn failed_input_pauses_downstream(backend: Backend) {
     );
 }
 
-/// The brief's reading of SPEC §4: an input whose job was cancelled also failed, so the
-/// waiting downstream job is `paused`, never run.
+/// An input whose job was cancelled also failed, so the waiting downstream job is `paused`,
+/// never run.
 fn cancelled_input_pauses_downstream(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
     let user = server.create_user("cancelled-input");

@@ -1,4 +1,5 @@
-//! A graceful stop and a start on the same database keep everything (SPEC §2 SIGTERM).
+//! A graceful stop (SIGTERM) and a start on the same database keep everything (see
+//! ARCHITECTURE.md, Graceful stop and graceful reload).
 
 use serde_json::Value;
 

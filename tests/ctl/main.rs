@@ -1,4 +1,4 @@
-//! The process manager (SPEC §8): `galaxy-server ctl` driving the real binary on PostgreSQL,
+//! The process manager: `galaxy-server ctl` driving the real binary on PostgreSQL,
 //! listeners inherited by the web process, and the shipped systemd unit.
 
 #[allow(dead_code)]

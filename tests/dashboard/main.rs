@@ -1,4 +1,4 @@
-//! The dashboard (SPEC §7) in a real headless Chromium driven through chromedriver: it loads,
+//! The dashboard in a real headless Chromium driven through chromedriver: it loads,
 //! takes the API key once, shows the live handler, runs a tool through its form and shows the
 //! job reach `ok`. A screenshot is saved to `target/dashboard-screenshot.png`.
 //!

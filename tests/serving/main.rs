@@ -1,4 +1,4 @@
-//! Serving (SPEC §7): unix-socket binds with umask, stale and live sockets, trusted proxies,
+//! Serving: unix-socket binds with umask, stale and live sockets, trusted proxies,
 //! X-Accel-Redirect downloads. The real binary, over real sockets.
 
 #[allow(dead_code)]

@@ -1,4 +1,4 @@
-//! Split mode (SPEC §2, §5): a web process and webless handler processes co-operating
+//! Split mode: a web process and webless handler processes co-operating
 //! through one database; every assignment method; takeover of a dead handler's jobs; drain
 //! and reassign. Each process is the real binary.
 

@@ -1,4 +1,4 @@
-//! The local runner (SPEC §6): a job's script runs in its own process group under the job
+//! The local runner: a job's script runs in its own process group under the job
 //! working directory and writes its own exit-code file, so a job that outlives its handler can
 //! still be finished from that file.
 
