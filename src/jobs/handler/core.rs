@@ -14,17 +14,20 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
-use crate::db::queries::limits::{self, ClaimLimits, Scope};
+use crate::db::queries::limits::ClaimLimits;
 use crate::jobs::assign::DRAIN_TAG;
 use crate::jobs::runners::local::LocalRunner;
 use crate::jobs::runners::spare::SpareDirs;
-use crate::jobs::states::{self, InputsReadiness};
+use crate::jobs::states;
 use crate::jobs::{JobError, JobsEnv};
 
 use super::batch::Transitions;
 
+mod claims;
 mod recovery;
 mod run;
+
+use claims::Wanted;
 
 /// Most `new` jobs looked at per monitor pass.
 const SCAN_LIMIT: i64 = 1000;
@@ -248,54 +251,13 @@ impl HandlerCore {
             && !self.stopping.load(Ordering::SeqCst)
             && !self.draining.load(Ordering::SeqCst)
         {
-            let limits = self.limits.clone();
-            let (name, tags, claim, limit) = (
-                self.env.server_name.clone(),
-                self.tags.clone(),
-                self.claim,
-                self.max_grab,
-            );
-            let started = std::time::Instant::now();
-            let claimed = self
-                .env
-                .blocking(move |c| {
-                    if !claim::has_unclaimed(c, &tags)? {
-                        return Ok(Vec::new());
-                    }
-                    if limits.is_empty() {
-                        Ok(claim::claim_pool_jobs(c, claim, &name, &tags, limit)?)
-                    } else {
-                        Ok(limits::claim_limited(
-                            c,
-                            &name,
-                            Scope::Pool(&tags),
-                            limit,
-                            &limits,
-                        )?)
-                    }
-                })
-                .await?;
-            if claimed.len() as i64 == limit {
-                self.wake();
-            }
-            if let Some(m) = crate::metrics::get().filter(|_| !claimed.is_empty()) {
-                m.claim_latency
-                    .with_label_values(&[self.env.server_name.as_str()])
-                    .observe(started.elapsed().as_secs_f64());
-            }
+            let claimed = self.claim(Wanted::Pool).await?;
             self.launch(claimed);
         }
         if self.limits.is_empty() && !self.stopping.load(Ordering::SeqCst) {
             // Jobs assigned to this handler at creation that are ready: claimed together.
-            // (Under concurrency limits each is claimed within them, one by one, below.)
-            let (name, limit) = (self.env.server_name.clone(), self.max_grab);
-            let claimed = self
-                .env
-                .blocking(move |c| Ok(claim::claim_own_jobs(c, &name, limit)?))
-                .await?;
-            if claimed.len() as i64 == limit {
-                self.wake();
-            }
+            // (Under concurrency limits each is looked at and claimed on its own, below.)
+            let claimed = self.claim(Wanted::Assigned).await?;
             self.launch(claimed);
         }
         // Jobs being cancelled; and, under concurrency limits, the `new` jobs assigned here,
@@ -340,43 +302,6 @@ impl HandlerCore {
         Ok(())
     }
 
-    /// Counts claimed jobs and their pickup latency (creation → claim) in the metrics.
-    fn record_claimed(&self, claimed: &[claim::Claimed]) {
-        let Some(m) = crate::metrics::get().filter(|_| !claimed.is_empty()) else {
-            return;
-        };
-        let name = self.env.server_name.as_str();
-        m.jobs_claimed
-            .with_label_values(&[name])
-            .inc_by(claimed.len() as u64);
-        let now = crate::db::now();
-        for j in claimed {
-            let age = (now - j.create_time).num_microseconds().unwrap_or(0) as f64 / 1e6;
-            m.pickup_latency
-                .with_label_values(&[name])
-                .observe(age.max(0.0));
-        }
-    }
-
-    /// Runs jobs this handler has just claimed: each is marked busy here before anything else
-    /// can look at it, then run in its own task.
-    fn launch(self: &Arc<Self>, claimed: Vec<claim::Claimed>) {
-        self.record_claimed(&claimed);
-        for job in claimed {
-            if !self.lock_busy().insert(job.id) {
-                // Something here is already working on it; if that ends without running it,
-                // the reconciliation finds the claimed job and runs it.
-                log::warn!("(job {}) claimed while already busy here", job.id);
-                continue;
-            }
-            let core = self.clone();
-            actix::spawn(async move {
-                let running = core.run_with_slot(job.id, job.claim_token, None);
-                core.while_busy(job.id, running).await
-            });
-        }
-    }
-
     /// Runs a database step of a job until the database answers: while it is unreachable the
     /// step is tried again with a growing pause (0.1 s up to 2 s), the job still this
     /// handler's; any other error is returned. A stopping handler gives up (the job stays
@@ -398,27 +323,6 @@ impl HandlerCore {
         }
     }
 
-    /// A job was just assigned to this handler (mem-self). Without concurrency limits the
-    /// next pass claims it with the other ready jobs assigned here; under limits it is looked
-    /// at on its own, within them.
-    pub fn job_created(self: &Arc<Self>, job_id: i64) {
-        if self.limits.is_empty() {
-            self.wake();
-        } else {
-            let core = self.clone();
-            actix::spawn(async move { core.consider(job_id).await });
-        }
-    }
-
-    /// Looks at one `new` job: waits, pauses, or claims and runs it.
-    pub async fn consider(self: Arc<Self>, job_id: i64) {
-        if self.stopping.load(Ordering::SeqCst) || !self.lock_busy().insert(job_id) {
-            return;
-        }
-        self.while_busy(job_id, self.clone().consider_inner(job_id))
-            .await;
-    }
-
     /// Runs `work` for a job this handler has marked busy, then unmarks it; an error or a
     /// panic is logged (the job stays recoverable).
     async fn while_busy(
@@ -435,53 +339,6 @@ impl HandlerCore {
                 log::error!("(job {job_id}) panicked while being handled; it stays recoverable")
             }
         }
-    }
-
-    async fn consider_inner(self: Arc<Self>, job_id: i64) -> Result<(), JobError> {
-        let look = || {
-            let name = self.env.server_name.clone();
-            let limits = self.limits.clone();
-            self.env.blocking(move |c| {
-                let Some(job) = q::find_job(c, job_id)? else {
-                    return Ok(None);
-                };
-                if job.state != states::NEW || job.handler.as_deref() != Some(name.as_str()) {
-                    return Ok(None);
-                }
-                let inputs = q::job_inputs(c, job_id)?;
-                match states::inputs_readiness(
-                    inputs.iter().map(|(_, d)| (d.state.as_str(), d.deleted)),
-                ) {
-                    InputsReadiness::Wait => Ok(None),
-                    InputsReadiness::Failed => {
-                        q::stop_unstarted_or_mark(c, job_id, states::PAUSED)?;
-                        Ok(None)
-                    }
-                    InputsReadiness::Ready if limits.is_empty() => {
-                        Ok(q::claim_job(c, job_id, &name)?.map(|t| (t, job)))
-                    }
-                    InputsReadiness::Ready => {
-                        let claimed =
-                            limits::claim_limited(c, &name, Scope::Own(job_id), 1, &limits)?;
-                        Ok(claimed.first().map(|j| (j.claim_token, job)))
-                    }
-                }
-            })
-        };
-        let token = self.persist(look).await?;
-        let Some((token, job)) = token else {
-            return Ok(());
-        };
-        let created = job.create_time;
-        if let Some(m) = crate::metrics::get() {
-            let name = self.env.server_name.as_str();
-            m.jobs_claimed.with_label_values(&[name]).inc();
-            let age = (crate::db::now() - created).num_microseconds().unwrap_or(0) as f64 / 1e6;
-            m.pickup_latency
-                .with_label_values(&[name])
-                .observe(age.max(0.0));
-        }
-        self.run_with_slot(job_id, token, Some(job)).await
     }
 
     /// Whether a reconciliation is due (every half heartbeat interval).
