@@ -399,6 +399,7 @@ class Soak:
         self.outputs = []  # (tag, output dataset id) of accepted jobs, for dependent jobs
         self.job_ids = []
         self.events = Counter()
+        self.pg_fast = self.rng.random() < 0.5  # the next PostgreSQL restart: fast or stop/start
         self.event_log = []  # (seconds since start, text)
         self.t_start = time.monotonic()
         self.seq = 0
@@ -541,8 +542,10 @@ class Soak:
             self.events["handler not restarted"] += 1
 
     def restart_postgres(self):
+        # The two ways alternate, so that even a short run has both.
+        fast, self.pg_fast = self.pg_fast, not self.pg_fast
         w = self.windows.open("outage")
-        if self.rng.random() < 0.5:
+        if fast:
             r = self.pg.restart()
             self.windows.close(w)
             self.event("postgres restart -m fast",
@@ -553,7 +556,7 @@ class Soak:
             time.sleep(down)
             r2 = self.pg.start()
             self.windows.close(w)
-            self.event("postgres stop, start", f"rc {r1.returncode}/{r2.returncode}, "
+            self.event("postgres stop, wait, start", f"rc {r1.returncode}/{r2.returncode}, "
                        f"down {w[2] - w[1]:.1f} s")
             r = r2
         if r.returncode != 0:
@@ -748,6 +751,9 @@ class Soak:
         out.append("")
         out.append("| chaos event | count |")
         out.append("|---|---|")
+        for k in ("handler kill -9", "postgres restart -m fast", "postgres stop, wait, start",
+                  "ctl graceful"):
+            self.events.setdefault(k, 0)
         for k, v in sorted(self.events.items()):
             out.append(f"| {k} | {v} |")
         restarts = ", ".join(f"{p['name']} {p.get('restarts', 0)}" for p in self.galaxy.processes())
@@ -777,6 +783,11 @@ class Soak:
                 f"{t} x{ledger[t]} (job {rows[t][0]['id'] if t in rows else '?'})" for t in twice[:30]))
         if ok_not_run:
             detail.append(f"ok without a run: {ok_not_run[:20]}")
+        # The last log lines about each stuck or twice-run job, as evidence.
+        for t in (stuck + twice)[:10]:
+            if t in rows:
+                for line in self.log_lines(f"(job {rows[t][0]['id']})")[-3:]:
+                    detail.append(f"  {t}: {line}")
         for o, ex in self.stats.examples.items():
             detail.append(f"examples of '{o}': {ex}")
         text = "\n".join(out)
@@ -791,6 +802,15 @@ class Soak:
         }
         failed = lost > 0 or len(twice) > 0 or len(stuck) > 0
         return text, detail, result, failed
+
+    def log_lines(self, needle):
+        """Lines of the process logs containing `needle`, in time order."""
+        found = []
+        for path in glob.glob(os.path.join(self.root, "state", "log", "*.log")):
+            with open(path, errors="replace") as f:
+                found += [line.rstrip() for line in f if needle in line]
+        # Lines start "logger LEVEL date time [...]": sort on the date and time.
+        return sorted(found, key=lambda line: line.split(" ", 4)[2:4])
 
     # ---- cleanup
 
