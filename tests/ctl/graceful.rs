@@ -160,6 +160,7 @@ fn graceful_twenty_reloads_drop_no_request_and_create_each_job_once() {
         path: "/api/jobs?limit=20".into(),
         body: None,
         think,
+        slow_body: None,
     };
     let post = |connection, think: Vec<Duration>| Client {
         port,
@@ -168,8 +169,9 @@ fn graceful_twenty_reloads_drop_no_request_and_create_each_job_once() {
         path: "/api/tools".into(),
         body: Some(run.clone()),
         think,
+        slow_body: None,
     };
-    let clients = vec![
+    let mut clients = vec![
         ("GET, new connections", get(Connection::New, vec![])),
         ("GET, new connections", get(Connection::New, vec![])),
         ("GET, keep-alive", get(Connection::KeepAlive, vec![])),
@@ -189,6 +191,14 @@ fn graceful_twenty_reloads_drop_no_request_and_create_each_job_once() {
             post(Connection::KeepAlive, vec![ms(20), ms(250)]),
         ),
     ];
+    // A body half sent when the old process starts handing over.
+    clients.push((
+        "POST, keep-alive, body sent in two halves",
+        Client {
+            slow_body: Some(ms(300)),
+            ..post(Connection::KeepAlive, vec![])
+        },
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = clients
         .into_iter()

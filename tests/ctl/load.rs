@@ -38,6 +38,9 @@ pub struct Client {
     pub body: Option<String>,
     /// Pauses between requests, used in turn (a kept-alive connection sits idle meanwhile).
     pub think: Vec<Duration>,
+    /// Sends the head and half the body, waits this long, then sends the rest: the server
+    /// holds a half-read request meanwhile.
+    pub slow_body: Option<Duration>,
 }
 
 struct Response {
@@ -94,7 +97,7 @@ impl Client {
                         Connection::New => &close_req,
                         Connection::KeepAlive => &keep_req,
                     };
-                    let r = exchange(&mut c, req)?;
+                    let r = exchange(&mut c, req, self.split(req))?;
                     if self.connection == Connection::KeepAlive && !r.close {
                         conn = Some(c);
                     }
@@ -137,16 +140,36 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Where to pause in `req`, and for how long.
+    fn split(&self, req: &[u8]) -> Option<(usize, Duration)> {
+        let pause = self.slow_body?;
+        let body = self.body.as_ref()?;
+        Some((req.len() - body.len() / 2, pause))
+    }
+}
+
 fn job_id(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     v["jobs"][0]["id"].as_str().map(str::to_string)
 }
 
 /// Sends one request and reads one whole response (`Content-Length` or read to the end).
-fn exchange(c: &mut BufReader<TcpStream>, req: &[u8]) -> Result<Response, String> {
+fn exchange(
+    c: &mut BufReader<TcpStream>,
+    req: &[u8],
+    split: Option<(usize, Duration)>,
+) -> Result<Response, String> {
+    let (at, pause) = split.unwrap_or((req.len(), Duration::ZERO));
     c.get_mut()
-        .write_all(req)
+        .write_all(&req[..at])
         .map_err(|e| format!("sending: {e}"))?;
+    if at < req.len() {
+        std::thread::sleep(pause);
+        c.get_mut()
+            .write_all(&req[at..])
+            .map_err(|e| format!("sending the rest of the body: {e}"))?;
+    }
     let mut line = String::new();
     let n = c
         .read_line(&mut line)
