@@ -2,12 +2,14 @@
 """Graceful reload benchmark (BENCHMARKS.md, "Graceful reload").
 
 Starts `galaxy-server ctl start --foreground` (web + 2 handlers) on a fresh PostgreSQL database
-in a temporary directory, loads GET /api/version with N client threads on keep-alive
-connections, runs `ctl graceful` R times, and prints per reload: requests, failed requests,
-and p50/p99 latency in a steady window before the reload and during it (from the `graceful`
-command's start to its end).
+in a temporary directory, loads a GET path (default /api/version) with N client threads, on
+keep-alive connections or with a new connection per request (`--connection new`, Python urllib),
+runs `ctl graceful` R times, and prints per reload: requests, failed requests, and p50/p99
+latency in a steady window before the reload and during it (from the `graceful` command's start
+to its end); then every failed request of the whole run, with its error.
 
-    python3 scripts/bench_graceful.py [--clients 4] [--reloads 3] [--binary target/release/galaxy-server]
+    python3 scripts/bench_graceful.py [--clients 4] [--reloads 3] [--connection keepalive|new]
+        [--path /api/version] [--binary target/release/galaxy-server]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or --postgres URL; standard library only.
 """
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,32 +43,48 @@ def pct(xs, p):
 
 
 class Load:
-    """Client threads recording (start, latency, ok) for every GET /api/version."""
+    """Client threads recording (start, latency, ok) for every GET of `path`."""
 
-    def __init__(self, port, clients):
-        self.port, self.stop, self.samples = port, False, []
+    def __init__(self, port, clients, path, connection):
+        self.port, self.path, self.stop, self.samples, self.errors = port, path, False, [], []
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
+        run = self.run_new if connection == "new" else self.run_keepalive
+        self.threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
 
-    def run(self):
+    def record(self, t0, ok, error=None):
+        with self.lock:
+            self.samples.append((t0, time.monotonic() - t0, ok))
+            if error is not None:
+                self.errors.append(error)
+
+    def run_keepalive(self):
         conn = None
         while not self.stop:
             t0 = time.monotonic()
-            ok = False
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", "/api/version")
+                conn.request("GET", self.path)
                 r = conn.getresponse()
                 r.read()
-                ok = r.status == 200
                 if r.getheader("connection", "").lower() == "close":
                     conn.close()
                     conn = None
-            except Exception:
+                self.record(t0, r.status == 200, None if r.status == 200 else f"status {r.status}")
+            except Exception as e:
                 conn = None
-            with self.lock:
-                self.samples.append((t0, time.monotonic() - t0, ok))
+                self.record(t0, False, repr(e))
+
+    def run_new(self):
+        url = f"http://127.0.0.1:{self.port}{self.path}"
+        while not self.stop:
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    r.read()
+                    self.record(t0, r.status == 200, None if r.status == 200 else f"status {r.status}")
+            except Exception as e:
+                self.record(t0, False, repr(e))
 
     def window(self, a, b):
         with self.lock:
@@ -76,6 +95,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--clients", type=int, default=4)
     p.add_argument("--reloads", type=int, default=3)
+    p.add_argument("--connection", choices=["keepalive", "new"], default="keepalive")
+    p.add_argument("--path", default="/api/version")
     p.add_argument("--binary", default=os.path.join(REPO, "target", "release", "galaxy-server"))
     p.add_argument("--postgres", default=os.environ.get("GALAXY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"))
     a = p.parse_args()
@@ -117,7 +138,7 @@ galaxy:
             if time.time() > deadline:
                 sys.exit("bench_graceful: the web process never answered")
             time.sleep(0.2)
-        load = Load(port, a.clients)
+        load = Load(port, a.clients, a.path, a.connection)
         for t in load.threads:
             t.start()
         time.sleep(3)
@@ -143,11 +164,16 @@ galaxy:
         manager.terminate()
         manager.wait(timeout=60)
         subprocess.run(["psql", f"{a.postgres}/postgres", "-X", "-q", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'])
-    print(f"graceful reload, {a.clients} keep-alive clients on GET /api/version (ms)")
+    total, failed = len(load.samples), sum(1 for s in load.samples if not s[2])
+    kind = "keep-alive" if a.connection == "keepalive" else "new-connection"
+    print(f"graceful reload, {a.clients} {kind} clients on GET {a.path} (ms)")
     print("| reload | graceful s | requests during | failed | p50 before | p99 before | p50 during | p99 during | max during | p99 added |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]:.1f} | {r[2]} | {r[3]} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.2f} | {r[7]:.2f} | {r[8]:.1f} | {r[7] - r[5]:+.2f} |")
+    print(f"whole run: {total} requests, {failed} failed")
+    for e in load.errors:
+        print(f"  {e}")
 
 
 if __name__ == "__main__":

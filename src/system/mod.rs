@@ -1,6 +1,7 @@
 //! The root of the process: loads configuration, tools and the database, then starts the
 //! web-worker and job-handler actors under one supervisor and stops them in order.
 
+mod drain;
 mod heartbeat;
 mod root;
 pub mod socket;

@@ -21,13 +21,9 @@ use crate::jobs::handler::HandlerCore;
 use crate::jobs::{HandlerSet, JobHandler, JobsEnv};
 use crate::web::{AppState, IdEncoder};
 
-/// Set when a successor serves on the same (inherited) sockets: responses close their
-/// connections, so keep-alive clients move to the successor before this process stops.
-static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// How long a process whose sockets are inherited keeps answering (with `Connection: close`)
-/// before it stops accepting.
-const HANDOVER: Duration = Duration::from_millis(1500);
+/// How long a process whose sockets are inherited waits for its connections to close before it
+/// stops its HTTP server (the process manager allows 30 s in all).
+const HANDOVER: Duration = Duration::from_secs(20);
 
 /// Stop everything gracefully.
 #[derive(Message)]
@@ -64,9 +60,8 @@ impl Handler<Stop> for RootSupervisor {
         let handover = self.inherited && server.is_some();
         Box::pin(
             async move {
-                if handover {
-                    DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
-                    tokio::time::sleep(HANDOVER).await;
+                if let (true, Some(server)) = (handover, &server) {
+                    super::drain::hand_over(server, HANDOVER).await;
                 }
                 if let Some(server) = server {
                     server.stop(true).await;
@@ -110,11 +105,8 @@ pub fn serve(loaded: Loaded) -> Result<(), SystemError> {
     }
     let sys = actix_rt::System::new();
     let result: Result<(), SystemError> =
-        sys.block_on(async move { start(loaded, pool, inherited).await });
+        sys.block_on(async move { start(loaded, pool, inherited, notify).await });
     result?;
-    if let Some(path) = notify {
-        super::socket::notify_ready(&path);
-    }
     sys.run().map_err(|e| SystemError::Runtime(e.to_string()))
 }
 
@@ -122,6 +114,7 @@ async fn start(
     loaded: Loaded,
     pool: DbPool,
     inherited: Option<Vec<Inherited>>,
+    notify: Option<std::path::PathBuf>,
 ) -> Result<(), SystemError> {
     let mode = loaded.opts.mode;
     let env = JobsEnv {
@@ -220,12 +213,34 @@ async fn start(
         },
     }
     .start();
-    if let Some(server) = server {
-        actix_rt::spawn(async move {
-            if let Err(e) = server.await {
-                log::error!("http server: {e}");
+    match server {
+        Some(mut server) => {
+            actix_rt::spawn(async move {
+                // The first poll starts the workers and the accept thread: only then does this
+                // process serve (and a process it replaces may stop accepting).
+                let first = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::pin::Pin::new(&mut server).poll(cx))
+                })
+                .await;
+                let result = match first {
+                    std::task::Poll::Ready(result) => result,
+                    std::task::Poll::Pending => {
+                        if let Some(path) = &notify {
+                            super::socket::notify_ready(path);
+                        }
+                        server.await
+                    }
+                };
+                if let Err(e) = result {
+                    log::error!("http server: {e}");
+                }
+            });
+        }
+        None => {
+            if let Some(path) = &notify {
+                super::socket::notify_ready(path);
             }
-        });
+        }
     }
     actix_rt::spawn(async move {
         let name = wait_for_signal().await;
@@ -266,7 +281,7 @@ fn start_http(
                 let fut = srv.call(req);
                 async move {
                     let mut res = fut.await?;
-                    if DRAINING.load(std::sync::atomic::Ordering::Relaxed) {
+                    if super::drain::draining() {
                         // Keep-alive clients learn to reconnect (to the successor).
                         res.response_mut()
                             .head_mut()
@@ -288,6 +303,7 @@ fn start_http(
             .app_data(data.clone())
             .configure(crate::web::configure)
     })
+    .on_connect(super::drain::track)
     .workers(g.workers.max(1))
     .disable_signals()
     .shutdown_timeout(30);

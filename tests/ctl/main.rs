@@ -8,5 +8,6 @@ mod helpers;
 mod graceful;
 mod inherit;
 mod lifecycle;
+mod load;
 mod support;
 mod systemd;
