@@ -66,7 +66,7 @@ impl fmt::Display for ByteSize {
             return write!(f, "{b} bytes");
         };
         let scaled = b as f64 / div as f64;
-        if b % div == 0 {
+        if b.is_multiple_of(div) {
             write!(f, "{} {unit} ({b} bytes)", b / div)
         } else {
             write!(f, "{scaled:.1} {unit} ({b} bytes)")
