@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Opts, TestServer, assert_error, str_field};
+use crate::helpers::{Backend, ConfigDir, Opts, TestServer, assert_error, str_field};
 
 #[test]
 fn limits_answer_413_in_galaxys_shape() {
@@ -128,4 +128,20 @@ fn assert_too_large(what: &str, status: u16, body: &Value, key: &str, limit: &st
             "{what}: err_msg does not name {needle}: {message}"
         );
     }
+}
+
+#[test]
+fn a_bad_limit_stops_the_server_naming_the_key() {
+    let dir = ConfigDir::new(
+        Backend::Sqlite,
+        &Opts::default().galaxy_extra("  upload_body_limit: 12 parsecs\n"),
+    );
+    let config = dir.config.display().to_string();
+    let out = dir.run_cli(&["-c", &config, "--mode", "all-in-one"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("galaxy.upload_body_limit") && stderr.contains("parsecs"),
+        "stderr does not name the key and the value: {stderr}"
+    );
 }
