@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ConfigError;
+use super::size::ByteSize;
 use super::yaml::{find_key_line, yaml_to_config};
 
 /// The whole effective configuration.
@@ -118,6 +119,11 @@ pub struct GalaxySettings {
     /// When set, dataset downloads answer with `X-Accel-Redirect: <base><file path>` and an
     /// empty body, and nginx sends the file (Galaxy's option of the same name).
     pub nginx_x_accel_redirect_base: Option<String>,
+    /// The largest request body the API reads into memory (every JSON body, and the part of
+    /// a tool run's body that is not pasted content).
+    pub api_body_limit: ByteSize,
+    /// The largest body of `POST /api/tools`; pasted content in it is streamed to disk.
+    pub upload_body_limit: ByteSize,
 }
 
 impl Default for GalaxySettings {
@@ -137,6 +143,8 @@ impl Default for GalaxySettings {
             heartbeat_interval: 10.0,
             cleanup_job: CleanupJob::Always,
             nginx_x_accel_redirect_base: None,
+            api_body_limit: ByteSize(16 * ByteSize::MIB),
+            upload_body_limit: ByteSize(ByteSize::GIB),
         }
     }
 }
@@ -255,66 +263,6 @@ impl Settings {
         settings.source = path;
         settings.validate(&file_label, &text)?;
         Ok(settings)
-    }
-
-    fn validate(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
-        let bad = |key: &str, message: &str| ConfigError::Invalid {
-            file: file.to_path_buf(),
-            key: key.to_string(),
-            line: find_key_line(text, key),
-            message: message.to_string(),
-        };
-        let g = &self.galaxy;
-        if self.gravity.gunicorn.workers == 0 {
-            return Err(bad(
-                "gravity.gunicorn.workers",
-                "expected a whole number of at least 1",
-            ));
-        }
-        if self.gravity.gunicorn.bind.is_empty() {
-            return Err(bad(
-                "gravity.gunicorn.bind",
-                "expected HOST:PORT or unix:/path (or a list of them)",
-            ));
-        }
-        if !(g.heartbeat_interval.is_finite() && g.heartbeat_interval > 0.0) {
-            return Err(bad(
-                "galaxy.heartbeat_interval",
-                "expected a number of seconds greater than 0",
-            ));
-        }
-        if !(g.job_handler_monitor_sleep.is_finite() && g.job_handler_monitor_sleep > 0.0) {
-            return Err(bad(
-                "galaxy.job_handler_monitor_sleep",
-                "expected a number of seconds greater than 0",
-            ));
-        }
-        if g.database_engine_option_pool_size == 0 {
-            return Err(bad(
-                "galaxy.database_engine_option_pool_size",
-                "expected a whole number of at least 1",
-            ));
-        }
-        let url = g.database_connection.as_str();
-        if !(url.starts_with("sqlite:///")
-            || url.starts_with("postgresql://")
-            || url.starts_with("postgres://"))
-        {
-            return Err(bad(
-                "galaxy.database_connection",
-                &format!("expected sqlite:///PATH or postgresql://USER@HOST/DB, got `{url}`"),
-            ));
-        }
-        if u32::from_str_radix(&self.gravity.gunicorn.umask, 8).is_err() {
-            return Err(bad(
-                "gravity.gunicorn.umask",
-                &format!(
-                    "expected an octal umask such as \"007\", got `{}`",
-                    self.gravity.gunicorn.umask
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 

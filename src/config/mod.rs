@@ -5,6 +5,8 @@ pub mod galaxy;
 pub mod job_conf;
 mod job_conf_xml;
 mod job_conf_yml;
+mod size;
+mod validate;
 mod yaml;
 
 #[cfg(test)]
@@ -16,6 +18,7 @@ pub use galaxy::{
 pub use job_conf::{
     AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping,
 };
+pub use size::ByteSize;
 
 use std::path::PathBuf;
 

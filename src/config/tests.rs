@@ -233,3 +233,38 @@ fn job_conf_errors_name_what_is_wrong() {
             .contains("j.xml")
     );
 }
+
+#[test]
+fn body_limits_take_sizes_and_reject_bad_values_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let defaults = Settings::load(Some(&write(dir.path(), "d.yml", ""))).unwrap();
+    assert_eq!(defaults.galaxy.api_body_limit, ByteSize(16 << 20));
+    assert_eq!(defaults.galaxy.upload_body_limit, ByteSize(1 << 30));
+    let p = write(
+        dir.path(),
+        "g.yml",
+        "galaxy:\n  api_body_limit: 2M\n  upload_body_limit: 300000\n",
+    );
+    let s = Settings::load_with_env(Some(&p), Vec::new()).unwrap();
+    assert_eq!(s.galaxy.api_body_limit, ByteSize(2 << 20));
+    assert_eq!(s.galaxy.upload_body_limit, ByteSize(300_000));
+    let env = vec![(
+        "GALAXY_CONFIG_UPLOAD_BODY_LIMIT".to_string(),
+        "2 GB".to_string(),
+    )];
+    let s = Settings::load_with_env(Some(&p), env).unwrap();
+    assert_eq!(s.galaxy.upload_body_limit, ByteSize(2 << 30));
+    for (value, line) in [("lots", 3), ("0", 3), ("-1", 3), ("5 parsecs", 3)] {
+        let p = write(
+            dir.path(),
+            "bad.yml",
+            &format!("galaxy:\n  api_body_limit: 1M\n  upload_body_limit: {value}\n"),
+        );
+        let err = Settings::load_with_env(Some(&p), Vec::new()).unwrap_err();
+        let ConfigError::Invalid { key, line: at, .. } = &err else {
+            panic!("{value}: not an Invalid error: {err}");
+        };
+        assert_eq!(key, "galaxy.upload_body_limit", "{value}: {err}");
+        assert_eq!(*at, Some(line), "{value}: {err}");
+    }
+}

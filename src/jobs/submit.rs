@@ -7,7 +7,8 @@ use crate::db::models::{Dataset, Job};
 use crate::db::queries::transitions::{self, End};
 use crate::db::queries::{datasets, jobs, notify};
 use crate::db::{DbConn, DbError};
-use crate::tools::{ParamValue, Tool, UploadRequest};
+use crate::tools::paste::Staged;
+use crate::tools::{ParamValue, Tool};
 
 use super::assign::Assignment;
 use super::{JobError, JobsEnv, states};
@@ -80,13 +81,21 @@ pub fn create_tool_job(
 
 /// Writes a pasted dataset: the job and dataset rows first (so the file has its id), then the
 /// file, then both rows finished.
+/// An upload with its content written to a temporary file (or why it could not be).
+pub struct StagedUpload {
+    pub name: Option<String>,
+    /// `auto` when not given.
+    pub file_type: String,
+    pub content: Result<Staged, String>,
+}
+
 pub fn create_upload(
     env: &JobsEnv,
     conn: &mut DbConn,
     user_id: Option<i64>,
     history_id: i64,
     tool: &Tool,
-    upload: &UploadRequest,
+    upload: StagedUpload,
     client_address: Option<&str>,
 ) -> Result<(Job, Dataset), JobError> {
     let ext = if upload.file_type == "auto" {
@@ -119,14 +128,14 @@ pub fn create_upload(
         return Err(JobError::Internal("upload created no dataset".into()));
     };
     let path = env.dataset_path(dataset.id);
-    let written = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| std::fs::write(&path, upload.content.as_bytes()));
-    let size = upload.content.len() as i64;
-    let (ok, info) = match &written {
-        Ok(()) => (true, None),
-        Err(e) => (false, Some(format!("{}: {e}", path.display()))),
+    let written = upload.content.and_then(|staged| {
+        staged
+            .persist(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    });
+    let (ok, size, info) = match written {
+        Ok(size) => (true, size as i64, None),
+        Err(info) => (false, 0, Some(info)),
     };
     let token = jobs::claim_queued_upload(conn, job.id)?;
     let end = End {

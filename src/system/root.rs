@@ -272,6 +272,7 @@ fn start_http(
         handlers,
     };
     let data = aweb::Data::new(state);
+    let routes = crate::web::configure(crate::web::body::BodyLimits::new(&loaded.settings.galaxy));
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap_fn(|req, srv| {
@@ -301,7 +302,7 @@ fn start_http(
                 }
             })
             .app_data(data.clone())
-            .configure(crate::web::configure)
+            .configure(routes.clone())
     })
     .on_connect(super::drain::track)
     .workers(g.workers.max(1))

@@ -15,6 +15,7 @@ pub(crate) mod dom;
 mod inputs;
 mod json;
 mod params;
+pub mod paste;
 mod sanitize;
 mod template;
 mod upload;

@@ -111,12 +111,23 @@ pub enum ParamValue {
 }
 
 /// What `upload1` with `files_0|url_paste` asks for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct UploadRequest {
-    pub content: String,
+    /// As pasted; [`UploadRequest::stage`] applies the line conversions.
+    pub content: super::paste::PasteContent,
     pub name: Option<String>,
     /// `auto` when not given.
     pub file_type: String,
+    /// Galaxy's `to_posix_lines` (default on) and `space_to_tab` (default off).
+    pub to_posix_lines: bool,
+    pub space_to_tab: bool,
+}
+
+impl UploadRequest {
+    /// Writes the dataset's content, converted, into a temporary file in `dir`.
+    pub fn stage(self, dir: &Path) -> std::io::Result<super::paste::Staged> {
+        super::paste::stage(self.content, self.to_posix_lines, self.space_to_tab, dir)
+    }
 }
 
 impl ToolBox {
@@ -188,10 +199,12 @@ impl Tool {
     }
 
     /// For `upload1`: the paste request.
+    /// `pasted`: the content when the request body streamed it to disk.
     pub fn upload_request(
         inputs: &serde_json::Map<String, serde_json::Value>,
+        pasted: Option<super::paste::PastedFile>,
     ) -> Result<UploadRequest, ToolInputError> {
-        super::upload::upload_request(inputs)
+        super::upload::upload_request(inputs, pasted)
     }
 
     /// Renders `<command>`: `$name`/`${name}` of text/select params sanitized, numbers and

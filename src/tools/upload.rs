@@ -9,11 +9,14 @@
 //!
 //! The nested forms `{"files_0": {"url_paste": ...}}` and `{"files": [{"url_paste": ...}]}` are
 //! accepted too. `url_paste` is stored as the dataset's content (URLs in it are not fetched).
+//! A body read by the API streams the first pasted content it holds to disk
+//! ([`PastedFile`]); that content is the upload's, whichever of the forms carried it.
 //! `files_0|ftp_files` (`upload_from_ftp`) and `files_0|file_data` (multipart uploads) are
 //! refused with a 400. `dbkey` is accepted and not recorded.
 
 use serde_json::{Map, Value};
 
+use super::paste::{PasteContent, PastedFile};
 use super::{ToolInputError, UploadRequest};
 
 /// The value for `files_0|<key>` in any accepted shape.
@@ -60,7 +63,10 @@ fn flag(key: &str, value: Option<&Value>, default: bool) -> Result<bool, ToolInp
     }
 }
 
-pub(crate) fn upload_request(inputs: &Map<String, Value>) -> Result<UploadRequest, ToolInputError> {
+pub(crate) fn upload_request(
+    inputs: &Map<String, Value>,
+    pasted: Option<PastedFile>,
+) -> Result<UploadRequest, ToolInputError> {
     for (key, what) in [("ftp_files", "FTP uploads"), ("file_data", "file uploads")] {
         if file_field(inputs, key).is_some_and(|v| v.as_str() != Some("")) {
             return Err(ToolInputError::Other(format!(
@@ -68,14 +74,15 @@ pub(crate) fn upload_request(inputs: &Map<String, Value>) -> Result<UploadReques
             )));
         }
     }
-    let content = match file_field(inputs, "url_paste") {
-        None => {
+    let content = match (pasted, file_field(inputs, "url_paste")) {
+        (Some(file), _) => PasteContent::File(file),
+        (None, Some(v)) => PasteContent::Text(text_of("files_0|url_paste", v)?),
+        (None, None) => {
             return Err(ToolInputError::Param {
                 name: "files_0|url_paste".into(),
                 message: "no content was pasted".into(),
             });
         }
-        Some(v) => text_of("files_0|url_paste", v)?,
     };
     if content.is_empty() {
         return Err(ToolInputError::Param {
@@ -113,48 +120,11 @@ pub(crate) fn upload_request(inputs: &Map<String, Value>) -> Result<UploadReques
         file_field(inputs, "space_to_tab"),
         false,
     )?;
-    let content = if to_posix_lines {
-        posix_lines(&content, space_to_tab)
-    } else {
-        content
-    };
     Ok(UploadRequest {
         content,
         name,
         file_type,
+        to_posix_lines,
+        space_to_tab,
     })
-}
-
-/// Galaxy's `convert_newlines` (and `sep2tabs` when `space_to_tab`): `\r\n` and `\r` become
-/// `\n`, every line ends with `\n`; with `space_to_tab`, each line's whitespace-separated
-/// fields are joined by one tab (what BioBlend's own test expects: `"\t".join(line.split())`).
-fn posix_lines(content: &str, space_to_tab: bool) -> String {
-    let unified = content.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::with_capacity(unified.len() + 1);
-    for line in unified.lines() {
-        if space_to_tab {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            out.push_str(&fields.join("\t"));
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::posix_lines;
-
-    #[test]
-    fn newlines_are_unified_and_terminated() {
-        assert_eq!(posix_lines("a\r\nb\rc", false), "a\nb\nc\n");
-        assert_eq!(posix_lines("a\n\nb\n", false), "a\n\nb\n");
-    }
-
-    #[test]
-    fn space_to_tab_collapses_runs() {
-        assert_eq!(posix_lines("a  b\t c   \n  d e", true), "a\tb\tc\nd\te\n");
-    }
 }

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::config::ByteSize;
 use crate::db::DbError;
 use crate::jobs::JobError;
 
@@ -30,6 +31,13 @@ pub enum ApiError {
     /// come back (503 with `Retry-After`).
     #[error("The database is not reachable right now; try again in a few seconds.")]
     Unavailable,
+    /// A request body over a configured limit; `key` is the `galaxy.yml` key that sets it.
+    #[error(
+        "The request body is larger than {limit}, the limit set by `galaxy.{key}` in galaxy.yml \
+         (or GALAXY_CONFIG_{env}); ask the administrator to raise it.",
+        env = key.to_ascii_uppercase()
+    )]
+    PayloadTooLarge { limit: ByteSize, key: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -50,6 +58,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404001,
             ApiError::Conflict(_) => 409001,
             ApiError::Unavailable => 503001,
+            ApiError::PayloadTooLarge { .. } => 413001,
             ApiError::Internal(_) => 500001,
         }
     }
@@ -67,6 +76,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,9 +135,44 @@ impl From<actix_web::error::BlockingError> for ApiError {
 /// Maps actix's own extractor errors (bad JSON, bad query, bad path) to Galaxy's shape.
 pub fn json_error(
     err: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
+    req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    ApiError::BadRequest(format!("Invalid JSON payload: {err}")).into()
+    use actix_web::error::JsonPayloadError as J;
+    match err {
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => super::body::api_limit_error(req),
+        err => ApiError::BadRequest(format!("Invalid JSON payload: {err}")),
+    }
+    .into()
+}
+
+impl From<super::body::BodyError> for ApiError {
+    fn from(e: super::body::BodyError) -> Self {
+        use super::body::BodyError as B;
+        match e {
+            B::TooLarge { limit, key } => ApiError::PayloadTooLarge { limit, key },
+            B::Syntax { .. } | B::Payload(_) => ApiError::BadRequest(e.to_string()),
+            B::Spool { .. } => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Any other 413 (actix's own payload extractors answer in plain text) in Galaxy's shape.
+pub fn payload_too_large<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .response()
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, _) = res.into_parts();
+    let err = super::body::api_limit_error(&req);
+    let res = actix_web::dev::ServiceResponse::new(req, err.error_response());
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }
 
 pub fn query_error(

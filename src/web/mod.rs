@@ -3,6 +3,7 @@
 //! served by actix-web.
 
 pub mod auth;
+pub mod body;
 pub mod dashboard;
 pub mod errors;
 pub mod ids;
@@ -49,17 +50,24 @@ impl AppState {
     }
 }
 
-/// Registers every route; used by the server and by tests alike.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(64 * 1024 * 1024)
-            .error_handler(errors::json_error),
-    )
-    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
-    .app_data(web::PathConfig::default().error_handler(errors::path_error))
-    .service(web::scope("/api").configure(routes::configure))
-    .route("/metrics", web::get().to(metrics::scrape))
-    .configure(dashboard::configure)
-    .default_service(web::to(routes::not_found));
+/// Registers every route, with the body limits of `galaxy.yml`; used by the server and by
+/// tests alike.
+pub fn configure(limits: body::BodyLimits) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg| {
+        body::configure(cfg, limits);
+        let json_413 = actix_web::middleware::ErrorHandlers::new().handler(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            errors::payload_too_large,
+        );
+        cfg.app_data(web::QueryConfig::default().error_handler(errors::query_error))
+            .app_data(web::PathConfig::default().error_handler(errors::path_error))
+            .service(
+                web::scope("/api")
+                    .wrap(json_413)
+                    .configure(routes::configure),
+            )
+            .route("/metrics", web::get().to(metrics::scrape))
+            .configure(dashboard::configure)
+            .default_service(web::to(routes::not_found));
+    }
 }

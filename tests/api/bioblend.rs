@@ -23,17 +23,44 @@ fn python() -> PathBuf {
 }
 
 fn bioblend_client(backend: Backend) {
-    let python = python();
     let server = TestServer::start(backend, Opts::default());
-    let script = manifest_dir().join("tests/bioblend/test_bioblend.py");
-    let out_path = server.dir.path().join("bioblend.out");
-    let err_path = server.dir.path().join("bioblend.err");
+    run_script(&server, "test_bioblend.py", &[], "BIOBLEND OK");
+}
+
+/// A 100 MiB `paste_content` with the default body limits (the backend plays no part).
+#[test]
+fn large_paste() {
+    let server = TestServer::start(Backend::Sqlite, Opts::default());
+    let stdout = run_script(
+        &server,
+        "test_large_paste.py",
+        &[server.pid().to_string()],
+        "LARGE PASTE OK",
+    );
+    // The figures, for whoever runs the test with --nocapture.
+    for line in stdout.lines().filter(|l| l.starts_with("pasted ")) {
+        println!("{line}");
+    }
+}
+
+/// Runs `tests/bioblend/<script> URL ADMIN_KEY ARGS…` (180 s at most) and asserts it exits 0
+/// having printed `ok_line`; returns its stdout.
+fn run_script(server: &TestServer, script: &str, args: &[String], ok_line: &str) -> String {
+    let python = python();
+    let script = manifest_dir().join("tests/bioblend").join(script);
+    let name = script
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let out_path = server.dir.path().join(format!("{name}.out"));
+    let err_path = server.dir.path().join(format!("{name}.err"));
     let mut child = Command::new(&python)
         .arg(&script)
         .args([server.url.as_str(), ADMIN_KEY])
+        .args(args)
         .stdin(Stdio::null())
-        .stdout(fs::File::create(&out_path).expect("create bioblend.out"))
-        .stderr(fs::File::create(&err_path).expect("create bioblend.err"))
+        .stdout(fs::File::create(&out_path).expect("create the script's stdout file"))
+        .stderr(fs::File::create(&err_path).expect("create the script's stderr file"))
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
     let status = wait_timeout(&mut child, Duration::from_secs(180));
@@ -44,13 +71,16 @@ fn bioblend_client(backend: Backend) {
     let stdout = fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = fs::read_to_string(&err_path).unwrap_or_default();
     let report = format!("--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-    let status = status.unwrap_or_else(|| panic!("the BioBlend script ran over 180 s\n{report}"));
+    let status = status.unwrap_or_else(|| panic!("{} ran over 180 s\n{report}", script.display()));
     assert!(
         status.success(),
-        "the BioBlend script failed ({status})\n{report}"
+        "{} failed ({status})\n{report}",
+        script.display()
     );
     assert!(
-        stdout.lines().any(|l| l.trim() == "BIOBLEND OK"),
-        "the BioBlend script did not print BIOBLEND OK\n{report}"
+        stdout.lines().any(|l| l.trim() == ok_line),
+        "{} did not print {ok_line}\n{report}",
+        script.display()
     );
+    stdout
 }

@@ -342,6 +342,11 @@ impl TestServer {
         server
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server not running").id()
+    }
+
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("server.log")
     }

@@ -25,7 +25,9 @@ macro_rules! both_backends {
 mod bad_config;
 mod bad_input;
 mod bioblend;
+mod bodies;
 mod cancel;
+mod disk;
 mod helpers;
 mod isolation;
 mod job_detail;

@@ -3,6 +3,7 @@ use actix_web::{HttpResponse, web};
 use super::body_object;
 use crate::db::models::History;
 use crate::db::queries::{datasets, histories};
+use crate::web::body::ApiBody;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,7 +52,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let payload = body_object(&body)?;

@@ -6,10 +6,11 @@ use serde_json::{Map, Value, json};
 
 use super::datasets::accessible_dataset;
 use super::histories::accessible_history;
-use super::{body_object, client_address, required_str};
+use super::{client_address, required_str};
 use crate::db::queries::histories;
-use crate::jobs::submit::{self, RunRequest};
+use crate::jobs::submit::{self, RunRequest, StagedUpload};
 use crate::tools::{ParamValue, Tool};
+use crate::web::body::{ToolRequestBody, read_tool_request};
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -64,10 +65,12 @@ async fn run(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
-    let payload = body_object(&body)?;
+    let spool_dir = state.env.settings.galaxy.file_path.clone();
+    let ToolRequestBody { payload, pasted } =
+        read_tool_request(&req, body, spool_dir.clone()).await?;
     let tool_id = required_str(&payload, "tool_id")?;
     let tool: Arc<Tool> = state.env.toolbox.get(tool_id).cloned().ok_or_else(|| {
         ApiError::BadRequest(format!("Tool '{tool_id}' is not installed on this server."))
@@ -92,7 +95,24 @@ async fn run(
     let env = state.env.clone();
     let ids = state.ids.clone();
     if tool.is_upload() {
-        let upload = Tool::upload_request(&inputs)?;
+        let upload = Tool::upload_request(&inputs, pasted)?;
+        let (name, file_type) = (upload.name.clone(), upload.file_type.clone());
+        let content = web::block(move || {
+            upload.stage(&spool_dir).map_err(|e| {
+                let info = format!(
+                    "could not write the pasted content in {}: {e}",
+                    spool_dir.display()
+                );
+                log::warn!("upload: {info}");
+                info
+            })
+        })
+        .await?;
+        let upload = StagedUpload {
+            name,
+            file_type,
+            content,
+        };
         let (job, dataset) = state
             .db(move |c| {
                 let history = target_history(c, &caller, history_id)?;
@@ -102,7 +122,7 @@ async fn run(
                     caller.user_id(),
                     history,
                     &tool,
-                    &upload,
+                    upload,
                     client.as_deref(),
                 )?)
             })

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{body_object, required_str};
 use crate::db::queries::users;
+use crate::web::body::ApiBody;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,7 +73,7 @@ async fn show(
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let payload = body_object(&body)?;

@@ -265,27 +265,53 @@ impl HandlerCore {
 }
 
 /// The end of a job whose process has ended: its exit code and output from its directory,
-/// the sizes of its outputs (an output the job did not write is created empty).
+/// the sizes of its outputs (an output the job did not write is created empty). A job that
+/// failed for lack of disk space says so, naming the full place, and is logged at WARN.
 fn collect_end(env: &JobsEnv, dir: &JobDir, job_id: i64, token: i64, outputs: Vec<i64>) -> End {
-    let outcome = LocalRunner::collect(dir);
+    let mut outcome = LocalRunner::collect(dir);
+    let paths: Vec<_> = outputs.iter().map(|ds| env.dataset_path(*ds)).collect();
+    let no_space = match outcome.exit_code {
+        Some(0) => None,
+        _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
+    };
     let outputs = outputs
         .into_iter()
-        .map(|ds| {
-            let path = env.dataset_path(ds);
-            let size = match std::fs::metadata(&path) {
+        .zip(&paths)
+        .map(|(ds, path)| {
+            let size = match std::fs::metadata(path) {
                 Ok(m) => m.len() as i64,
                 Err(_) => {
-                    let _ = std::fs::write(&path, b"");
+                    let _ = std::fs::write(path, b"");
                     0
                 }
             };
             (ds, size)
         })
         .collect();
-    let info = match outcome.exit_code {
+    let ended = match outcome.exit_code {
         None => Some("the job's process ended without writing its exit code".to_string()),
         Some(0) => None,
         Some(code) => Some(format!("exit code {code}")),
+    };
+    let info = match (no_space, ended) {
+        (Some(no_space), ended) => {
+            log::warn!(
+                "(job {job_id}) {no_space}{}",
+                ended
+                    .as_deref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            );
+            if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+                outcome.stderr.push('\n');
+            }
+            outcome.stderr.push_str(&no_space);
+            Some(match ended {
+                Some(e) => format!("{no_space}; {e}"),
+                None => no_space,
+            })
+        }
+        (None, ended) => ended,
     };
     End {
         id: job_id,
