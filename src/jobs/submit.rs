@@ -10,7 +10,8 @@ use crate::db::{DbConn, DbError};
 use crate::tools::{ParamValue, Tool, UploadRequest};
 
 use super::assign::Assignment;
-use super::{JobError, JobsEnv, states};
+use super::states::JobState;
+use super::{JobError, JobsEnv};
 
 /// A created job, its outputs by name, and where it went.
 pub type CreatedJob = (Job, Vec<(String, Dataset)>, Assignment);
@@ -55,7 +56,7 @@ pub fn create_tool_job(
         history_id: req.history_id,
         tool_id: &req.tool.id,
         tool_version: &req.tool.version,
-        state: states::NEW,
+        state: JobState::New,
         handler: assignment.handler(),
         handler_tag: assignment.tag(),
         params: &params,
@@ -105,7 +106,7 @@ pub fn create_upload(
         history_id,
         tool_id: &tool.id,
         tool_version: &tool.version,
-        state: states::QUEUED,
+        state: JobState::Queued,
         handler: Some(&env.server_name),
         handler_tag: None,
         params: &params,

@@ -18,7 +18,7 @@ use crate::db::queries::limits::{self, ClaimLimits, Scope};
 use crate::jobs::assign::DRAIN_TAG;
 use crate::jobs::runners::local::LocalRunner;
 use crate::jobs::runners::spare::SpareDirs;
-use crate::jobs::states::{self, InputsReadiness};
+use crate::jobs::states::{InputsReadiness, JobState};
 use crate::jobs::{JobError, JobsEnv};
 
 use super::batch::Transitions;
@@ -301,10 +301,10 @@ impl HandlerCore {
         // Jobs being cancelled; and, under concurrency limits, the `new` jobs assigned here,
         // each claimed within the limits (without limits they were claimed together above,
         // and the waiting ones need nothing until their inputs change).
-        let look_at: &'static [&'static str] = if self.limits.is_empty() {
-            &[states::DELETING]
+        let look_at: &'static [JobState] = if self.limits.is_empty() {
+            &[JobState::Deleting]
         } else {
-            &[states::NEW, states::DELETING]
+            &[JobState::New, JobState::Deleting]
         };
         let (name, window) = (self.env.server_name.clone(), self.ready_window);
         let jobs = self
@@ -312,7 +312,7 @@ impl HandlerCore {
             .blocking(move |c| Ok(q::handler_jobs(c, &name, look_at, window)?))
             .await?;
         for job in jobs {
-            if job.state == states::DELETING {
+            if job.state == JobState::Deleting {
                 self.kill(job.id);
                 if !self.lock_running().contains_key(&job.id) && self.lock_busy().insert(job.id) {
                     // Not watched here: kill what may be left of its process, finish the cancel.
@@ -445,16 +445,14 @@ impl HandlerCore {
                 let Some(job) = q::find_job(c, job_id)? else {
                     return Ok(None);
                 };
-                if job.state != states::NEW || job.handler.as_deref() != Some(name.as_str()) {
+                if job.state != JobState::New || job.handler.as_deref() != Some(name.as_str()) {
                     return Ok(None);
                 }
                 let inputs = q::job_inputs(c, job_id)?;
-                match states::inputs_readiness(
-                    inputs.iter().map(|(_, d)| (d.state.as_str(), d.deleted)),
-                ) {
+                match InputsReadiness::of(inputs.iter().map(|(_, d)| (d.state, d.deleted))) {
                     InputsReadiness::Wait => Ok(None),
                     InputsReadiness::Failed => {
-                        q::stop_unstarted_or_mark(c, job_id, states::PAUSED)?;
+                        q::stop_unstarted_or_mark(c, job_id, JobState::Paused)?;
                         Ok(None)
                     }
                     InputsReadiness::Ready if limits.is_empty() => {
