@@ -6,6 +6,7 @@ use galaxy_server::db::queries::claim::{self, ClaimMethod};
 use galaxy_server::db::queries::histories;
 use galaxy_server::db::queries::jobs::{self, JobSpec};
 use galaxy_server::db::queries::transitions::{self, End, Start};
+use galaxy_server::db::states::{DatasetState, JobState};
 
 fn pg_admin_url() -> String {
     std::env::var("GALAXY_TEST_POSTGRES")
@@ -104,7 +105,7 @@ fn batch_is_fenced_per_job(url: &str) {
                 history_id: history.id,
                 tool_id: "cat1",
                 tool_version: "1.0.0",
-                state: "new",
+                state: JobState::New,
                 handler: None,
                 handler_tag: Some("_default_"),
                 params: "{}",
@@ -145,7 +146,7 @@ fn batch_is_fenced_per_job(url: &str) {
     .expect("apply starts");
     assert_eq!(applied.started, vec![a, c], "a stale token starts nothing");
     let job_b = jobs::find_job(&mut conn, b).expect("find").expect("job b");
-    assert_eq!(job_b.state, "queued", "job b untouched");
+    assert_eq!(job_b.state, JobState::Queued, "job b untouched");
 
     let applied = transitions::apply(
         &mut conn,
@@ -158,17 +159,20 @@ fn batch_is_fenced_per_job(url: &str) {
         ],
     )
     .expect("apply ends");
-    assert_eq!(applied.ended.get(&a).map(String::as_str), Some("ok"));
-    assert_eq!(applied.ended.get(&c).map(String::as_str), Some("error"));
+    assert_eq!(applied.ended.get(&a), Some(&JobState::Ok));
+    assert_eq!(applied.ended.get(&c), Some(&JobState::Error));
     assert!(
         !applied.ended.contains_key(&b),
         "a stale token ends nothing"
     );
     let job_b = jobs::find_job(&mut conn, b).expect("find").expect("job b");
-    assert_eq!(job_b.state, "queued", "job b untouched");
+    assert_eq!(job_b.state, JobState::Queued, "job b untouched");
     assert_eq!(history_states(&pool, b), vec!["new", "queued"]);
 
-    for (id, state, ds_state) in [(a, "ok", "ok"), (c, "error", "error")] {
+    for (id, state, ds_state) in [
+        (a, JobState::Ok, DatasetState::Ok),
+        (c, JobState::Error, DatasetState::Error),
+    ] {
         let job = jobs::find_job(&mut conn, id).expect("find").expect("job");
         assert_eq!(job.state, state);
         assert_eq!(job.stdout.as_deref(), Some("out\u{FFFD}with a NUL byte"));
@@ -177,7 +181,7 @@ fn batch_is_fenced_per_job(url: &str) {
         assert_eq!(outputs[0].1.state, ds_state, "output of job {id}");
         assert_eq!(
             history_states(&pool, id),
-            vec!["new", "queued", "running", state]
+            vec!["new", "queued", "running", state.as_str()]
         );
     }
 
@@ -186,7 +190,7 @@ fn batch_is_fenced_per_job(url: &str) {
         transitions::apply(&mut conn, &[], &[], &[end(a, token(a), false)]).expect("apply again");
     assert!(again.ended.is_empty(), "ended twice: {:?}", again.ended);
     let job_a = jobs::find_job(&mut conn, a).expect("find").expect("job a");
-    assert_eq!(job_a.state, "ok");
+    assert_eq!(job_a.state, JobState::Ok);
     assert_eq!(
         history_states(&pool, a),
         vec!["new", "queued", "running", "ok"]

@@ -9,6 +9,7 @@ pub mod pool;
 pub mod prepared;
 pub mod queries;
 pub mod schema;
+pub mod states;
 
 pub use pool::{Backend, DbConn, DbPool};
 

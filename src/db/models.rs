@@ -7,6 +7,7 @@ use super::schema::{
     api_keys, dataset, galaxy_user, history, job, job_state_history, job_to_input_dataset,
     job_to_output_dataset, worker_process,
 };
+use super::states::{DatasetState, JobState};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = galaxy_user)]
@@ -71,7 +72,7 @@ pub struct Dataset {
     pub user_id: Option<i64>,
     pub hid: i64,
     pub name: String,
-    pub state: String,
+    pub state: DatasetState,
     pub extension: String,
     pub file_size: i64,
     pub creating_job_id: Option<i64>,
@@ -88,7 +89,7 @@ pub struct NewDataset<'a> {
     pub user_id: Option<i64>,
     pub hid: i64,
     pub name: &'a str,
-    pub state: &'a str,
+    pub state: DatasetState,
     pub extension: &'a str,
     pub file_size: i64,
     pub creating_job_id: Option<i64>,
@@ -105,7 +106,7 @@ pub struct Job {
     pub history_id: i64,
     pub tool_id: String,
     pub tool_version: String,
-    pub state: String,
+    pub state: JobState,
     pub handler: Option<String>,
     pub claim_token: i64,
     pub params: String,
@@ -130,7 +131,7 @@ pub struct NewJob<'a> {
     pub history_id: i64,
     pub tool_id: &'a str,
     pub tool_version: &'a str,
-    pub state: &'a str,
+    pub state: JobState,
     pub handler: Option<&'a str>,
     pub claim_token: i64,
     pub params: &'a str,
@@ -147,7 +148,7 @@ pub struct NewJob<'a> {
 #[diesel(table_name = job_state_history)]
 pub struct NewJobStateHistory<'a> {
     pub job_id: i64,
-    pub state: &'a str,
+    pub state: JobState,
     pub handler: Option<&'a str>,
     pub create_time: NaiveDateTime,
 }

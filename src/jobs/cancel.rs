@@ -7,7 +7,8 @@ use crate::db::DbConn;
 use crate::db::models::Job;
 use crate::db::queries::jobs as q;
 
-use super::{HandlerSet, JobError, states};
+use super::states::JobState;
+use super::{HandlerSet, JobError};
 
 /// What a cancel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +30,12 @@ impl Cancelled {
 
 /// Asks for `job` to be cancelled and tells this process's handlers when it must be killed.
 pub fn cancel(conn: &mut DbConn, handlers: &HandlerSet, job: &Job) -> Result<Cancelled, JobError> {
-    if states::is_terminal(&job.state) {
+    if job.state.is_terminal() {
         return Ok(Cancelled::Unchanged);
     }
-    let outcome = match q::stop_unstarted_or_mark(conn, job.id, states::DELETED)?.as_deref() {
-        Some(states::DELETED) => Cancelled::Deleted,
-        Some(states::DELETING) => Cancelled::Deleting,
+    let outcome = match q::stop_unstarted_or_mark(conn, job.id, JobState::Deleted)? {
+        Some(JobState::Deleted) => Cancelled::Deleted,
+        Some(JobState::Deleting) => Cancelled::Deleting,
         _ => Cancelled::Unchanged,
     };
     if outcome == Cancelled::Deleting {

@@ -11,7 +11,8 @@ use crate::tools::paste::Staged;
 use crate::tools::{ParamValue, Tool};
 
 use super::assign::Assignment;
-use super::{JobError, JobsEnv, states};
+use super::states::JobState;
+use super::{JobError, JobsEnv};
 
 /// A created job, its outputs by name, and where it went.
 pub type CreatedJob = (Job, Vec<(String, Dataset)>, Assignment);
@@ -56,7 +57,7 @@ pub fn create_tool_job(
         history_id: req.history_id,
         tool_id: &req.tool.id,
         tool_version: &req.tool.version,
-        state: states::NEW,
+        state: JobState::New,
         handler: assignment.handler(),
         handler_tag: assignment.tag(),
         params: &params,
@@ -114,7 +115,7 @@ pub fn create_upload(
         history_id,
         tool_id: &tool.id,
         tool_version: &tool.version,
-        state: states::QUEUED,
+        state: JobState::Queued,
         handler: Some(&env.server_name),
         handler_tag: None,
         params: &params,

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::IdEncoder;
 use crate::db::models::{Dataset, History, Job, JobInput, JobOutput, User};
+use crate::jobs::states::DatasetState;
 
 pub const VERSION_MAJOR: &str = "24.1";
 pub const VERSION_MINOR: &str = "0";
@@ -68,11 +69,10 @@ pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
 }
 
 fn blurb(d: &Dataset) -> String {
-    match d.state.as_str() {
-        "ok" => format!("{} bytes", d.file_size),
-        "queued" | "new" => "queued".into(),
-        "running" => "running".into(),
-        other => other.into(),
+    match d.state {
+        DatasetState::Ok => format!("{} bytes", d.file_size),
+        DatasetState::Queued | DatasetState::New => "queued".into(),
+        other => other.to_string(),
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         "# HELP galaxy_jobs Jobs in the database, by state.\n# TYPE galaxy_jobs gauge"
     );
     for (s, n) in &counts {
-        let _ = writeln!(extra, "galaxy_jobs{{state=\"{}\"}} {n}", label(s));
+        let _ = writeln!(extra, "galaxy_jobs{{state=\"{}\"}} {n}", label(s.as_str()));
     }
     let _ = writeln!(
         extra,

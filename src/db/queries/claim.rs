@@ -1,6 +1,11 @@
 //! Claiming unclaimed jobs from a handler pool: one statement moves a job from unclaimed to
 //! claimed-by-me (owner, state and a new fencing token together). The SQL differs per backend
 //! and per assignment method; everything else above `db/` is backend-neutral.
+//!
+//! The statements write the job and dataset states as literals (the names of
+//! [`JobState`](crate::db::states::JobState) and
+//! [`DatasetState`](crate::db::states::DatasetState)): each must stay one cached plan, and
+//! the partial indexes are used only when their predicates are written out.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -28,10 +33,12 @@ pub struct Claimed {
     pub create_time: chrono::NaiveDateTime,
 }
 
-/// A job is ready when none of its inputs is anything but `ok`.
+/// A job is ready when none of its inputs is anything but `ok` (`DatasetState::Ok`).
 pub(super) const READY: &str = "NOT EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
                      WHERE i.job_id = j.id AND (d.state <> 'ok' OR d.deleted))";
-/// A job whose input failed will never run: it pauses.
+/// A job whose input failed will never run: it pauses. The states are those of
+/// `DatasetState::is_failed`, and `'deleted'`, which no dataset row holds (a deleted dataset
+/// has `deleted` set), as the statement always had it.
 const FAILED: &str = "EXISTS (SELECT 1 FROM job_to_input_dataset i JOIN dataset d ON d.id = i.dataset_id \
                       WHERE i.job_id = job.id AND (d.state IN ('error', 'paused', 'discarded', 'failed_metadata', 'deleted') OR d.deleted))";
 
@@ -233,7 +240,7 @@ macro_rules! record_claims {
             .iter()
             .map(|j| $crate::db::models::NewJobStateHistory {
                 job_id: j.id,
-                state: "queued",
+                state: $crate::db::states::JobState::Queued,
                 handler: Some($handler),
                 create_time: $t,
             })
@@ -342,4 +349,25 @@ pub fn has_unclaimed(conn: &mut DbConn, tags: &[String]) -> DbResult<bool> {
             .optional()?;
         Ok(any.is_some())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::states::{DatasetState, unknown_state_literals};
+
+    #[test]
+    fn state_literals_are_state_names() {
+        for sql in [READY, FAILED] {
+            assert_eq!(unknown_state_literals(sql, &["deleted"]), [""; 0], "{sql}");
+        }
+        let failed: Vec<&str> = DatasetState::ALL
+            .iter()
+            .filter(|s| s.is_failed())
+            .map(|s| s.as_str())
+            .collect();
+        for s in failed {
+            assert!(FAILED.contains(&format!("'{s}'")), "{s}");
+        }
+    }
 }

@@ -2,6 +2,7 @@ use diesel::prelude::*;
 
 use crate::db::models::Dataset;
 use crate::db::schema::dataset;
+use crate::db::states::DatasetState;
 use crate::db::{DbConn, DbResult, now};
 use crate::{db_run, db_tx};
 
@@ -36,7 +37,12 @@ pub fn history_datasets(conn: &mut DbConn, history_id: i64) -> DbResult<Vec<Data
 }
 
 /// Sets a dataset's state and size (the upload path; jobs finish theirs in `jobs`).
-pub fn set_dataset_state(conn: &mut DbConn, id: i64, state: &str, file_size: i64) -> DbResult<()> {
+pub fn set_dataset_state(
+    conn: &mut DbConn,
+    id: i64,
+    state: DatasetState,
+    file_size: i64,
+) -> DbResult<()> {
     db_tx!(conn, |c| {
         diesel::update(dataset::table.find(id))
             .set((

@@ -10,37 +10,38 @@ use crate::db::models::{
 use crate::db::schema::{
     dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
 };
+use crate::db::states::{DatasetState, JobState};
 use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
 use crate::{db_run, db_tx};
 
-/// The states of the jobs in `ix_job_handler_active` (the jobs being worked on); its
-/// predicate, word for word.
+/// The states of the jobs in `ix_job_handler_active` (the jobs being worked on,
+/// [`JobState::ACTIVE`]); its predicate, word for word.
 const ACTIVE: &str = "job.state IN ('new', 'queued', 'running', 'deleting')";
 
 /// `job.state IN (…)` with the states written out as literals, and, when they are all active
 /// states, the index's own predicate beside them: SQLite uses a partial index only for a query
 /// that repeats its predicate, and a bound value hides the implication from PostgreSQL's
 /// generic plans.
-fn state_in(states: &[&str]) -> DbResult<diesel::expression::SqlLiteral<diesel::sql_types::Bool>> {
-    if states.is_empty()
-        || states
-            .iter()
-            .any(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-    {
-        return Err(DbError::Migration(format!(
-            "not a list of job states: {states:?}"
-        )));
+fn state_in(
+    states: &[JobState],
+) -> DbResult<diesel::expression::SqlLiteral<diesel::sql_types::Bool>> {
+    if states.is_empty() {
+        return Err(DbError::Migration("an empty list of job states".into()));
     }
-    let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
-    let own = format!("job.state IN ({})", list.join(", "));
-    let active = ["new", "queued", "running", "deleting"];
+    let own = in_list("job.state", states);
     Ok(diesel::dsl::sql(
-        &if states.iter().all(|s| active.contains(s)) {
+        &if states.iter().all(|s| JobState::ACTIVE.contains(s)) {
             format!("{ACTIVE} AND {own}")
         } else {
             own
         },
     ))
+}
+
+/// `column IN ('a', 'b')`, the states written out as literals.
+fn in_list(column: &str, states: &[JobState]) -> String {
+    let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+    format!("{column} IN ({})", list.join(", "))
 }
 
 /// What a new job needs.
@@ -49,8 +50,8 @@ pub struct JobSpec<'a> {
     pub history_id: i64,
     pub tool_id: &'a str,
     pub tool_version: &'a str,
-    /// Initial state (`new`, or `running` for server-side uploads).
-    pub state: &'a str,
+    /// Initial state (`new`, or `queued` for server-side uploads).
+    pub state: JobState,
     pub handler: Option<&'a str>,
     /// The pool tag an unclaimed job waits in.
     pub handler_tag: Option<&'a str>,
@@ -89,7 +90,7 @@ pub fn create_job(
     let n = spec.outputs.len() as i64;
     let input_ids: Vec<i64> = spec.inputs.iter().map(|(_, id)| *id).collect();
     db_tx!(conn, |c| {
-        let inputs: Vec<(String, bool)> = if input_ids.is_empty() {
+        let inputs: Vec<(DatasetState, bool)> = if input_ids.is_empty() {
             Vec::new()
         } else {
             dataset::table
@@ -98,17 +99,17 @@ pub fn create_job(
                 .load(c)?
         };
         // An input that can never be ok: the job is created paused (it would wait forever).
-        let failed_input = spec.state == "new"
-            && inputs.iter().any(|(state, deleted)| {
-                *deleted || super::pause::FAILED_DATASET_STATES.contains(&state.as_str())
-            });
+        let failed_input = spec.state == JobState::New
+            && inputs
+                .iter()
+                .any(|(state, deleted)| *deleted || state.is_failed());
         let inputs_ready = inputs
             .iter()
-            .all(|(state, deleted)| !deleted && state == "ok");
+            .all(|(state, deleted)| !deleted && *state == DatasetState::Ok);
         let (job_state, output_state) = if failed_input {
-            ("paused", "paused")
+            (JobState::Paused, DatasetState::Paused)
         } else {
-            (spec.state, "queued")
+            (spec.state, DatasetState::Queued)
         };
         let row = NewJob {
             state: job_state,
@@ -194,7 +195,7 @@ pub fn find_job(conn: &mut DbConn, id: i64) -> DbResult<Option<Job>> {
 #[derive(Debug, Default, Clone)]
 pub struct JobFilter {
     pub user_id: Option<i64>,
-    pub states: Vec<String>,
+    pub states: Vec<JobState>,
     pub tool_id: Option<String>,
     pub history_id: Option<i64>,
     pub limit: i64,
@@ -256,12 +257,12 @@ pub fn job_outputs(conn: &mut DbConn, job_id: i64) -> DbResult<Vec<(JobOutput, D
 pub fn handler_jobs(
     conn: &mut DbConn,
     handler: &str,
-    states: &[&str],
+    states: &[JobState],
     limit: i64,
 ) -> DbResult<Vec<Job>> {
     let mut jobs = Vec::new();
     for state in states {
-        let state = state_in(&[state])?;
+        let state = state_in(&[*state])?;
         let some: Vec<Job> = db_run!(conn, |c| {
             job::table
                 .filter(job::handler.eq(handler))
@@ -288,10 +289,10 @@ pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Opti
             job::table
                 .filter(job::id.eq(job_id))
                 .filter(job::handler.eq(handler))
-                .filter(job::state.eq("new")),
+                .filter(job::state.eq(JobState::New)),
         )
         .set((
-            job::state.eq("queued"),
+            job::state.eq(JobState::Queued),
             job::claim_token.eq(job::claim_token + 1),
             job::update_time.eq(t),
         ))
@@ -301,7 +302,7 @@ pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Opti
         if token.is_some() {
             let hist = NewJobStateHistory {
                 job_id,
-                state: "queued",
+                state: JobState::Queued,
                 handler: Some(handler),
                 create_time: t,
             };
@@ -319,11 +320,11 @@ pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Opti
 pub fn stop_unstarted_or_mark(
     conn: &mut DbConn,
     job_id: i64,
-    state: &str,
-) -> DbResult<Option<String>> {
+    state: JobState,
+) -> DbResult<Option<JobState>> {
     let t = now();
     let (result, outputs_failed) = db_tx!(conn, |c| {
-        let current: Option<String> = job::table
+        let current: Option<JobState> = job::table
             .find(job_id)
             .select(job::state)
             .first(c)
@@ -331,16 +332,19 @@ pub fn stop_unstarted_or_mark(
         let Some(current) = current else {
             return Ok((None, false));
         };
-        let (job_state, ds_state) = match (current.as_str(), state) {
-            ("new" | "queued" | "paused", "deleted") => ("deleted", Some("discarded")),
-            ("new", "paused") => ("paused", Some("paused")),
-            ("running", "deleted") => ("deleting", None),
+        use JobState as J;
+        let (job_state, ds_state) = match (current, state) {
+            (J::New | J::Queued | J::Paused, J::Deleted) => {
+                (J::Deleted, Some(DatasetState::Discarded))
+            }
+            (J::New, J::Paused) => (J::Paused, Some(DatasetState::Paused)),
+            (J::Running, J::Deleted) => (J::Deleting, None),
             _ => return Ok((Some(current), false)),
         };
         diesel::update(
             job::table
                 .filter(job::id.eq(job_id))
-                .filter(job::state.eq(&current)),
+                .filter(job::state.eq(current)),
         )
         .set((job::state.eq(job_state), job::update_time.eq(t)))
         .execute(c)?;
@@ -348,7 +352,7 @@ pub fn stop_unstarted_or_mark(
             diesel::update(dataset::table.filter(dataset::creating_job_id.eq(job_id)))
                 .set((
                     dataset::state.eq(ds_state),
-                    dataset::deleted.eq(job_state == "deleted"),
+                    dataset::deleted.eq(job_state == JobState::Deleted),
                     dataset::update_time.eq(t),
                 ))
                 .execute(c)?;
@@ -362,7 +366,7 @@ pub fn stop_unstarted_or_mark(
         diesel::insert_into(job_state_history::table)
             .values(&hist)
             .execute(c)?;
-        Ok((Some(job_state.to_string()), ds_state.is_some()))
+        Ok((Some(job_state), ds_state.is_some()))
     })?;
     if outputs_failed {
         super::pause::pause_dependents(conn, &[job_id])?;
@@ -374,7 +378,7 @@ pub fn stop_unstarted_or_mark(
 /// a later claim starts them; used on graceful stop.
 pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
     let t = now();
-    let queued = state_in(&["queued"])?;
+    let queued = state_in(&[JobState::Queued])?;
     db_tx!(conn, |c| {
         Ok(diesel::update(
             job::table
@@ -382,7 +386,7 @@ pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
                 .filter(queued.clone()),
         )
         .set((
-            job::state.eq("new"),
+            job::state.eq(JobState::New),
             job::claim_token.eq(job::claim_token + 1),
             job::update_time.eq(t),
         ))
@@ -391,7 +395,7 @@ pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
 }
 
 /// Counts of jobs by state (for the dashboard and metrics), of one user or of everyone.
-pub fn count_by_state(conn: &mut DbConn, user_id: Option<i64>) -> DbResult<Vec<(String, i64)>> {
+pub fn count_by_state(conn: &mut DbConn, user_id: Option<i64>) -> DbResult<Vec<(JobState, i64)>> {
     db_run!(conn, |c| {
         let mut q = job::table
             .group_by(job::state)
@@ -410,10 +414,10 @@ pub fn claim_queued_upload(conn: &mut DbConn, job_id: i64) -> DbResult<i64> {
         Ok(diesel::update(
             job::table
                 .filter(job::id.eq(job_id))
-                .filter(job::state.eq("queued")),
+                .filter(job::state.eq(JobState::Queued)),
         )
         .set((
-            job::state.eq("running"),
+            job::state.eq(JobState::Running),
             job::claim_token.eq(job::claim_token + 1),
             job::job_runner_name.eq("upload"),
         ))
@@ -439,7 +443,7 @@ pub fn return_to_pool(
     force_tag: Option<&str>,
 ) -> DbResult<usize> {
     let t = now();
-    let unstarted = state_in(&["new", "queued"])?;
+    let unstarted = state_in(&[JobState::New, JobState::Queued])?;
     db_tx!(conn, |c| {
         let rows: Vec<(i64, Option<String>)> = job::table
             .filter(job::handler.eq(from))
@@ -455,12 +459,12 @@ pub fn return_to_pool(
                 job::table
                     .filter(job::id.eq(id))
                     .filter(job::handler.eq(from))
-                    .filter(job::state.eq_any(["new", "queued"])),
+                    .filter(job::state.eq_any([JobState::New, JobState::Queued])),
             )
             .set((
                 job::handler.eq(None::<String>),
                 job::handler_tag.eq(tag),
-                job::state.eq("new"),
+                job::state.eq(JobState::New),
                 job::claim_token.eq(job::claim_token + 1),
                 job::update_time.eq(t),
             ))
@@ -474,7 +478,7 @@ pub fn return_to_pool(
 /// bumped in one statement, so the old handler can no longer finish them.
 pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Adopted>> {
     let t = now();
-    let started = state_in(&["running", "deleting"])?;
+    let started = state_in(&[JobState::Running, JobState::Deleting])?;
     db_tx!(conn, |c| {
         let rows: Vec<(i64, i64, Option<String>)> = diesel::update(
             job::table
@@ -500,8 +504,8 @@ pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Ad
 }
 
 /// Jobs held per handler, for `/api/handlers`.
-pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, String, i64)>> {
-    let active = state_in(&["new", "queued", "running", "deleting"])?;
+pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, JobState, i64)>> {
+    let active = state_in(&JobState::ACTIVE)?;
     db_run!(conn, |c| {
         Ok(job::table
             .filter(active.clone())
@@ -520,10 +524,10 @@ pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult
             job::table
                 .filter(job::id.eq(job_id))
                 .filter(job::claim_token.eq(token))
-                .filter(job::state.eq("running")),
+                .filter(job::state.eq(JobState::Running)),
         )
         .set((
-            job::state.eq("new"),
+            job::state.eq(JobState::New),
             job::handler.eq(None::<String>),
             job::handler_tag.eq(diesel::dsl::sql::<
                 diesel::sql_types::Nullable<diesel::sql_types::Text>,
@@ -536,11 +540,36 @@ pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult
             diesel::update(
                 dataset::table
                     .filter(dataset::creating_job_id.eq(job_id))
-                    .filter(dataset::state.eq("running")),
+                    .filter(dataset::state.eq(DatasetState::Running)),
             )
-            .set(dataset::state.eq("queued"))
+            .set(dataset::state.eq(DatasetState::Queued))
             .execute(c)?;
         }
         Ok(n == 1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_active_predicate_names_the_active_states() {
+        assert_eq!(ACTIVE, in_list("job.state", &JobState::ACTIVE));
+    }
+
+    #[test]
+    fn state_lists_are_literals() {
+        let sql = |s: &[JobState]| {
+            let q = job::table.select(job::id).filter(state_in(s).unwrap());
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&q).to_string()
+        };
+        assert!(
+            sql(&[JobState::Queued]).contains(&format!("{ACTIVE} AND job.state IN ('queued')"))
+        );
+        let done = sql(&[JobState::Ok, JobState::Error]);
+        assert!(done.contains("job.state IN ('ok', 'error')"), "{done}");
+        assert!(!done.contains(ACTIVE), "{done}");
+        assert!(state_in(&[]).is_err());
+    }
 }

@@ -56,8 +56,10 @@ fn in_list(dests: &Option<Vec<String>>, col: &str) -> String {
     }
 }
 
-/// Jobs that count against a limit; with the predicate of `ix_job_handler_active` repeated, so
-/// that counting them reads only the jobs being worked on whatever the table holds.
+/// Jobs that count against a limit (`queued`, `running`); with the predicate of
+/// `ix_job_handler_active` ([`JobState::ACTIVE`](crate::db::states::JobState::ACTIVE))
+/// repeated, so that counting them reads only the jobs being worked on whatever the table
+/// holds. The states are literals, as in every claim.
 const ACTIVE: &str =
     "r.state IN ('new', 'queued', 'running', 'deleting') AND r.state IN ('queued', 'running')";
 

@@ -7,12 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::models::NewJobStateHistory;
 use crate::db::schema::{dataset, job, job_state_history, job_to_input_dataset};
+use crate::db::states::{DatasetState, JobState};
 use crate::db::{DbConn, DbResult, now};
 use crate::{db_run, db_tx};
-
-/// Dataset states that will never become `ok` (a job waiting on one can never run).
-pub const FAILED_DATASET_STATES: [&str; 5] =
-    ["error", "paused", "discarded", "failed_metadata", "deleted"];
 
 /// Pauses the `new` jobs that wait on outputs of `jobs` (which ended without `ok` outputs),
 /// with their outputs, transitively. Returns how many jobs were paused.
@@ -38,9 +35,9 @@ pub fn pause_dependents(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize> {
             let paused: Vec<i64> = diesel::update(
                 job::table
                     .filter(job::id.eq_any(&waiting))
-                    .filter(job::state.eq("new")),
+                    .filter(job::state.eq(JobState::New)),
             )
-            .set((job::state.eq("paused"), job::update_time.eq(t)))
+            .set((job::state.eq(JobState::Paused), job::update_time.eq(t)))
             .returning(job::id)
             .get_results(c)?;
             if paused.is_empty() {
@@ -51,7 +48,7 @@ pub fn pause_dependents(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize> {
                 .iter()
                 .map(|&job_id| NewJobStateHistory {
                     job_id,
-                    state: "paused",
+                    state: JobState::Paused,
                     handler: None,
                     create_time: t,
                 })
@@ -62,9 +59,12 @@ pub fn pause_dependents(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize> {
             frontier = diesel::update(
                 dataset::table
                     .filter(dataset::creating_job_id.eq_any(&paused))
-                    .filter(dataset::state.eq_any(["new", "queued"])),
+                    .filter(dataset::state.eq_any([DatasetState::New, DatasetState::Queued])),
             )
-            .set((dataset::state.eq("paused"), dataset::update_time.eq(t)))
+            .set((
+                dataset::state.eq(DatasetState::Paused),
+                dataset::update_time.eq(t),
+            ))
             .returning(dataset::id)
             .get_results(c)?;
         }
@@ -90,7 +90,7 @@ pub fn mark_dependents_ready(conn: &mut DbConn, jobs: &[i64]) -> DbResult<usize>
         diesel::update(
             job::table
                 .filter(job::id.eq_any(waiting))
-                .filter(job::state.eq("new"))
+                .filter(job::state.eq(JobState::New))
                 .filter(job::inputs_ready.eq(false))
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&all_inputs_ok)),
         )

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use crate::db::queries::transitions::{self, Applied, End, ExternalId, Start};
 use crate::db::{Backend, DbPool};
 use crate::jobs::JobError;
+use crate::jobs::states::JobState;
 
 /// Most transitions applied in one transaction.
 const MAX_BATCH: usize = 1000;
@@ -23,7 +24,7 @@ const MAX_BATCH: usize = 1000;
 pub struct Ended {
     /// Its final state; `None` when the job was no longer this handler's (token moved on) or
     /// had already ended.
-    pub state: Option<String>,
+    pub state: Option<JobState>,
     /// Jobs waiting on outputs ended in the same transaction became ready to be claimed.
     pub made_ready: bool,
 }
@@ -195,7 +196,7 @@ fn answer(batch: Vec<Request>, applied: &Applied) {
             }
             Request::End(e, reply) => {
                 let _ = reply.send(Ok(Ended {
-                    state: applied.ended.get(&e.id).cloned(),
+                    state: applied.ended.get(&e.id).copied(),
                     made_ready,
                 }));
             }

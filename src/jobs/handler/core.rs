@@ -18,7 +18,7 @@ use crate::db::queries::limits::ClaimLimits;
 use crate::jobs::assign::DRAIN_TAG;
 use crate::jobs::runners::local::LocalRunner;
 use crate::jobs::runners::spare::SpareDirs;
-use crate::jobs::states;
+use crate::jobs::states::JobState;
 use crate::jobs::{JobError, JobsEnv};
 
 use super::batch::Transitions;
@@ -263,10 +263,10 @@ impl HandlerCore {
         // Jobs being cancelled; and, under concurrency limits, the `new` jobs assigned here,
         // each claimed within the limits (without limits they were claimed together above,
         // and the waiting ones need nothing until their inputs change).
-        let look_at: &'static [&'static str] = if self.limits.is_empty() {
-            &[states::DELETING]
+        let look_at: &'static [JobState] = if self.limits.is_empty() {
+            &[JobState::Deleting]
         } else {
-            &[states::NEW, states::DELETING]
+            &[JobState::New, JobState::Deleting]
         };
         let (name, window) = (self.env.server_name.clone(), self.ready_window);
         let jobs = self
@@ -274,7 +274,7 @@ impl HandlerCore {
             .blocking(move |c| Ok(q::handler_jobs(c, &name, look_at, window)?))
             .await?;
         for job in jobs {
-            if job.state == states::DELETING {
+            if job.state == JobState::Deleting {
                 self.kill(job.id);
                 if !self.lock_running().contains_key(&job.id) && self.lock_busy().insert(job.id) {
                     // Not watched here: kill what may be left of its process, finish the cancel.

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::db::models::Dataset;
 use crate::db::queries::datasets;
+use crate::jobs::states::DatasetState;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,7 +49,7 @@ async fn display(
     let d = state
         .db(move |c| accessible_dataset(c, &caller, id))
         .await?;
-    if d.state != "ok" {
+    if d.state != DatasetState::Ok {
         return Err(ApiError::Conflict(format!(
             "Dataset is in state '{}', not 'ok'.",
             d.state

@@ -29,7 +29,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
     let mut held_by: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for (handler, st, n) in held {
         if let Some(h) = handler {
-            held_by.entry(h).or_default().insert(st, n);
+            held_by.entry(h).or_default().insert(st.to_string(), n);
         }
     }
     let now = crate::db::now();

@@ -3,7 +3,7 @@ use serde::Deserialize;
 
 use crate::db::models::Job;
 use crate::db::queries::jobs::{self, JobFilter};
-use crate::jobs::states;
+use crate::jobs::states::JobState;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,19 +47,17 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let q = q.into_inner();
-    let states_wanted: Vec<String> = q
+    let states_wanted: Vec<JobState> = q
         .state
         .iter()
         .flat_map(|s| s.split(','))
-        .map(|s| s.trim().to_string())
+        .map(str::trim)
         .filter(|s| !s.is_empty())
-        .collect();
-    if let Some(bad) = states_wanted
-        .iter()
-        .find(|s| !states::JOB_STATES.contains(&s.as_str()))
-    {
-        return Err(ApiError::BadRequest(format!("Unknown job state '{bad}'.")));
-    }
+        .map(|s| {
+            s.parse()
+                .map_err(|_| ApiError::BadRequest(format!("Unknown job state '{s}'.")))
+        })
+        .collect::<Result<_, _>>()?;
     let order_by_create = match q.order_by.as_deref() {
         None | Some("update_time") => false,
         Some("create_time") => true,
@@ -98,12 +96,12 @@ async fn summary(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespo
     let counts = state
         .db(move |c| Ok(jobs::count_by_state(c, user)?))
         .await?;
-    let mut out: serde_json::Map<String, serde_json::Value> = states::JOB_STATES
+    let mut out: serde_json::Map<String, serde_json::Value> = JobState::ALL
         .iter()
         .map(|s| (s.to_string(), 0.into()))
         .collect();
     for (s, n) in counts {
-        out.insert(s, n.into());
+        out.insert(s.to_string(), n.into());
     }
     Ok(HttpResponse::Ok().json(out))
 }

@@ -6,6 +6,9 @@
 //! The per-job values travel as one JSON array, read as rows by the database
 //! (`json_to_recordset` on PostgreSQL, `json_each` on SQLite), so a batch costs the same few
 //! statements whatever its size.
+//!
+//! The statements write the states as literals, the names of [`JobState`] and
+//! [`DatasetState`](crate::db::states::DatasetState): each is one cached prepared statement.
 
 use std::collections::HashMap;
 
@@ -13,6 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 
+use crate::db::states::JobState;
 use crate::db::{DbConn, DbError, DbResult, now};
 
 mod pg;
@@ -59,7 +63,7 @@ pub struct Applied {
     /// Jobs whose process id was recorded (sorted).
     pub recorded: Vec<i64>,
     /// Jobs that ended, with their final state.
-    pub ended: HashMap<i64, String>,
+    pub ended: HashMap<i64, JobState>,
     /// Jobs waiting on the outputs of jobs that ended `ok` that are now ready to be claimed.
     pub now_ready: usize,
 }
@@ -69,7 +73,7 @@ struct IdState {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = Text)]
-    state: String,
+    state: JobState,
 }
 
 #[derive(QueryableByName)]
@@ -99,8 +103,8 @@ pub fn apply(
     };
     let mut ok = Vec::new();
     let mut failed = Vec::new();
-    for (&id, state) in &applied.ended {
-        if state == "ok" {
+    for (&id, &state) in &applied.ended {
+        if state == JobState::Ok {
             ok.push(id);
         } else {
             failed.push(id);

@@ -140,3 +140,21 @@ pub(super) fn apply(
     }
     Ok(applied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::states::unknown_state_literals;
+
+    #[test]
+    fn state_literals_are_state_names() {
+        for sql in [START, PID, END] {
+            let sql = super::sql(sql);
+            assert_eq!(
+                unknown_state_literals(&sql, &["synchronous_commit", "off"]),
+                [""; 0],
+                "{sql}"
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ use crate::db::DbResult;
 use crate::db::models::NewJobStateHistory;
 use crate::db::prepared::{Prepared, Value};
 use crate::db::schema::{dataset, job_state_history};
+use crate::db::states::{DatasetState, JobState};
 
 const START: &str = "UPDATE job SET state = 'running', command_line = t.cmd, job_runner_name = t.runner, update_time = ?2 \
     FROM (SELECT value ->> 'id' AS id, value ->> 'tok' AS tok, value ->> 'cmd' AS cmd, value ->> 'runner' AS runner \
@@ -35,31 +36,31 @@ const OUTPUTS: &str = "UPDATE dataset SET state = t.state, file_size = t.size, d
     WHERE dataset.id = t.id";
 
 #[derive(Serialize)]
-struct OutputRow<'a> {
+struct OutputRow {
     id: i64,
     size: i64,
-    state: &'a str,
+    state: DatasetState,
     deleted: bool,
 }
 
 /// The state of the outputs of a job that ended in `job_state`.
-fn dataset_state(job_state: &str) -> &'static str {
+fn dataset_state(job_state: JobState) -> DatasetState {
     match job_state {
-        "ok" => "ok",
-        "deleted" => "discarded",
-        _ => "error",
+        JobState::Ok => DatasetState::Ok,
+        JobState::Deleted => DatasetState::Discarded,
+        _ => DatasetState::Error,
     }
 }
 
 /// Inserts one state-history row per job (in chunks: a statement binds a bounded number of
 /// values).
-fn history<'a>(
+fn history(
     c: &mut SqliteConnection,
     jobs: &[i64],
-    state: impl Fn(i64) -> &'a str,
+    state: impl Fn(i64) -> JobState,
     t: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
-    let rows: Vec<NewJobStateHistory<'a>> = jobs
+    let rows: Vec<NewJobStateHistory<'_>> = jobs
         .iter()
         .map(|&job_id| NewJobStateHistory {
             job_id,
@@ -94,14 +95,17 @@ pub(super) fn apply(
                     .load(c)?;
             applied.started = started.into_iter().map(|r| r.id).collect();
             applied.started.sort_unstable();
-            history(c, &applied.started, |_| "running", t)?;
+            history(c, &applied.started, |_| JobState::Running, t)?;
             for chunk in applied.started.chunks(1000) {
                 diesel::update(
                     dataset::table
                         .filter(dataset::creating_job_id.eq_any(chunk))
-                        .filter(dataset::state.eq("queued")),
+                        .filter(dataset::state.eq(DatasetState::Queued)),
                 )
-                .set((dataset::state.eq("running"), dataset::update_time.eq(t)))
+                .set((
+                    dataset::state.eq(DatasetState::Running),
+                    dataset::update_time.eq(t),
+                ))
                 .execute(c)?;
             }
         }
@@ -116,12 +120,12 @@ pub(super) fn apply(
             applied.ended = ended.into_iter().map(|r| (r.id, r.state)).collect();
             let mut ended: Vec<i64> = applied.ended.keys().copied().collect();
             ended.sort_unstable();
-            history(c, &ended, |id| applied.ended[&id].as_str(), t)?;
+            history(c, &ended, |id| applied.ended[&id], t)?;
             // Outputs: listed ones with their sizes; unlisted ones all of the job's, empty.
             let mut listed = Vec::new();
-            let mut whole: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            let mut whole: BTreeMap<JobState, Vec<i64>> = BTreeMap::new();
             for end in ends {
-                let Some(state) = applied.ended.get(&end.id) else {
+                let Some(&state) = applied.ended.get(&end.id) else {
                     continue;
                 };
                 let ds_state = dataset_state(state);
@@ -130,9 +134,9 @@ pub(super) fn apply(
                         id,
                         size,
                         state: ds_state,
-                        deleted: state == "deleted",
+                        deleted: state == JobState::Deleted,
                     })),
-                    None => whole.entry(state.as_str()).or_default().push(end.id),
+                    None => whole.entry(state).or_default().push(end.id),
                 }
             }
             if !listed.is_empty() {
@@ -149,7 +153,7 @@ pub(super) fn apply(
                         .set((
                             dataset::state.eq(dataset_state(state)),
                             dataset::file_size.eq(0),
-                            dataset::deleted.eq(state == "deleted"),
+                            dataset::deleted.eq(state == JobState::Deleted),
                             dataset::update_time.eq(t),
                         ))
                         .execute(c)?;
@@ -158,4 +162,31 @@ pub(super) fn apply(
         }
         Ok(applied)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::states::unknown_state_literals;
+
+    #[test]
+    fn state_literals_are_state_names() {
+        for sql in [START, PID, END, OUTPUTS] {
+            // The other quoted words are the keys of the JSON rows.
+            let keys = [
+                "id",
+                "tok",
+                "cmd",
+                "runner",
+                "ext",
+                "exit_code",
+                "stdout",
+                "stderr",
+                "info",
+                "size",
+                "state",
+            ];
+            assert_eq!(unknown_state_literals(sql, &keys), [""; 0], "{sql}");
+        }
+    }
 }

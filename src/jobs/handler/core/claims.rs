@@ -14,7 +14,7 @@ use crate::db::queries::claim::{self, ClaimMethod, Claimed};
 use crate::db::queries::jobs as q;
 use crate::db::queries::limits::{self, ClaimLimits, Scope};
 use crate::jobs::JobError;
-use crate::jobs::states::{self, InputsReadiness};
+use crate::jobs::states::{InputsReadiness, JobState};
 
 /// What a claim takes.
 #[derive(Debug, Clone, Copy)]
@@ -171,16 +171,14 @@ impl HandlerCore {
                 let Some(job) = q::find_job(c, job_id)? else {
                     return Ok(Vec::new());
                 };
-                if job.state != states::NEW || job.handler.as_deref() != Some(&spec.handler) {
+                if job.state != JobState::New || job.handler.as_deref() != Some(&spec.handler) {
                     return Ok(Vec::new());
                 }
                 let inputs = q::job_inputs(c, job_id)?;
-                match states::inputs_readiness(
-                    inputs.iter().map(|(_, d)| (d.state.as_str(), d.deleted)),
-                ) {
+                match InputsReadiness::of(inputs.iter().map(|(_, d)| (d.state, d.deleted))) {
                     InputsReadiness::Wait => Ok(Vec::new()),
                     InputsReadiness::Failed => {
-                        q::stop_unstarted_or_mark(c, job_id, states::PAUSED)?;
+                        q::stop_unstarted_or_mark(c, job_id, JobState::Paused)?;
                         Ok(Vec::new())
                     }
                     InputsReadiness::Ready => {

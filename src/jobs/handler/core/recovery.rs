@@ -13,7 +13,7 @@ use crate::db::queries::{notify, workers};
 use crate::jobs::JobError;
 use crate::jobs::assign::{DEFAULT_TAG, tags_of_pools};
 use crate::jobs::runners::local::{JobDir, LocalRunner};
-use crate::jobs::states;
+use crate::jobs::states::JobState;
 
 impl HandlerCore {
     /// Watches a started job this handler now owns until its process ends, then finishes it
@@ -96,7 +96,7 @@ impl HandlerCore {
                 Ok(q::handler_jobs(
                     c,
                     &name,
-                    &[states::QUEUED, states::RUNNING],
+                    &[JobState::Queued, JobState::Running],
                     MOST,
                 )?)
             })
@@ -120,7 +120,7 @@ impl HandlerCore {
         }
         *self.unaccounted.lock().unwrap_or_else(|p| p.into_inner()) = unaccounted;
         for job in lost {
-            if job.state == states::QUEUED {
+            if job.state == JobState::Queued {
                 log::warn!(
                     "(job {}) claimed here but not being run: running it",
                     job.id
@@ -231,7 +231,7 @@ impl HandlerCore {
             .env
             .blocking(move |c| {
                 q::release_unstarted(c, &name)?;
-                Ok(q::handler_jobs(c, &name, &[states::RUNNING], i64::MAX)?)
+                Ok(q::handler_jobs(c, &name, &[JobState::Running], i64::MAX)?)
             })
             .await?;
         for job in jobs {

@@ -11,7 +11,7 @@ use crate::db::models::Job;
 use crate::db::queries::jobs as q;
 use crate::db::queries::transitions::{End, ExternalId, Start};
 use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
-use crate::jobs::states;
+use crate::jobs::states::JobState;
 use crate::jobs::{JobError, JobsEnv};
 use crate::tools::{DataRef, ParamValue};
 
@@ -233,7 +233,7 @@ impl HandlerCore {
             Ok((ended, dir)) => {
                 let cleanup = match self.env.settings.galaxy.cleanup_job {
                     CleanupJob::Always => ended.state.is_some(),
-                    CleanupJob::Onsuccess => ended.state.as_deref() == Some(states::OK),
+                    CleanupJob::Onsuccess => ended.state == Some(JobState::Ok),
                     CleanupJob::Never => false,
                 };
                 if cleanup {
