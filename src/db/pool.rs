@@ -102,7 +102,13 @@ struct ReportUnreachable;
 
 impl r2d2::HandleError<diesel::r2d2::Error> for ReportUnreachable {
     fn handle_error(&self, error: diesel::r2d2::Error) {
-        health::report_unreachable(&error.to_string());
+        match error {
+            // A new connection could not be made: the database is unreachable.
+            diesel::r2d2::Error::ConnectionError(e) => health::report_unreachable(&e.to_string()),
+            // An idle connection failed its check (it is dropped and another made): after an
+            // outage that is a connection from before it, not a new outage.
+            e => log::debug!("dropping a database connection that failed its check: {e}"),
+        }
     }
 }
 
