@@ -19,10 +19,18 @@ impl HandlerCore {
     /// Watches a started job this handler now owns until its process ends, then finishes it
     /// from its exit-code file. On another host's job the process cannot be seen: the
     /// exit-code file (on shared storage) tells when it is done.
-    pub(super) fn adopt(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
+    /// `external_id` is the job's recorded process id, if any.
+    pub(super) fn adopt(
+        self: &Arc<Self>,
+        job_id: i64,
+        token: i64,
+        external_id: Option<&str>,
+        same_host: bool,
+    ) {
         if !self.lock_busy().insert(job_id) {
             return;
         }
+        let pid: i32 = external_id.and_then(|p| p.parse().ok()).unwrap_or(0);
         log::info!("(job {job_id}) adopting running job (pid {pid})");
         self.lock_running().insert(job_id, pid);
         let core = self.clone();
@@ -89,6 +97,9 @@ impl HandlerCore {
     /// picked up or put down is left alone. Its token fences every step, as usual.
     pub(super) async fn reconcile(self: &Arc<Self>) -> Result<(), JobError> {
         const MOST: i64 = 10_000;
+        if self.stopping.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let name = self.env.server_name.clone();
         let held = self
             .env
@@ -132,11 +143,7 @@ impl HandlerCore {
                 }]);
             } else {
                 log::warn!("(job {}) running here but not watched: adopting it", job.id);
-                let pid = job
-                    .job_runner_external_id
-                    .as_deref()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
+                let pid = job.job_runner_external_id.as_deref();
                 self.adopt(job.id, job.claim_token, pid, true);
             }
         }
@@ -184,11 +191,7 @@ impl HandlerCore {
             })
             .await?;
         for (job, same_host) in adopted {
-            let pid = job
-                .external_id
-                .as_deref()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
+            let pid = job.external_id.as_deref();
             self.adopt(job.id, job.claim_token, pid, same_host);
         }
         Ok(())
@@ -235,11 +238,7 @@ impl HandlerCore {
             })
             .await?;
         for job in jobs {
-            let pid: i32 = job
-                .job_runner_external_id
-                .as_deref()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
+            let pid = job.job_runner_external_id.as_deref();
             self.adopt(job.id, job.claim_token, pid, true);
         }
         Ok(())
