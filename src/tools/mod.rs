@@ -26,5 +26,5 @@ mod tests;
 
 pub use model::{
     DataRef, OutputDef, Param, ParamKind, ParamValue, Tool, ToolBox, ToolError, ToolInputError,
-    UploadRequest, sanitize_text,
+    UPLOAD_TOOL_ID, UploadRequest, sanitize_text,
 };

@@ -2,6 +2,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The paste upload's tool id: its jobs are written by the web process itself.
+pub const UPLOAD_TOOL_ID: &str = "upload1";
+
 /// Loading errors: name the file, the line and the construct.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -186,7 +189,7 @@ impl Tool {
 
     /// `upload1` is handled by the server itself (no command runs).
     pub fn is_upload(&self) -> bool {
-        self.id == "upload1"
+        self.id == UPLOAD_TOOL_ID
     }
 
     /// Checks the client's `inputs` (flat or nested; legacy `a|b` keys accepted) against the

@@ -66,6 +66,18 @@ impl Proc {
             .is_none_or(|c| c.try_wait().ok().flatten().is_some())
     }
 
+    /// SIGTERM (a clean stop), then waits for the exit (30 s at most).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
+            if wait_timeout(&mut c, Duration::from_secs(30)).is_none() {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!("{} did not stop within 30 s of SIGTERM", self.name);
+            }
+        }
+    }
+
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

@@ -265,6 +265,51 @@ fn kill_9_of_a_handler_loses_no_job_and_reruns_none() {
 }
 
 #[test]
+fn a_handler_stopped_for_good_leaves_no_job_behind() {
+    let mut c = Cluster::new(Backend::Postgres, &opts(LOCAL_JOB_CONF));
+    c.start_web();
+    for h in ["s1", "s2"] {
+        c.start_handler(h, &["job-handlers"]);
+    }
+    let hid = c.history();
+    let tags = c.submit_many(&hid, "ledger", "s-", 40, 1.5, 4);
+    // s1 is running jobs and holds claimed ones; it stops cleanly (SIGTERM) and never returns.
+    let running = "SELECT id FROM job WHERE handler = 's1' AND state = 'running' ORDER BY id";
+    assert!(
+        eventually(Duration::from_secs(60), || c.sql(running).len() >= 2),
+        "s1 never ran jobs\n{}",
+        c.logs()
+    );
+    let stopped_at = Instant::now();
+    c.proc("s1").stop();
+    assert!(c.proc("s1").exited());
+    // Within 3 heartbeat intervals (2 s each) of its row going, plus one more interval for the
+    // takeover pass to come round (and slack for the checks), s1 holds nothing unfinished.
+    let held = || {
+        c.sql("SELECT count(*) FROM job WHERE handler = 's1' AND state IN ('new', 'queued', 'running', 'deleting')")
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || held() == vec!["0".to_string()]),
+        "s1's jobs stayed with it after it stopped: {:?}\n{}",
+        c.by_handler("ledger"),
+        c.logs()
+    );
+    let took = stopped_at.elapsed();
+    assert!(
+        took <= Duration::from_millis(4 * 2000 + 2500),
+        "taking over a stopped handler's jobs took {took:?}"
+    );
+    c.wait_terminal("ledger", 40, Duration::from_secs(120));
+    let counts = c.by_handler("ledger");
+    assert!(
+        counts.keys().all(|(_, s)| s == "ok"),
+        "every job ends ok: {counts:?}\n{}",
+        c.logs()
+    );
+    assert_ledger_once(&c.ledger(), &tags);
+}
+
+#[test]
 fn drain_stops_new_work_and_reassign_hands_jobs_back() {
     let conf = "runners:\n  local:\n    load: galaxy.jobs.runners.local:LocalJobRunner\n    workers: 1\nexecution:\n  default: local\n  environments:\n    local: {runner: local}\n";
     let mut c = Cluster::new(Backend::Postgres, &opts(conf));

@@ -515,6 +515,28 @@ pub fn held_by_handler(conn: &mut DbConn) -> DbResult<Vec<(Option<String>, JobSt
     })
 }
 
+/// Handlers that hold jobs being worked on but have no process row: stopped cleanly (their
+/// row is removed) and not back. Jobs of `except_tool` (uploads, which the web process writes
+/// itself) are not counted.
+pub fn absent_holders(conn: &mut DbConn, except_tool: &str) -> DbResult<Vec<String>> {
+    use crate::db::schema::worker_process;
+    let active = state_in(&JobState::ACTIVE)?;
+    db_run!(conn, |c| {
+        let names: Vec<Option<String>> = job::table
+            .filter(active.clone())
+            .filter(job::handler.is_not_null())
+            .filter(job::tool_id.ne(except_tool))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                worker_process::table
+                    .filter(worker_process::server_name.nullable().eq(job::handler)),
+            )))
+            .select(job::handler)
+            .distinct()
+            .load(c)?;
+        Ok(names.into_iter().flatten().collect())
+    })
+}
+
 /// A `running` job whose process never started (its handler stopped between marking it and
 /// starting it) goes back to its pool, unclaimed, token bumped.
 pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult<bool> {

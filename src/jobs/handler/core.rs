@@ -57,6 +57,8 @@ pub struct HandlerCore {
     draining: AtomicBool,
     last_takeover: Mutex<Instant>,
     last_reconcile: Mutex<Instant>,
+    /// Handlers seen holding jobs with no process row, since when (see `take_over_dead`).
+    absent_since: Mutex<HashMap<String, Instant>>,
     /// Jobs the database says this handler holds that it was not working on at the last
     /// reconciliation, with their tokens (acted on when seen so twice in a row).
     unaccounted: Mutex<HashSet<(i64, i64)>>,
@@ -118,6 +120,7 @@ impl HandlerCore {
             draining: AtomicBool::new(false),
             last_takeover: Mutex::new(Instant::now()),
             last_reconcile: Mutex::new(Instant::now()),
+            absent_since: Mutex::new(HashMap::new()),
             unaccounted: Mutex::new(HashSet::new()),
             max_grab: env
                 .job_conf

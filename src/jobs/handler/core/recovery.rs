@@ -164,7 +164,7 @@ impl HandlerCore {
             return Ok(());
         }
         let host = crate::jobs::runners::local::hostname();
-        let adopted = self
+        let mut adopted = self
             .env
             .blocking(move |c| {
                 let mut adopted = Vec::new();
@@ -190,11 +190,63 @@ impl HandlerCore {
                 Ok(adopted)
             })
             .await?;
+        adopted.extend(self.take_over_absent(max_age).await?);
         for (job, same_host) in adopted {
             let pid = job.external_id.as_deref();
             self.adopt(job.id, job.claim_token, pid, same_host);
         }
         Ok(())
+    }
+
+    /// Takes over the jobs of handlers that stopped cleanly (their process row is gone) and
+    /// have not come back for 3 heartbeat intervals — a handler retired or scaled down:
+    /// unstarted jobs go back to their pool (untagged ones to the default pool), started ones
+    /// are adopted and finished from their exit-code file. A handler restarted under its old
+    /// name within that time picks its jobs up itself.
+    async fn take_over_absent(
+        self: &Arc<Self>,
+        max_age: f64,
+    ) -> Result<Vec<(q::Adopted, bool)>, JobError> {
+        let absent = self
+            .env
+            .blocking(|c| Ok(q::absent_holders(c, crate::tools::UPLOAD_TOOL_ID)?))
+            .await?;
+        let gone: Vec<String> = {
+            let mut since = self.absent_since.lock().unwrap_or_else(|p| p.into_inner());
+            since.retain(|name, _| absent.contains(name));
+            let now = std::time::Instant::now();
+            absent
+                .into_iter()
+                .filter(|name| name != self.name())
+                .filter(|name| {
+                    let first = *since.entry(name.clone()).or_insert(now);
+                    now.duration_since(first).as_secs_f64() >= max_age
+                })
+                .collect()
+        };
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let me = self.env.server_name.clone();
+        self.env
+            .blocking(move |c| {
+                let mut adopted = Vec::new();
+                for name in gone {
+                    let returned = q::return_to_pool(c, &name, DEFAULT_TAG, None)?;
+                    let started = q::adopt_started(c, &name, &me)?;
+                    log::warn!(
+                        "handler {name} stopped and has not come back: {returned} unstarted job(s) back to their pools, {} running job(s) adopted",
+                        started.len()
+                    );
+                    if returned > 0 {
+                        let _ = notify::new_job(c, "*");
+                    }
+                    // Its host is not known any more: the exit-code file tells the end.
+                    adopted.extend(started.into_iter().map(|a| (a, false)));
+                }
+                Ok(adopted)
+            })
+            .await
     }
 
     /// Reads this process's `draining` flag (set by the admin API); a draining handler hands
