@@ -40,9 +40,7 @@ pub fn diagnose(dir: &JobDir, outputs: &[PathBuf], stderr: &str) -> Option<Strin
             ));
         }
     }
-    let reported = stderr
-        .lines()
-        .find(|l| l.contains(NO_SPACE) || l.contains(NO_QUOTA))?;
+    let reported = stderr.lines().find(|l| mentions_no_space(l))?;
     let written: Vec<String> = outputs.iter().map(|p| p.display().to_string()).collect();
     Some(format!(
         "{NO_SPACE} (ENOSPC): the job reported `{}` (its working directory {}, its outputs {})",
@@ -68,6 +66,11 @@ fn probe(dir: &Path) -> Option<std::io::Error> {
         Err(e) if is_no_space(&e) => Some(e),
         _ => None,
     }
+}
+
+/// Whether a message reports a full disk (or quota) in the C library's words.
+pub fn mentions_no_space(text: &str) -> bool {
+    text.contains(NO_SPACE) || text.contains(NO_QUOTA)
 }
 
 pub fn is_no_space(e: &std::io::Error) -> bool {

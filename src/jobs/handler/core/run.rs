@@ -179,6 +179,9 @@ impl HandlerCore {
 
     /// Ends a job that could not run as `error`, its outputs empty.
     async fn finish_with_error(&self, job_id: i64, token: i64, info: &str) {
+        if crate::jobs::runners::space::mentions_no_space(info) {
+            log::warn!("(job {job_id}) out of disk space: {info}");
+        }
         let end = End {
             id: job_id,
             tok: token,
