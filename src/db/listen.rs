@@ -32,7 +32,7 @@ where
                             }
                             Ok(_) => {}
                             Err(e) => {
-                                health::report_unreachable(&e.to_string());
+                                health::report_unreachable(&describe(&e));
                                 log::debug!("LISTEN connection lost: {e}");
                                 break;
                             }
@@ -54,11 +54,20 @@ where
             }
             Err(e) => {
                 // An outage is logged once, by `health`.
-                health::report_unreachable(&e.to_string());
+                health::report_unreachable(&describe(&e));
                 log::debug!("LISTEN connection: {e}");
             }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The driver's error with the server's own words when it sent some (its `Display` says only
+/// "db error" then).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
     }
 }
