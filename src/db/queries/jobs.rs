@@ -279,6 +279,54 @@ pub fn handler_jobs(
     Ok(jobs)
 }
 
+/// What a handler's reconciliation needs of a job it holds.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub id: i64,
+    pub claim_token: i64,
+    pub state: JobState,
+    pub external_id: Option<String>,
+    pub create_time: chrono::NaiveDateTime,
+}
+
+/// The `queued` and `running` jobs `handler` holds (at most `limit`, oldest first), without
+/// their parameters and output: read every half heartbeat interval.
+pub fn held_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<Vec<Held>> {
+    let mut held = Vec::new();
+    for state in [JobState::Queued, JobState::Running] {
+        let in_state = state_in(&[state])?;
+        let some: Vec<(i64, i64, JobState, Option<String>, chrono::NaiveDateTime)> =
+            db_run!(conn, |c| {
+                job::table
+                    .filter(job::handler.eq(handler))
+                    .filter(in_state.clone())
+                    .order(job::id)
+                    .limit(limit)
+                    .select((
+                        job::id,
+                        job::claim_token,
+                        job::state,
+                        job::job_runner_external_id,
+                        job::create_time,
+                    ))
+                    .load(c)
+            })?;
+        held.extend(
+            some.into_iter()
+                .map(|(id, claim_token, state, external_id, create_time)| Held {
+                    id,
+                    claim_token,
+                    state,
+                    external_id,
+                    create_time,
+                }),
+        );
+    }
+    held.sort_unstable_by_key(|j| j.id);
+    held.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(held)
+}
+
 /// Claims a `new` job held by `handler`: `new` → `queued` and a new fencing token, in one
 /// statement. `None` when the job is no longer this handler's or no longer new.
 pub fn claim_job(conn: &mut DbConn, job_id: i64, handler: &str) -> DbResult<Option<i64>> {

@@ -103,14 +103,7 @@ impl HandlerCore {
         let name = self.env.server_name.clone();
         let held = self
             .env
-            .blocking(move |c| {
-                Ok(q::handler_jobs(
-                    c,
-                    &name,
-                    &[JobState::Queued, JobState::Running],
-                    MOST,
-                )?)
-            })
+            .blocking(move |c| Ok(q::held_jobs(c, &name, MOST)?))
             .await?;
         let mut unaccounted = HashSet::new();
         let mut lost = Vec::new();
@@ -143,7 +136,7 @@ impl HandlerCore {
                 }]);
             } else {
                 log::warn!("(job {}) running here but not watched: adopting it", job.id);
-                let pid = job.job_runner_external_id.as_deref();
+                let pid = job.external_id.as_deref();
                 self.adopt(job.id, job.claim_token, pid, true);
             }
         }
