@@ -24,6 +24,7 @@ use crate::jobs::{JobError, JobsEnv};
 use super::batch::Transitions;
 
 mod claims;
+mod command;
 mod recovery;
 mod run;
 
