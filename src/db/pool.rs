@@ -121,6 +121,14 @@ const CHECKOUT_PATIENCE: Duration = Duration::from_secs(30);
 /// an unreachable host is an outage, not a hang.
 const PG_CONNECT_TIMEOUT: u32 = 5;
 
+/// A checkout that timed out: the database is unreachable when known so, else the pool busy.
+fn checkout_error(e: r2d2::Error) -> DbError {
+    match health::outage() {
+        Some((_, reason)) => DbError::Unavailable(reason),
+        None => DbError::Pool(e),
+    }
+}
+
 /// `url` with libpq's `connect_timeout` set, unless it already is.
 fn with_connect_timeout(url: &str) -> String {
     if url.contains("connect_timeout=") {
@@ -209,16 +217,12 @@ impl DbPool {
             DbPool::Pg(p) => {
                 let began = Instant::now();
                 loop {
-                    match p.get_timeout(CHECKOUT_SLICE) {
+                    match p.get_timeout(CHECKOUT_SLICE).map_err(checkout_error) {
                         Ok(c) => return Ok(DbConn::Pg(c)),
-                        Err(e) => {
-                            if let Some((_, reason)) = health::outage() {
-                                return Err(DbError::Unavailable(reason));
-                            }
-                            if began.elapsed() >= CHECKOUT_PATIENCE {
-                                return Err(DbError::Pool(e));
-                            }
+                        Err(e) if e.is_unavailable() || began.elapsed() >= CHECKOUT_PATIENCE => {
+                            return Err(e);
                         }
+                        Err(_) => {}
                     }
                 }
             }
@@ -230,12 +234,7 @@ impl DbPool {
     pub fn ping(&self, patience: Duration) -> Result<(), DbError> {
         match self {
             DbPool::Pg(p) => {
-                let mut c = p
-                    .get_timeout(patience)
-                    .map_err(|e| match health::outage() {
-                        Some((_, reason)) => DbError::Unavailable(reason),
-                        None => DbError::Pool(e),
-                    })?;
+                let mut c = p.get_timeout(patience).map_err(checkout_error)?;
                 c.batch_execute("SELECT 1")?;
                 health::report_reachable();
             }

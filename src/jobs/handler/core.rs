@@ -205,21 +205,15 @@ impl HandlerCore {
         if crate::faults::due("monitor-pass-panic") {
             panic!("injected fault: monitor-pass-panic");
         }
-        let takeover_due = {
-            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.elapsed().as_secs_f64() >= self.env.settings.galaxy.heartbeat_interval;
-            if due {
-                *last = Instant::now();
-            }
-            due
-        };
+        let interval = self.env.settings.galaxy.heartbeat_interval;
+        let takeover_due = every(&self.last_takeover, interval);
         if takeover_due
             && !self.tags.is_empty()
             && let Err(e) = self.take_over_dead().await
         {
             log_unless_outage("taking over dead handlers' jobs", &e);
         }
-        if self.reconcile_due()
+        if every(&self.last_reconcile, interval / 2.0)
             && let Err(e) = self.reconcile().await
         {
             log_unless_outage("reconciling this handler's jobs", &e);
@@ -345,19 +339,6 @@ impl HandlerCore {
         }
     }
 
-    /// Whether a reconciliation is due (every half heartbeat interval).
-    fn reconcile_due(&self) -> bool {
-        let mut last = self
-            .last_reconcile
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let due = last.elapsed().as_secs_f64() >= self.env.settings.galaxy.heartbeat_interval / 2.0;
-        if due {
-            *last = Instant::now();
-        }
-        due
-    }
-
     /// Kills a running job's process group (the job then finishes as `deleted`).
     pub fn kill(&self, job_id: i64) {
         if let Some(&pgid) = self.lock_running().get(&job_id) {
@@ -374,4 +355,14 @@ pub(super) fn log_unless_outage(what: &str, e: &JobError) {
     } else {
         log::error!("{what}: {e}");
     }
+}
+
+/// Whether `period` seconds have passed since `last`; if so, `last` becomes now.
+fn every(last: &Mutex<Instant>, period: f64) -> bool {
+    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+    let due = last.elapsed().as_secs_f64() >= period;
+    if due {
+        *last = Instant::now();
+    }
+    due
 }

@@ -162,22 +162,24 @@ impl HandlerCore {
             .blocking(move |c| {
                 let mut adopted = Vec::new();
                 for dead in workers::dead_handlers(c, max_age)? {
-                    let their_tags = tags_of_pools(&serde_json::from_str::<Vec<String>>(&dead.pools).unwrap_or_default());
-                    let Some(shared) = their_tags.iter().find(|t| tags.contains(t)) else { continue };
+                    let their_tags = tags_of_pools(
+                        &serde_json::from_str::<Vec<String>>(&dead.pools).unwrap_or_default(),
+                    );
+                    let Some(shared) = their_tags.iter().find(|t| tags.contains(t)) else {
+                        continue;
+                    };
                     if dead.server_name == me {
                         continue;
                     }
-                    let returned = q::return_to_pool(c, &dead.server_name, shared, None)?;
-                    let started = q::adopt_started(c, &dead.server_name, &me)?;
+                    let started = hand_over(
+                        c,
+                        &dead.server_name,
+                        shared,
+                        shared,
+                        &me,
+                        "missed 3 heartbeats",
+                    )?;
                     workers::remove_dead_worker(c, &dead.server_name, dead.update_time)?;
-                    log::warn!(
-                        "handler {} missed 3 heartbeats: {returned} unstarted job(s) back to pool, {} running job(s) adopted",
-                        dead.server_name,
-                        started.len()
-                    );
-                    if returned > 0 {
-                        let _ = notify::new_job(c, shared);
-                    }
                     adopted.extend(started.into_iter().map(|a| (a, dead.hostname == host)));
                 }
                 Ok(adopted)
@@ -225,15 +227,8 @@ impl HandlerCore {
             .blocking(move |c| {
                 let mut adopted = Vec::new();
                 for name in gone {
-                    let returned = q::return_to_pool(c, &name, DEFAULT_TAG, None)?;
-                    let started = q::adopt_started(c, &name, &me)?;
-                    log::warn!(
-                        "handler {name} stopped and has not come back: {returned} unstarted job(s) back to their pools, {} running job(s) adopted",
-                        started.len()
-                    );
-                    if returned > 0 {
-                        let _ = notify::new_job(c, "*");
-                    }
+                    let why = "stopped and has not come back";
+                    let started = hand_over(c, &name, DEFAULT_TAG, "*", &me, why)?;
                     // Its host is not known any more: the exit-code file tells the end.
                     adopted.extend(started.into_iter().map(|a| (a, false)));
                 }
@@ -288,4 +283,26 @@ impl HandlerCore {
         }
         Ok(())
     }
+}
+
+/// Takes `from`'s jobs: unstarted ones back to their pools (`fallback_tag` for untagged ones,
+/// the handlers of `wake` woken), started ones to `me`, to be adopted; says so, and `why`.
+fn hand_over(
+    c: &mut crate::db::DbConn,
+    from: &str,
+    fallback_tag: &str,
+    wake: &str,
+    me: &str,
+    why: &str,
+) -> Result<Vec<q::Adopted>, JobError> {
+    let returned = q::return_to_pool(c, from, fallback_tag, None)?;
+    let started = q::adopt_started(c, from, me)?;
+    log::warn!(
+        "handler {from} {why}: {returned} unstarted job(s) back to their pools, {} running job(s) adopted",
+        started.len()
+    );
+    if returned > 0 {
+        let _ = notify::new_job(c, wake);
+    }
+    Ok(started)
 }
