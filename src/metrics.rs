@@ -16,6 +16,8 @@ pub struct Metrics {
     pub pickup_latency: HistogramVec,
     /// Duration of one claim statement.
     pub claim_latency: HistogramVec,
+    /// Slurm client commands run (`sbatch`, `squeue`, `scontrol`, `scancel`).
+    pub slurm_calls: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -66,6 +68,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
         .buckets(LATENCY_BUCKETS.to_vec()),
         &["handler"],
     )?;
+    let slurm_calls = IntCounterVec::new(
+        Opts::new(
+            "galaxy_server_slurm_calls_total",
+            "Slurm client commands run, per command",
+        ),
+        &["command"],
+    )?;
+    registry.register(Box::new(slurm_calls.clone()))?;
     registry.register(Box::new(http_requests.clone()))?;
     registry.register(Box::new(http_latency.clone()))?;
     registry.register(Box::new(jobs_claimed.clone()))?;
@@ -80,6 +90,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         jobs_finished,
         pickup_latency,
         claim_latency,
+        slurm_calls,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Configuration: `galaxy.yml` (the `gravity` and `galaxy` sections) and the job configuration
 //! (`job_conf.yml` or the legacy `job_conf.xml`, read into one model).
 
+pub mod execution_stub;
 pub mod galaxy;
 pub mod job_conf;
 mod job_conf_xml;
@@ -12,6 +13,9 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
+pub use execution_stub::{
+    Condition, EnvEntry, Execution, FailureFacts, Resubmit, RunnerKind, Shell,
+};
 pub use galaxy::{
     CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,
 };

@@ -122,6 +122,8 @@ pub struct Job {
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
     pub handler_tag: Option<String>,
+    /// 1, plus one per resubmission.
+    pub attempt: i32,
 }
 
 #[derive(Debug, Insertable)]

@@ -76,6 +76,7 @@ diesel::table! {
         update_time -> Timestamp,
         handler_tag -> Nullable<Text>,
         inputs_ready -> Bool,
+        attempt -> Integer,
     }
 }
 
@@ -86,6 +87,7 @@ diesel::table! {
         state -> Text,
         handler -> Nullable<Text>,
         create_time -> Timestamp,
+        info -> Nullable<Text>,
     }
 }
 

@@ -287,6 +287,9 @@ pub struct Held {
     pub state: JobState,
     pub external_id: Option<String>,
     pub create_time: chrono::NaiveDateTime,
+    /// Set once a runner took the job (a cluster job may be `queued` and submitted).
+    pub runner: Option<String>,
+    pub destination_id: Option<String>,
 }
 
 /// The `queued` and `running` jobs `handler` holds (at most `limit`, oldest first), without
@@ -295,32 +298,43 @@ pub fn held_jobs(conn: &mut DbConn, handler: &str, limit: i64) -> DbResult<Vec<H
     let mut held = Vec::new();
     for state in [JobState::Queued, JobState::Running] {
         let in_state = state_in(&[state])?;
-        let some: Vec<(i64, i64, JobState, Option<String>, chrono::NaiveDateTime)> =
-            db_run!(conn, |c| {
-                job::table
-                    .filter(job::handler.eq(handler))
-                    .filter(in_state.clone())
-                    .order(job::id)
-                    .limit(limit)
-                    .select((
-                        job::id,
-                        job::claim_token,
-                        job::state,
-                        job::job_runner_external_id,
-                        job::create_time,
-                    ))
-                    .load(c)
-            })?;
-        held.extend(
-            some.into_iter()
-                .map(|(id, claim_token, state, external_id, create_time)| Held {
-                    id,
-                    claim_token,
-                    state,
-                    external_id,
-                    create_time,
-                }),
+        type Row = (
+            i64,
+            i64,
+            JobState,
+            Option<String>,
+            chrono::NaiveDateTime,
+            Option<String>,
+            Option<String>,
         );
+        let some: Vec<Row> = db_run!(conn, |c| {
+            job::table
+                .filter(job::handler.eq(handler))
+                .filter(in_state.clone())
+                .order(job::id)
+                .limit(limit)
+                .select((
+                    job::id,
+                    job::claim_token,
+                    job::state,
+                    job::job_runner_external_id,
+                    job::create_time,
+                    job::job_runner_name,
+                    job::destination_id,
+                ))
+                .load(c)
+        })?;
+        held.extend(some.into_iter().map(
+            |(id, claim_token, state, external_id, create_time, runner, destination_id)| Held {
+                id,
+                claim_token,
+                state,
+                external_id,
+                create_time,
+                runner,
+                destination_id,
+            },
+        ));
     }
     held.sort_unstable_by_key(|j| j.id);
     held.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -372,16 +386,18 @@ pub fn stop_unstarted_or_mark(
 ) -> DbResult<Option<JobState>> {
     let t = now();
     let (result, outputs_failed) = db_tx!(conn, |c| {
-        let current: Option<JobState> = job::table
+        let current: Option<(JobState, Option<String>)> = job::table
             .find(job_id)
-            .select(job::state)
+            .select((job::state, job::job_runner_name))
             .first(c)
             .optional()?;
-        let Some(current) = current else {
+        let Some((current, runner)) = current else {
             return Ok((None, false));
         };
         use JobState as J;
         let (job_state, ds_state) = match (current, state) {
+            // Submitted to a cluster and waiting there: its handler cancels it.
+            (J::Queued, J::Deleted) if runner.is_some() => (J::Deleting, None),
             (J::New | J::Queued | J::Paused, J::Deleted) => {
                 (J::Deleted, Some(DatasetState::Discarded))
             }
@@ -423,7 +439,8 @@ pub fn stop_unstarted_or_mark(
 }
 
 /// Hands back this handler's claimed-but-unstarted jobs (`queued` → `new`, token bumped) so
-/// a later claim starts them; used on graceful stop.
+/// a later claim starts them; used on graceful stop. A job already submitted to a cluster
+/// (`queued` there, its runner set) stays: it is adopted, never submitted again.
 pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
     let t = now();
     let queued = state_in(&[JobState::Queued])?;
@@ -431,7 +448,8 @@ pub fn release_unstarted(conn: &mut DbConn, handler: &str) -> DbResult<usize> {
         Ok(diesel::update(
             job::table
                 .filter(job::handler.eq(handler))
-                .filter(queued.clone()),
+                .filter(queued.clone())
+                .filter(job::job_runner_name.is_null()),
         )
         .set((
             job::state.eq(JobState::New),
@@ -480,10 +498,11 @@ pub struct Adopted {
     pub id: i64,
     pub claim_token: i64,
     pub external_id: Option<String>,
+    pub destination_id: Option<String>,
 }
 
-/// Hands a handler's unstarted jobs (`new`, `queued`) back to a pool: unclaimed, token
-/// bumped, in tag `fallback_tag` when they had none. Returns how many.
+/// Hands a handler's unstarted jobs (`new`, `queued` and not submitted to a cluster) back to a
+/// pool: unclaimed, token bumped, in tag `fallback_tag` when they had none. Returns how many.
 pub fn return_to_pool(
     conn: &mut DbConn,
     from: &str,
@@ -496,6 +515,7 @@ pub fn return_to_pool(
         let rows: Vec<(i64, Option<String>)> = job::table
             .filter(job::handler.eq(from))
             .filter(unstarted.clone())
+            .filter(job::job_runner_name.is_null())
             .select((job::id, job::handler_tag))
             .load(c)?;
         for (id, tag) in &rows {
@@ -507,7 +527,8 @@ pub fn return_to_pool(
                 job::table
                     .filter(job::id.eq(id))
                     .filter(job::handler.eq(from))
-                    .filter(job::state.eq_any([JobState::New, JobState::Queued])),
+                    .filter(job::state.eq_any([JobState::New, JobState::Queued]))
+                    .filter(job::job_runner_name.is_null()),
             )
             .set((
                 job::handler.eq(None::<String>),
@@ -522,30 +543,42 @@ pub fn return_to_pool(
     })
 }
 
-/// Takes over a dead handler's started jobs (`running`, `deleting`): owner changed and token
-/// bumped in one statement, so the old handler can no longer finish them.
+/// Takes over a dead handler's started jobs (`running`, `deleting`, and `queued` ones already
+/// submitted to a cluster): owner changed and token bumped in one statement, so the old
+/// handler can no longer finish them.
 pub fn adopt_started(conn: &mut DbConn, from: &str, to: &str) -> DbResult<Vec<Adopted>> {
     let t = now();
-    let started = state_in(&[JobState::Running, JobState::Deleting])?;
+    let started = state_in(&[JobState::Queued, JobState::Running, JobState::Deleting])?;
     db_tx!(conn, |c| {
-        let rows: Vec<(i64, i64, Option<String>)> = diesel::update(
+        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = diesel::update(
             job::table
                 .filter(job::handler.eq(from))
-                .filter(started.clone()),
+                .filter(started.clone())
+                .filter(
+                    job::state
+                        .ne(JobState::Queued)
+                        .or(job::job_runner_name.is_not_null()),
+                ),
         )
         .set((
             job::handler.eq(to),
             job::claim_token.eq(job::claim_token + 1),
             job::update_time.eq(t),
         ))
-        .returning((job::id, job::claim_token, job::job_runner_external_id))
+        .returning((
+            job::id,
+            job::claim_token,
+            job::job_runner_external_id,
+            job::destination_id,
+        ))
         .get_results(c)?;
         Ok(rows
             .into_iter()
-            .map(|(id, claim_token, external_id)| Adopted {
+            .map(|(id, claim_token, external_id, destination_id)| Adopted {
                 id,
                 claim_token,
                 external_id,
+                destination_id,
             })
             .collect())
     })
@@ -585,8 +618,9 @@ pub fn absent_holders(conn: &mut DbConn, except_tool: &str) -> DbResult<Vec<Stri
     })
 }
 
-/// A `running` job whose process never started (its handler stopped between marking it and
-/// starting it) goes back to its pool, unclaimed, token bumped.
+/// A job whose process never started (its handler stopped between marking it `running`, or
+/// submitting it to a cluster, and starting it) goes back to its pool, unclaimed, token
+/// bumped, its runner forgotten.
 pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult<bool> {
     let t = now();
     db_tx!(conn, |c| {
@@ -594,10 +628,12 @@ pub fn requeue_unstarted(conn: &mut DbConn, job_id: i64, token: i64) -> DbResult
             job::table
                 .filter(job::id.eq(job_id))
                 .filter(job::claim_token.eq(token))
-                .filter(job::state.eq(JobState::Running)),
+                .filter(job::state.eq_any([JobState::Running, JobState::Queued])),
         )
         .set((
             job::state.eq(JobState::New),
+            job::job_runner_name.eq(None::<String>),
+            job::job_runner_external_id.eq(None::<String>),
             job::handler.eq(None::<String>),
             job::handler_tag.eq(diesel::dsl::sql::<
                 diesel::sql_types::Nullable<diesel::sql_types::Text>,

@@ -1,5 +1,6 @@
 //! Queries, one file per table group. Each is a plain function on a [`super::DbConn`].
 
+pub mod attempts;
 pub mod claim;
 pub mod datasets;
 pub mod histories;

@@ -10,14 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::db::queries::claim::{self, ClaimMethod};
 use crate::db::queries::jobs as q;
 use crate::db::queries::limits::ClaimLimits;
 use crate::jobs::assign::DRAIN_TAG;
-use crate::jobs::runners::local::LocalRunner;
 use crate::jobs::runners::spare::SpareDirs;
+use crate::jobs::runners::{LocalRunner, Runners, instance_tag};
 use crate::jobs::states::JobState;
 use crate::jobs::{JobError, JobsEnv};
 
@@ -26,6 +26,7 @@ use super::batch::Transitions;
 mod claims;
 mod command;
 mod recovery;
+mod resubmit;
 mod run;
 
 use claims::Wanted;
@@ -41,13 +42,17 @@ pub struct MonitorPanicked;
 
 pub struct HandlerCore {
     env: JobsEnv,
-    runner: LocalRunner,
-    slots: Arc<Semaphore>,
+    /// The local runner (it also keeps the spare job directories every runner's jobs use).
+    local: LocalRunner,
+    /// The job conf's runners, by id, each with its workers.
+    runners: Runners,
+    /// This installation's name on a shared cluster (see `runners::instance_tag`).
+    instance: String,
     wake: Notify,
     /// Jobs this handler is working on right now (so one job is never handled twice here).
     busy: Mutex<HashSet<i64>>,
-    /// Running job → process group id.
-    running: Mutex<HashMap<i64, i32>>,
+    /// Started jobs watched here: their runner and external id (to cancel them).
+    running: Mutex<HashMap<i64, run::Watched>>,
     /// Whether this handler's jobs were recovered (once, when its first monitor loop began).
     recovered: AtomicBool,
     stopping: AtomicBool,
@@ -94,7 +99,18 @@ impl HandlerCore {
         }
         let (limits, walltime) = crate::jobs::limits::resolve(&env.job_conf);
         let transitions = Transitions::spawn(env.pool.clone(), &env.server_name)?;
+        let local = LocalRunner {
+            workers,
+            spares: Arc::new(SpareDirs::new(
+                &env.settings.galaxy.job_working_directory,
+                (2 * workers).max(16),
+            )),
+        };
+        let runners = Runners::new(env.job_conf.clone(), local.clone());
         Ok(Arc::new(HandlerCore {
+            instance: instance_tag(&env.settings.galaxy.id_secret),
+            local,
+            runners,
             transitions,
             noop,
             limits,
@@ -105,14 +121,6 @@ impl HandlerCore {
                 .ready_window_size
                 .map_or(SCAN_LIMIT, i64::from)
                 .max(1),
-            runner: LocalRunner {
-                workers,
-                spares: Arc::new(SpareDirs::new(
-                    &env.settings.galaxy.job_working_directory,
-                    (2 * workers).max(16),
-                )),
-            },
-            slots: Arc::new(Semaphore::new(workers)),
             wake: Notify::new(),
             busy: Mutex::new(HashSet::new()),
             running: Mutex::new(HashMap::new()),
@@ -168,7 +176,7 @@ impl HandlerCore {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i32>> {
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, run::Watched>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -275,18 +283,16 @@ impl HandlerCore {
             if job.state == JobState::Deleting {
                 self.kill(job.id);
                 if !self.lock_running().contains_key(&job.id) && self.lock_busy().insert(job.id) {
-                    // Not watched here: kill what may be left of its process, finish the cancel.
-                    if let Some(pgid) = job
-                        .job_runner_external_id
-                        .as_deref()
-                        .and_then(|p| p.parse().ok())
-                    {
-                        LocalRunner::kill_group(pgid);
-                    }
+                    // Not watched here: cancel what may be left of it, finish the cancel.
+                    let (execution, plugin) =
+                        self.runners.for_environment(job.destination_id.as_deref());
                     let core = self.clone();
                     actix::spawn(async move {
                         let finishing = async {
-                            core.finish(job.id, job.claim_token, None).await;
+                            if let Some(ext) = job.job_runner_external_id.as_deref() {
+                                plugin.runner.cancel(&execution, ext).await;
+                            }
+                            core.finish(job.id, job.claim_token, None, None).await;
                             Ok(())
                         };
                         core.while_busy(job.id, finishing).await
@@ -339,10 +345,15 @@ impl HandlerCore {
         }
     }
 
-    /// Kills a running job's process group (the job then finishes as `deleted`).
+    /// Cancels a job watched here through its runner (a local job's process group is
+    /// killed, a Slurm job `scancel`led); its watch then ends it as `deleted`.
     pub fn kill(&self, job_id: i64) {
-        if let Some(&pgid) = self.lock_running().get(&job_id) {
-            LocalRunner::kill_group(pgid);
+        let watched = self
+            .lock_running()
+            .get(&job_id)
+            .map(|w| (w.runner.clone(), w.execution.clone(), w.external_id.clone()));
+        if let Some((runner, execution, ext)) = watched {
+            actix::spawn(async move { runner.cancel(&execution, &ext).await });
         }
     }
 }

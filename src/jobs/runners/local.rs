@@ -10,7 +10,7 @@ use std::sync::Arc;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use super::spare::{SpareDirs, truncate_existing};
+use super::spare::SpareDirs;
 
 /// The runner name recorded on jobs.
 pub const RUNNER_NAME: &str = "local:///";
@@ -76,32 +76,13 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-fn quote(p: &Path) -> String {
-    format!("'{}'", p.to_string_lossy().replace('\'', r"'\''"))
-}
-
 impl LocalRunner {
-    /// Writes the job script; it runs `command` in `working/`, captures its output and writes
-    /// `exit_code` itself (atomically, through a rename).
-    pub fn prepare(&self, dir: &JobDir, command: &str) -> std::io::Result<()> {
-        self.spares.take_into(dir);
-        std::fs::create_dir_all(dir.working())?;
-        std::fs::create_dir_all(dir.root.join("outputs"))?;
-        // Emptied rather than removed: a reused directory keeps its files (no inode churn);
-        // an empty exit-code or pid file reads as absent.
-        truncate_existing(&dir.exit_code())?;
-        truncate_existing(&dir.pid())?;
-        let script = format!(
-            // No subshell and no helper processes: the EXIT trap records the status however the
-            // command ends (including its own `exit N`).
-            "#!/bin/bash\necho \"$$\" > {pid}\n__galaxy_exit_file={exit}\ntrap 'echo \"$?\" > \"$__galaxy_exit_file\"' EXIT\ncd {work} || exit 1\n{{\n{command}\n}} > {out} 2> {err}\n",
-            pid = quote(&dir.pid()),
-            work = quote(&dir.working()),
-            out = quote(&dir.stdout()),
-            err = quote(&dir.stderr()),
-            exit = quote(&dir.exit_code()),
-        );
-        std::fs::write(dir.script(), script)
+    /// A local runner of its own (4 workers, no spare directories kept).
+    pub fn standalone() -> LocalRunner {
+        LocalRunner {
+            workers: super::super::super::config::job_conf::DEFAULT_WORKERS,
+            spares: Arc::new(SpareDirs::new(Path::new("/nonexistent"), 0)),
+        }
     }
 
     /// Starts the script in a new process group; returns the child (its pid is the group id).
@@ -109,7 +90,6 @@ impl LocalRunner {
         let mut cmd = std::process::Command::new("/bin/bash");
         cmd.arg(dir.script())
             .current_dir(&dir.root)
-            .env("GALAXY_SLOTS", "1")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -157,4 +137,123 @@ pub fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// How often an adopted local job's process and exit-code file are looked at.
+const ADOPTED_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl super::JobRunner for LocalRunner {
+    fn kind(&self) -> crate::config::RunnerKind {
+        crate::config::RunnerKind::Local
+    }
+
+    fn url(&self) -> String {
+        RUNNER_NAME.to_string()
+    }
+
+    fn prepare(&self, spec: &super::JobSpec, command: &str) -> std::io::Result<()> {
+        self.spares.take_into(&spec.dir);
+        let slots = super::script::Slots::Fixed(spec.execution.galaxy_slots.unwrap_or(1));
+        super::script::write(&spec.dir, command, "", &spec.execution, slots)
+    }
+
+    /// Starts the script in its own process group and waits for it (killing it at the
+    /// environment's walltime).
+    fn submit(
+        &self,
+        spec: super::JobSpec,
+    ) -> futures_util::future::BoxFuture<'_, Result<(String, super::ProgressRx), super::RunnerError>>
+    {
+        Box::pin(async move {
+            let mut child = self.spawn(&spec.dir).map_err(|e| {
+                super::RunnerError::Io(format!("could not start the job script: {e}"))
+            })?;
+            let pid = child.id().map_or(0, |p| p as i32);
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let _ = tx.send(super::Progress::Running);
+            let walltime = spec.execution.walltime;
+            tokio::spawn(async move {
+                let over = match walltime {
+                    Some(limit) => tokio::time::timeout(limit, child.wait()).await.is_err(),
+                    None => {
+                        let _ = child.wait().await;
+                        false
+                    }
+                };
+                let failure = match (over, walltime) {
+                    (true, Some(limit)) => {
+                        LocalRunner::kill_group(pid);
+                        let _ = child.wait().await;
+                        Some(super::Failure {
+                            kind: super::FailureKind::Walltime,
+                            message: format!(
+                                "job exceeded the walltime limit of {} s and was killed",
+                                limit.as_secs()
+                            ),
+                        })
+                    }
+                    _ => None,
+                };
+                let _ = tx.send(super::Progress::Ended(failure));
+            });
+            Ok((pid.to_string(), rx))
+        })
+    }
+
+    /// Until the exit-code file is written (the script's last act) or, on this host, the
+    /// process is gone. On another host's job the exit-code file (on shared storage) is the
+    /// only sign of the end.
+    fn watch(
+        &self,
+        spec: super::JobSpec,
+        external_id: String,
+        same_host: bool,
+    ) -> super::ProgressRx {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let pid: i32 = external_id.parse().unwrap_or(0);
+        tokio::spawn(async move {
+            let _ = tx.send(super::Progress::Running);
+            while spec.dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid))
+            {
+                if tx.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(ADOPTED_POLL).await;
+            }
+            let _ = tx.send(super::Progress::Ended(None));
+        });
+        rx
+    }
+
+    fn cancel(
+        &self,
+        _execution: &crate::config::Execution,
+        external_id: &str,
+    ) -> futures_util::future::BoxFuture<'_, ()> {
+        if let Ok(pgid) = external_id.parse() {
+            LocalRunner::kill_group(pgid);
+        }
+        Box::pin(async {})
+    }
+
+    /// The script writes its pid first: a job whose handler stopped before recording it is
+    /// found by that file (or, if it already ended, by its exit code) within 2 s; neither
+    /// means it never started.
+    fn find(
+        &self,
+        spec: super::JobSpec,
+    ) -> futures_util::future::BoxFuture<'_, Result<Option<String>, super::RunnerError>> {
+        Box::pin(async move {
+            for _ in 0..20 {
+                if let Some(p) = spec.dir.read_pid() {
+                    return Ok(Some(p.to_string()));
+                }
+                if spec.dir.read_exit_code().is_some() {
+                    return Ok(Some("0".into()));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Ok(None)
+        })
+    }
 }

@@ -198,7 +198,14 @@ mod tests {
             spares: spares.clone(),
         };
         let second = job_dir(base.path(), 2);
-        runner.prepare(&second, "true").unwrap();
+        let spec = super::super::JobSpec {
+            job_id: 2,
+            attempt: 1,
+            dir: second.clone(),
+            execution: super::super::local_execution("local", "local"),
+            name: "job".into(),
+        };
+        super::super::JobRunner::prepare(&runner, &spec, "true").unwrap();
         assert!(spares.lock().is_empty(), "the spare was used");
         assert_eq!(second.read_exit_code(), None);
         assert_eq!(second.read_pid(), None);

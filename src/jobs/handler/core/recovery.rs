@@ -4,22 +4,23 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::HandlerCore;
+use super::run::Watched;
 use crate::db::models::Job;
 use crate::db::queries::jobs as q;
+use crate::db::queries::transitions::ExternalId;
 use crate::db::queries::{notify, workers};
 use crate::jobs::JobError;
 use crate::jobs::assign::{DEFAULT_TAG, tags_of_pools};
-use crate::jobs::runners::local::{JobDir, LocalRunner};
 use crate::jobs::states::JobState;
 
 impl HandlerCore {
-    /// Watches a started job this handler now owns until its process ends, then finishes it
-    /// from its exit-code file. On another host's job the process cannot be seen: the
-    /// exit-code file (on shared storage) tells when it is done.
-    /// `external_id` is the job's recorded process id, if any.
+    /// Follows a started job this handler now owns (taken over, or its own after a restart)
+    /// until it ends, then finishes it from its exit-code file — never submitted again.
+    /// `external_id` is its recorded process id or cluster job id, if any; without one the
+    /// job's runner looks for it (a local job's pid file, a Slurm job by its name), and a job
+    /// never started goes back to its pool. `same_host`: a local job's process can be seen.
     pub(super) fn adopt(
         self: &Arc<Self>,
         job_id: i64,
@@ -30,63 +31,94 @@ impl HandlerCore {
         if !self.lock_busy().insert(job_id) {
             return;
         }
-        let pid: i32 = external_id.and_then(|p| p.parse().ok()).unwrap_or(0);
-        log::info!("(job {job_id}) adopting running job (pid {pid})");
-        self.lock_running().insert(job_id, pid);
+        let external_id = external_id
+            .filter(|e| !e.is_empty() && *e != "0")
+            .map(str::to_string);
+        log::info!(
+            "(job {job_id}) adopting started job ({})",
+            external_id.as_deref().unwrap_or("no external id yet")
+        );
         let core = self.clone();
         actix::spawn(async move {
-            let watching = async {
-                core.watch_adopted(job_id, token, pid, same_host).await;
-                Ok(())
-            };
+            let watching = core.follow_adopted(job_id, token, external_id, same_host);
             core.while_busy(job_id, watching).await
         });
     }
 
     /// The watch of an adopted job (see `adopt`), while it is busy here.
-    async fn watch_adopted(self: &Arc<Self>, job_id: i64, token: i64, pid: i32, same_host: bool) {
-        let dir = JobDir {
-            root: self.env.job_directory(job_id),
+    async fn follow_adopted(
+        self: &Arc<Self>,
+        job_id: i64,
+        token: i64,
+        external_id: Option<String>,
+        same_host: bool,
+    ) -> Result<(), JobError> {
+        let job = self
+            .persist(|| self.env.blocking(move |c| Ok(q::find_job(c, job_id)?)))
+            .await?;
+        let Some(job) = job.filter(|j| j.claim_token == token) else {
+            return Ok(());
         };
-        let mut pid = pid;
-        if pid <= 1 {
-            // Its handler stopped before recording the pid: the script writes its own
-            // first. Neither a pid nor an exit code after a grace period: it never started.
-            for _ in 0..20 {
-                if let Some(p) = dir.read_pid() {
-                    pid = p;
-                    break;
+        let (execution, plugin) = self.runners.for_environment(job.destination_id.as_deref());
+        let spec = self.spec(&job, execution);
+        let runner = plugin.runner.clone();
+        let external_id = match external_id {
+            Some(e) => e,
+            None => match runner.find(spec.clone()).await {
+                Ok(Some(found)) => {
+                    if !found.is_empty() {
+                        let row = ExternalId {
+                            id: job_id,
+                            tok: token,
+                            ext: found.clone(),
+                        };
+                        let _ = self
+                            .persist(|| self.transitions.record_pid(row.clone()))
+                            .await;
+                    }
+                    found
                 }
-                if dir.read_exit_code().is_some() {
-                    break;
+                Ok(None) => {
+                    let requeue = || {
+                        self.env
+                            .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
+                    };
+                    if self.persist(requeue).await? {
+                        log::warn!(
+                            "(job {job_id}) never started before its handler stopped: back to its pool"
+                        );
+                    }
+                    self.wake();
+                    return Ok(());
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(e) => {
+                    // Left as it is: the reconciliation looks again.
+                    return Err(JobError::Io(format!("looking the job up: {e}")));
+                }
+            },
+        };
+        self.lock_running().insert(
+            job_id,
+            Watched {
+                runner: runner.clone(),
+                execution: spec.execution.clone(),
+                external_id: external_id.clone(),
+            },
+        );
+        let progress = runner.watch(spec.clone(), external_id, same_host);
+        let url = job.job_runner_name.clone().unwrap_or_else(|| runner.url());
+        let command = job.command_line.clone().unwrap_or_default();
+        let running = job.state == JobState::Running;
+        let again = self
+            .follow(token, &spec, progress, running, (&url, &command), None)
+            .await;
+        if let Some(again) = again {
+            if let Some(delay) = again.delay {
+                tokio::time::sleep(delay).await;
             }
-            if pid <= 1 && dir.read_exit_code().is_none() {
-                self.lock_running().remove(&job_id);
-                let requeue = || {
-                    self.env
-                        .blocking(move |c| Ok(q::requeue_unstarted(c, job_id, token)?))
-                };
-                match self.persist(requeue).await {
-                    Ok(true) => log::warn!(
-                        "(job {job_id}) never started before its handler stopped: back to its pool"
-                    ),
-                    Ok(false) => {}
-                    Err(e) => log::error!("(job {job_id}) requeue: {e}"),
-                }
-                self.wake();
-                return;
-            }
-            self.lock_running().insert(job_id, pid);
+            self.run_with_slot(job_id, again.token, None).await?;
         }
-        // The exit-code file is written as the script's last act; on another host it is
-        // the only sign of the end (shared storage).
-        while dir.read_exit_code().is_none() && (!same_host || LocalRunner::is_alive(pid)) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        self.lock_running().remove(&job_id);
-        self.finish(job_id, token, None).await;
+        Ok(())
     }
 
     /// Compares the jobs the database says this handler holds (`queued`, `running`) with those
@@ -124,7 +156,7 @@ impl HandlerCore {
         }
         *self.unaccounted.lock().unwrap_or_else(|p| p.into_inner()) = unaccounted;
         for job in lost {
-            if job.state == JobState::Queued {
+            if job.state == JobState::Queued && job.runner.is_none() {
                 log::warn!(
                     "(job {}) claimed here but not being run: running it",
                     job.id
@@ -266,15 +298,18 @@ impl HandlerCore {
         }
     }
 
-    /// On start: hands back claimed-but-unstarted jobs, and adopts running ones: finished from
-    /// their exit-code file, or watched until their process ends. Never re-run.
+    /// On start: hands back claimed-but-unstarted jobs, and adopts started ones (running, or
+    /// submitted to a cluster): finished from their exit-code file, or watched until they
+    /// end. Never re-run.
     pub(super) async fn recover(self: Arc<Self>) -> Result<(), JobError> {
         let name = self.env.server_name.clone();
         let jobs: Vec<Job> = self
             .env
             .blocking(move |c| {
                 q::release_unstarted(c, &name)?;
-                Ok(q::handler_jobs(c, &name, &[JobState::Running], i64::MAX)?)
+                // Left after that: started jobs, and jobs submitted to a cluster.
+                let started = [JobState::Queued, JobState::Running];
+                Ok(q::handler_jobs(c, &name, &started, i64::MAX)?)
             })
             .await?;
         for job in jobs {

@@ -1,22 +1,41 @@
-//! Running a claimed job: prepare its directory and command, mark it `running`, start and
-//! watch its process (or nothing, for the benchmark's no-op runner), then end it from its
-//! exit-code file. Every step is fenced by the claim token.
+//! Running a claimed job: prepare its directory, command and script, hand it to the runner of
+//! its environment, follow its progress (`queued` on a cluster until it runs, `running`), then
+//! end it from its exit-code file — or send it back for another attempt when its runner
+//! failed it and its environment says so (`resubmit`). Nothing runs for the benchmark's
+//! no-op runner. Every step is fenced by the claim token.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::HandlerCore;
 use super::command::build_command;
-use crate::config::CleanupJob;
+use crate::config::{CleanupJob, Execution, RunnerKind};
 use crate::db::models::Job;
-use crate::db::queries::jobs as q;
 use crate::db::queries::transitions::{End, ExternalId, Start};
-use crate::jobs::runners::local::{JobDir, LocalRunner, RUNNER_NAME};
+use crate::db::queries::{attempts, jobs as q};
+use crate::jobs::runners::{
+    Failure, FailureKind, JobDir, JobRunner, JobSpec, LocalRunner, Progress, ProgressRx,
+    RunnerError, cluster_job_name,
+};
 use crate::jobs::states::JobState;
 use crate::jobs::{JobError, JobsEnv};
 
+/// A job sent back for another attempt: run it again with this token, after this delay.
+pub(super) struct Again {
+    pub token: i64,
+    pub delay: Option<Duration>,
+}
+
+/// A job being watched here: its runner, where it runs, and its external id.
+pub(super) struct Watched {
+    pub runner: Arc<dyn JobRunner>,
+    pub execution: Execution,
+    pub external_id: String,
+}
+
 impl HandlerCore {
-    /// Waits for a runner slot, then runs the claimed job.
-    /// `job` is the job's row when the caller has just read it.
+    /// Runs a claimed job, and again on each resubmission. `job` is the job's row when the
+    /// caller has just read it.
     pub(super) async fn run_with_slot(
         self: &Arc<Self>,
         job_id: i64,
@@ -27,34 +46,49 @@ impl HandlerCore {
             // Nothing runs: no runner worker is taken.
             return self.run_noop(job_id, token).await;
         }
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| JobError::Internal(e.to_string()))?;
-        self.run(job_id, token, job).await?;
-        drop(permit);
-        Ok(())
+        let (mut token, mut job) = (token, job);
+        loop {
+            match self.run(job_id, token, job.take()).await? {
+                Some(again) => {
+                    if let Some(delay) = again.delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    token = again.token;
+                }
+                None => return Ok(()),
+            }
+        }
     }
 
-    /// Prepares, starts and watches a claimed job, then finishes it.
+    /// The job as a runner sees it, in `execution` (the global walltime limit applies where
+    /// the environment sets none).
+    pub(super) fn spec(&self, job: &Job, mut execution: Execution) -> JobSpec {
+        if execution.walltime.is_none() {
+            execution.walltime = self.walltime;
+        }
+        JobSpec {
+            job_id: job.id,
+            attempt: job.attempt,
+            dir: JobDir {
+                root: self.env.job_directory(job.id),
+            },
+            name: cluster_job_name(&self.instance, job.id, job.attempt),
+            execution,
+        }
+    }
+
+    /// Prepares the job (its row read if needed, its command, its script), takes one of its
+    /// runner's workers, marks it (`running` for a local job; submitted for a cluster job,
+    /// which stays `queued` until the cluster runs it), submits it and follows it to its end.
     async fn run(
         self: &Arc<Self>,
         job_id: i64,
         token: i64,
         job: Option<Job>,
-    ) -> Result<(), JobError> {
-        let dir = JobDir {
-            root: self.env.job_directory(job_id),
-        };
+    ) -> Result<Option<Again>, JobError> {
         let prepare = || {
-            let (env, runner, dir, job) = (
-                self.env.clone(),
-                self.runner.clone(),
-                dir.clone(),
-                job.clone(),
-            );
+            let (env, runners, job) = (self.env.clone(), self.runners.clone(), job.clone());
+            let core = self.clone();
             self.env.blocking(move |c| {
                 let job = match job {
                     Some(job) => job,
@@ -63,10 +97,13 @@ impl HandlerCore {
                         None => return Ok(None),
                     },
                 };
+                let (execution, plugin) = runners.for_environment(job.destination_id.as_deref());
+                let spec = core.spec(&job, execution);
                 let (command, outputs) = build_command(&env, c, &job)?;
-                runner
-                    .prepare(&dir, &command)
-                    .map_err(|e| JobError::Io(format!("{}: {e}", dir.root.display())))?;
+                plugin
+                    .runner
+                    .prepare(&spec, &command)
+                    .map_err(|e| JobError::Io(format!("{}: {e}", spec.dir.root.display())))?;
                 for ds in &outputs {
                     let path = env.dataset_path(*ds);
                     if let Some(parent) = path.parent() {
@@ -74,76 +111,172 @@ impl HandlerCore {
                             .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
                     }
                 }
-                Ok(Some((command, outputs)))
+                Ok(Some((spec, plugin, command, outputs)))
             })
         };
-        let prepared = match self.persist(prepare).await {
-            Ok(Some((command, outputs))) => {
-                let start = Start {
-                    id: job_id,
-                    tok: token,
-                    cmd: command,
-                    runner: RUNNER_NAME.to_string(),
-                };
-                self.persist(|| self.transitions.start(start.clone()))
-                    .await
-                    .map(|started| started.then_some(outputs))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        let outputs = match prepared {
-            Ok(Some(outputs)) => outputs,
-            Ok(None) => return Ok(()),
+        let (spec, plugin, command, outputs) = match self.persist(prepare).await {
+            Ok(Some(prepared)) => prepared,
+            Ok(None) => return Ok(None),
             Err(e) => {
-                let info = e.to_string();
-                self.finish_with_error(job_id, token, &info).await;
+                self.finish_with_error(job_id, token, &e.to_string()).await;
                 return Err(e);
             }
         };
-        let mut child = match self.runner.spawn(&dir) {
-            Ok(child) => child,
+        let permit = plugin
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| JobError::Internal(e.to_string()))?;
+        let runner = plugin.runner.clone();
+        let local = runner.kind() == RunnerKind::Local;
+        let url = runner.url();
+        let marked = if local {
+            let start = Start {
+                id: job_id,
+                tok: token,
+                cmd: command.clone(),
+                runner: url.clone(),
+            };
+            self.persist(|| self.transitions.start(start.clone())).await
+        } else {
+            let (url, command) = (url.clone(), command.clone());
+            self.persist(|| {
+                let (url, command) = (url.clone(), command.clone());
+                self.env.blocking(move |c| {
+                    Ok(attempts::mark_submitted(c, job_id, token, &url, &command)?)
+                })
+            })
+            .await
+        };
+        match marked {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
             Err(e) => {
-                let info = format!("could not start the job script: {e}");
+                self.finish_with_error(job_id, token, &e.to_string()).await;
+                return Err(e);
+            }
+        }
+        let (external_id, progress) = match runner.submit(spec.clone()).await {
+            Ok(submitted) => submitted,
+            Err(e) => {
+                let info = match e {
+                    RunnerError::Refused(m) => format!("the cluster refused the job: {m}"),
+                    other => other.to_string(),
+                };
+                log::warn!("(job {job_id}) {info}");
                 self.finish_with_error(job_id, token, &info).await;
-                return Err(JobError::Io(info));
+                return Ok(None);
             }
         };
-        let pid = child.id().map_or(0, |p| p as i32);
-        self.lock_running().insert(job_id, pid);
-        let pid_row = ExternalId {
+        self.lock_running().insert(
+            job_id,
+            Watched {
+                runner: runner.clone(),
+                execution: spec.execution.clone(),
+                external_id: external_id.clone(),
+            },
+        );
+        let ext_row = ExternalId {
             id: job_id,
             tok: token,
-            ext: pid.to_string(),
+            ext: external_id,
         };
-        let recorded = self
-            .persist(|| self.transitions.record_pid(pid_row.clone()))
-            .await;
-        if let Err(e) = recorded {
-            log::error!("(job {job_id}) recording pid: {e}");
+        if let Err(e) = self
+            .persist(|| self.transitions.record_pid(ext_row.clone()))
+            .await
+        {
+            log::error!("(job {job_id}) recording its external id: {e}");
         }
-        let over_walltime = match self.walltime {
-            Some(limit) => tokio::time::timeout(limit, child.wait()).await.is_err(),
-            None => {
-                let _ = child.wait().await;
-                false
+        if !local {
+            // A cluster job takes a worker only while it is prepared and submitted.
+            drop(permit);
+            let again = self
+                .follow(
+                    token,
+                    &spec,
+                    progress,
+                    false,
+                    (&url, &command),
+                    Some(outputs),
+                )
+                .await;
+            return Ok(again);
+        }
+        let again = self
+            .follow(
+                token,
+                &spec,
+                progress,
+                true,
+                (&url, &command),
+                Some(outputs),
+            )
+            .await;
+        drop(permit);
+        Ok(again)
+    }
+
+    /// Follows a started job's progress until it ends: marks it `running` when its runner
+    /// says so (`running` already: a local job, or an adopted running one), then finishes
+    /// it — or sends it back for another attempt. `marks` are the runner name and command
+    /// line of its `running` mark; `outputs` its output datasets when known.
+    pub(super) async fn follow(
+        self: &Arc<Self>,
+        token: i64,
+        spec: &JobSpec,
+        mut progress: ProgressRx,
+        mut running: bool,
+        marks: (&str, &str),
+        outputs: Option<Vec<i64>>,
+    ) -> Option<Again> {
+        let job_id = spec.job_id;
+        let failure = loop {
+            match progress.recv().await {
+                Some(Progress::Running) if !running => {
+                    running = self.mark_running(job_id, token, marks).await;
+                }
+                Some(Progress::Running) => {}
+                Some(Progress::Ended(failure)) => break failure,
+                None => {
+                    break Some(Failure {
+                        kind: FailureKind::Unknown,
+                        message: "the runner stopped watching the job".into(),
+                    });
+                }
             }
         };
-        if let (true, Some(limit)) = (over_walltime, self.walltime) {
-            LocalRunner::kill_group(pid);
-            let _ = child.wait().await;
-            self.lock_running().remove(&job_id);
-            let info = format!(
-                "job exceeded the walltime limit of {} s and was killed",
-                limit.as_secs()
-            );
-            log::warn!("(job {job_id}) {info}");
-            self.finish_with_error(job_id, token, &info).await;
-            return Ok(());
-        }
         self.lock_running().remove(&job_id);
-        self.finish(job_id, token, Some((dir, outputs))).await;
-        Ok(())
+        let cancelled = matches!(&failure, Some(f) if f.kind == FailureKind::Cancelled);
+        if !running && !cancelled {
+            // It ran between two looks: its history still shows it running.
+            self.mark_running(job_id, token, marks).await;
+        }
+        if let Some(f) = failure.as_ref().filter(|_| !cancelled)
+            && let Some(again) = self.resubmit_after(job_id, token, spec, f).await
+        {
+            return Some(again);
+        }
+        let started = outputs.map(|o| (spec.dir.clone(), o));
+        self.finish(job_id, token, started, failure).await;
+        None
+    }
+
+    /// `queued` → `running` (fenced); whether the job is now marked running.
+    async fn mark_running(&self, job_id: i64, token: i64, (url, command): (&str, &str)) -> bool {
+        let start = Start {
+            id: job_id,
+            tok: token,
+            cmd: command.to_string(),
+            runner: url.to_string(),
+        };
+        match self.persist(|| self.transitions.start(start.clone())).await {
+            Ok(started) => started,
+            Err(e) => {
+                log::error!("(job {job_id}) marking running: {e}");
+                false
+            }
+        }
     }
 
     /// The no-op runner: `queued` → `running` → `ok`, fenced as usual, nothing executed.
@@ -203,9 +336,10 @@ impl HandlerCore {
         job_id: i64,
         token: i64,
         started: Option<(JobDir, Vec<i64>)>,
+        failure: Option<Failure>,
     ) {
         let collect = || {
-            let (env, started) = (self.env.clone(), started.clone());
+            let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
             self.env.blocking(move |c| {
                 let (dir, output_ids) = match started {
                     Some(started) => started,
@@ -217,7 +351,8 @@ impl HandlerCore {
                         (dir, ids.collect())
                     }
                 };
-                Ok((collect_end(&env, &dir, job_id, token, output_ids), dir))
+                let end = collect_end(&env, &dir, job_id, token, output_ids, failure);
+                Ok((end, dir))
             })
         };
         let result = match self.persist(collect).await {
@@ -239,7 +374,7 @@ impl HandlerCore {
                     CleanupJob::Never => false,
                 };
                 if cleanup {
-                    let spares = self.runner.spares.clone();
+                    let spares = self.local.spares.clone();
                     let _ = tokio::task::spawn_blocking(move || spares.recycle(&dir)).await;
                 }
                 Ok(ended.state)
@@ -269,7 +404,14 @@ impl HandlerCore {
 /// The end of a job whose process has ended: its exit code and output from its directory,
 /// the sizes of its outputs (an output the job did not write is created empty). A job that
 /// failed for lack of disk space says so, naming the full place, and is logged at WARN.
-fn collect_end(env: &JobsEnv, dir: &JobDir, job_id: i64, token: i64, outputs: Vec<i64>) -> End {
+fn collect_end(
+    env: &JobsEnv,
+    dir: &JobDir,
+    job_id: i64,
+    token: i64,
+    outputs: Vec<i64>,
+    failure: Option<Failure>,
+) -> End {
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs.iter().map(|ds| env.dataset_path(*ds)).collect();
     let no_space = match outcome.exit_code {
@@ -290,11 +432,22 @@ fn collect_end(env: &JobsEnv, dir: &JobDir, job_id: i64, token: i64, outputs: Ve
             (ds, size)
         })
         .collect();
-    let ended = match outcome.exit_code {
-        None => Some("the job's process ended without writing its exit code".to_string()),
-        Some(0) => None,
-        Some(code) => Some(format!("exit code {code}")),
+    let ended = match (&failure, outcome.exit_code) {
+        (Some(f), _) => Some(f.message.clone()),
+        (None, None) => Some("the job's process ended without writing its exit code".to_string()),
+        (None, Some(0)) => None,
+        (None, Some(code)) => Some(format!("exit code {code}")),
     };
+    if let Some(f) = failure
+        .as_ref()
+        .filter(|f| f.kind != FailureKind::Cancelled)
+    {
+        // Said where the tool's own errors are read too.
+        if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+            outcome.stderr.push('\n');
+        }
+        outcome.stderr.push_str(&f.message);
+    }
     let info = match (no_space, ended) {
         (Some(no_space), ended) => {
             log::warn!(
@@ -318,7 +471,7 @@ fn collect_end(env: &JobsEnv, dir: &JobDir, job_id: i64, token: i64, outputs: Ve
     End {
         id: job_id,
         tok: token,
-        ok: outcome.exit_code == Some(0),
+        ok: outcome.exit_code == Some(0) && failure.is_none(),
         exit_code: outcome.exit_code,
         stdout: outcome.stdout,
         stderr: outcome.stderr,
