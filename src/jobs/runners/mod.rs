@@ -155,6 +155,17 @@ impl Runners {
         }
     }
 
+    /// The runner every environment uses, when they all use one.
+    pub fn single(&self) -> Option<Plugin> {
+        let mut ids = self.conf.environments.values().map(|e| e.runner.as_str());
+        let first = ids.next().unwrap_or(self.fallback.as_str());
+        if ids.all(|id| id == first) {
+            self.by_id.get(first).cloned()
+        } else {
+            None
+        }
+    }
+
     /// The execution of environment `id` (the default environment when `id` is unknown, e.g.
     /// removed from the job conf since the job was created) and its runner.
     pub fn for_environment(&self, id: Option<&str>) -> (Execution, Plugin) {

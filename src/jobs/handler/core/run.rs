@@ -86,6 +86,35 @@ impl HandlerCore {
         token: i64,
         job: Option<Job>,
     ) -> Result<Option<Again>, JobError> {
+        // A worker of the job's runner first, so that jobs waiting for one are not prepared
+        // ahead of those that have one. The runner comes from the job's environment: its row
+        // is read first unless every environment uses the same runner.
+        let job = match (job, self.runners.single()) {
+            (Some(job), _) => Some(job),
+            (None, Some(_)) => None,
+            (None, None) => {
+                let read = || self.env.blocking(move |c| Ok(q::find_job(c, job_id)?));
+                match self.persist(read).await? {
+                    Some(job) => Some(job),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let plugin = match (&job, self.runners.single()) {
+            (Some(job), _) => {
+                self.runners
+                    .for_environment(job.destination_id.as_deref())
+                    .1
+            }
+            (None, Some(plugin)) => plugin,
+            (None, None) => return Ok(None),
+        };
+        let permit = plugin
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| JobError::Internal(e.to_string()))?;
         let prepare = || {
             let (env, runners, job) = (self.env.clone(), self.runners.clone(), job.clone());
             let core = self.clone();
@@ -111,10 +140,10 @@ impl HandlerCore {
                             .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
                     }
                 }
-                Ok(Some((spec, plugin, command, outputs)))
+                Ok(Some((spec, command, outputs)))
             })
         };
-        let (spec, plugin, command, outputs) = match self.persist(prepare).await {
+        let (spec, command, outputs) = match self.persist(prepare).await {
             Ok(Some(prepared)) => prepared,
             Ok(None) => return Ok(None),
             Err(e) => {
@@ -122,12 +151,6 @@ impl HandlerCore {
                 return Err(e);
             }
         };
-        let permit = plugin
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| JobError::Internal(e.to_string()))?;
         let runner = plugin.runner.clone();
         let local = runner.kind() == RunnerKind::Local;
         let url = runner.url();
