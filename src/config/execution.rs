@@ -76,7 +76,16 @@ pub enum EnvEntry {
 pub struct Resubmit {
     pub condition: Option<Condition>,
     pub environment: Option<String>,
+    #[serde(serialize_with = "seconds")]
     pub delay: Option<Duration>,
+}
+
+/// A duration as a number of seconds, for `check-config`'s output.
+fn seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Where a runner's commands (`sbatch`, `squeue`, `scancel`, …) run.
@@ -106,6 +115,7 @@ pub struct Execution {
     /// `--cpus-per-task=…`, `job_partition` → `--partition=…`, `job_-X`/`job_--long` as given).
     pub native_specification: Option<String>,
     /// `walltime`, capped by the job conf's `walltime` limit.
+    #[serde(serialize_with = "seconds")]
     pub walltime: Option<Duration>,
     /// `galaxy_slots`, or Galaxy's `local_slots`.
     pub galaxy_slots: Option<u32>,
@@ -326,10 +336,9 @@ impl JobConf {
             spec = slurm_job_args(env, runner)?;
         }
         if let Some((v, _)) = param("native_specification").or_else(|| param("nativeSpecification"))
+            && !v.trim().is_empty()
         {
-            if !v.trim().is_empty() {
-                spec.push(v.trim().to_string());
-            }
+            spec.push(v.trim().to_string());
         }
         let native_specification = (!spec.is_empty()).then(|| spec.join(" "));
 
@@ -397,16 +406,16 @@ impl JobConf {
     /// environment uses is only warned about.
     pub(super) fn check_execution(&self, file: &Path, origin: &Origin) -> Result<(), ConfigError> {
         for runner in self.runners.values() {
-            if let Some(v) = runner.params.get("poll_interval") {
-                if parse_seconds(v).is_none_or(|d| d.is_zero()) {
-                    return Err(origin.error(
-                        file,
-                        problem(
-                            Place::RunnerParam(runner.id.clone(), "poll_interval".into()),
-                            format!("expected a number of seconds greater than 0, got `{v}`"),
-                        ),
-                    ));
-                }
+            if let Some(v) = runner.params.get("poll_interval")
+                && parse_seconds(v).is_none_or(|d| d.is_zero())
+            {
+                return Err(origin.error(
+                    file,
+                    problem(
+                        Place::RunnerParam(runner.id.clone(), "poll_interval".into()),
+                        format!("expected a number of seconds greater than 0, got `{v}`"),
+                    ),
+                ));
             }
         }
         for env in self.environments.values() {

@@ -363,15 +363,13 @@ fn resubmits(cx: &Ctx<'_>, v: &Value, key: &str) -> Result<Vec<Resubmit>, Config
                 }
                 "environment" | "destination" => {
                     let target = cx.string(fv, &fkey)?;
-                    if let Some((other_key, other)) = &environment {
-                        if *other != target {
-                            return Err(cx.bad(
-                                &fkey,
-                                format!(
-                                    "`{other_key}: {other}` names another environment; give one"
-                                ),
-                            ));
-                        }
+                    if let Some((other_key, other)) = &environment
+                        && *other != target
+                    {
+                        return Err(cx.bad(
+                            &fkey,
+                            format!("`{other_key}: {other}` names another environment; give one"),
+                        ));
                     }
                     environment = Some((fk.clone(), target));
                 }
