@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::ConfigError;
+use super::execution::{EnvEntry, Origin, Resubmit, RunnerKind, parse_seconds};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobConf {
@@ -28,6 +30,35 @@ pub struct Runner {
     pub load: String,
     /// Concurrent jobs per handler (default 4).
     pub workers: usize,
+    /// What `load` is to this server.
+    pub kind: RunnerKind,
+    /// Other keys (YAML) / `<param>`s (XML), as strings: `poll_interval`, and defaults for the
+    /// parameters of the environments that use this runner.
+    pub params: BTreeMap<String, String>,
+}
+
+impl Runner {
+    /// A runner; its kind follows from `load`.
+    pub fn new(id: String, load: String, workers: usize, params: BTreeMap<String, String>) -> Self {
+        let kind = RunnerKind::from_load(&load);
+        Runner {
+            id,
+            load,
+            workers,
+            kind,
+            params,
+        }
+    }
+
+    /// How often the runner asks its scheduler about its jobs: `poll_interval` seconds
+    /// (checked at load), 1 s by default.
+    pub fn poll_interval(&self) -> Duration {
+        self.params
+            .get("poll_interval")
+            .and_then(|v| parse_seconds(v))
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(1))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -64,6 +95,24 @@ pub struct Environment {
     pub tags: Vec<String>,
     /// Other keys / `<param>`s, as strings.
     pub params: BTreeMap<String, String>,
+    /// `env` entries (XML: `<env>`), in order.
+    pub env: Vec<EnvEntry>,
+    /// `resubmit` rules (XML: `<resubmit>`), in order; the first that matches applies.
+    pub resubmit: Vec<Resubmit>,
+}
+
+impl Environment {
+    /// An environment with no parameters, `env` entries or resubmit rules.
+    pub fn new(id: impl Into<String>, runner: impl Into<String>) -> Self {
+        Environment {
+            id: id.into(),
+            runner: runner.into(),
+            tags: vec![],
+            params: BTreeMap::new(),
+            env: vec![],
+            resubmit: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -104,7 +153,7 @@ impl JobConf {
             .to_ascii_lowercase();
         let name = name.strip_suffix(".sample").unwrap_or(&name);
         let ext = name.rsplit_once('.').map_or("", |(_, e)| e).to_string();
-        let conf = match ext.as_str() {
+        let (conf, origin) = match ext.as_str() {
             "yml" | "yaml" => super::job_conf_yml::parse(&text, path)?,
             "xml" => super::job_conf_xml::parse(&text, path)?,
             other => {
@@ -116,31 +165,21 @@ impl JobConf {
                 });
             }
         };
-        conf.check(path)?;
+        conf.check(path, &origin)?;
         Ok(conf)
     }
 
-    /// Cross-checks: environments name known runners, the default environment exists, tool
-    /// mappings name known environments.
-    fn check(&self, file: &Path) -> Result<(), ConfigError> {
+    /// Cross-checks: every environment can run here (a known and supported runner, valid
+    /// parameters, resubmit targets that exist: see `check_execution`), the default environment
+    /// exists, tool mappings name known environments.
+    fn check(&self, file: &Path, origin: &Origin) -> Result<(), ConfigError> {
         let bad = |key: String, message: String| ConfigError::Invalid {
             file: file.to_path_buf(),
             key,
             line: None,
             message,
         };
-        for env in self.environments.values() {
-            if !self.runners.contains_key(&env.runner) {
-                return Err(bad(
-                    format!("environment `{}`", env.id),
-                    format!(
-                        "runner `{}` is not defined (runners: {})",
-                        env.runner,
-                        self.runners.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-        }
+        self.check_execution(file, origin)?;
         if !self.environments.contains_key(&self.default_environment) {
             return Err(bad(
                 "default environment".into(),
@@ -178,22 +217,15 @@ impl Default for JobConf {
         let mut runners = BTreeMap::new();
         runners.insert(
             "local".to_string(),
-            Runner {
-                id: "local".into(),
-                load: LOCAL_RUNNER.into(),
-                workers: DEFAULT_WORKERS,
-            },
+            Runner::new(
+                "local".into(),
+                LOCAL_RUNNER.into(),
+                DEFAULT_WORKERS,
+                BTreeMap::new(),
+            ),
         );
         let mut environments = BTreeMap::new();
-        environments.insert(
-            "local".to_string(),
-            Environment {
-                id: "local".into(),
-                runner: "local".into(),
-                tags: vec![],
-                params: BTreeMap::new(),
-            },
-        );
+        environments.insert("local".to_string(), Environment::new("local", "local"));
         JobConf {
             runners,
             handling: Handling::default(),
@@ -206,6 +238,8 @@ impl Default for JobConf {
 }
 
 pub const LOCAL_RUNNER: &str = "galaxy.jobs.runners.local:LocalJobRunner";
+/// `load` of the benchmark's no-op runner (the same string as `jobs::handler::core::NOOP_RUNNER`).
+pub const NOOP_RUNNER: &str = "galaxy_server.bench:NoopRunner";
 pub const DEFAULT_WORKERS: usize = 4;
 
 /// Parses one assign method name as Galaxy spells it.

@@ -1,11 +1,12 @@
-//! `job_conf.xml` (Galaxy's legacy format): `plugins`, `handlers`, `destinations`, `tools`,
-//! `limits`; elements we do not model (`resources`, `macros`, `env`, `resubmit`, …) are
-//! accepted and skipped.
+//! `job_conf.xml` (Galaxy's legacy format): `plugins`, `handlers`, `destinations` (with their
+//! `<param>`, `<env>` and `<resubmit>`), `tools`, `limits`; elements we do not model
+//! (`resources`, `macros`, `job_metrics`, …) are accepted and skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::ConfigError;
+use super::execution::{Origin, Place, make_env_entry, make_resubmit, parse_bool};
 use super::job_conf::{
     DEFAULT_WORKERS, Environment, JobConf, Runner, StaticHandler, ToolMapping, make_limit,
     parse_assign,
@@ -19,7 +20,7 @@ fn split_list(v: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
+pub fn parse(text: &str, file: &Path) -> Result<(JobConf, Origin), ConfigError> {
     let doc = dom::parse(text, file).map_err(|e| match e {
         crate::tools::ToolError::Invalid { line, message, .. } => ConfigError::Syntax {
             file: file.to_path_buf(),
@@ -47,6 +48,7 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
         ));
     }
     let mut conf = JobConf::default();
+    let mut lines: HashMap<Place, usize> = HashMap::new();
     let number = |el: &Element, attr: &str| -> Result<Option<u32>, ConfigError> {
         el.attr(attr)
             .map(|v| {
@@ -94,8 +96,19 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
                             "expected at least 1".into(),
                         ));
                     }
+                    lines.insert(Place::Runner(id.clone()), doc.line(p.pos));
+                    let mut params = BTreeMap::new();
+                    for param in p.children.iter().filter(|c| c.name == "param") {
+                        if let Some(pid) = param.attr("id") {
+                            lines.insert(
+                                Place::RunnerParam(id.clone(), pid.to_string()),
+                                doc.line(param.pos),
+                            );
+                            params.insert(pid.to_string(), param.text.trim().to_string());
+                        }
+                    }
                     conf.runners
-                        .insert(id.clone(), Runner { id, load, workers });
+                        .insert(id.clone(), Runner::new(id, load, workers, params));
                 }
             }
             "handlers" => {
@@ -145,10 +158,82 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
                         })?
                         .to_string();
                     let tags = d.attr("tags").map(split_list).unwrap_or_default();
+                    lines.insert(Place::EnvRunner(id.clone()), doc.line(d.pos));
                     let mut params = BTreeMap::new();
-                    for p in d.children.iter().filter(|c| c.name == "param") {
-                        if let Some(pid) = p.attr("id") {
-                            params.insert(pid.to_string(), p.text.trim().to_string());
+                    let mut env = Vec::new();
+                    let mut resubmit = Vec::new();
+                    for c in &d.children {
+                        match c.name.as_str() {
+                            "param" => {
+                                if let Some(pid) = c.attr("id") {
+                                    lines.insert(
+                                        Place::EnvParam(id.clone(), pid.to_string()),
+                                        doc.line(c.pos),
+                                    );
+                                    params.insert(pid.to_string(), c.text.trim().to_string());
+                                }
+                            }
+                            "env" => {
+                                let key = format!("<destination id=\"{id}\"> <env>");
+                                let raw = match c.attr("raw") {
+                                    None => false,
+                                    Some(v) => parse_bool(v).ok_or_else(|| {
+                                        bad(
+                                            c,
+                                            format!("<destination id=\"{id}\"> <env raw>"),
+                                            format!("expected true or false, got `{v}`"),
+                                        )
+                                    })?,
+                                };
+                                let name = c.attr("id").map(String::from);
+                                let execute = c
+                                    .attr("exec")
+                                    .or_else(|| c.attr("execute"))
+                                    .map(String::from);
+                                let source = c.attr("file").map(String::from);
+                                // Only a variable has a value: the element's text.
+                                let value = name.as_ref().map(|_| c.text.trim().to_string());
+                                let entry = make_env_entry(name, value, raw, execute, source)
+                                    .map_err(|e| bad(c, key, e))?;
+                                env.push(entry);
+                            }
+                            "resubmit" => {
+                                lines.insert(
+                                    Place::Resubmit(id.clone(), resubmit.len()),
+                                    doc.line(c.pos),
+                                );
+                                if c.attr("handler").is_some() {
+                                    log::warn!(
+                                        "{}:{}: <resubmit handler>: resubmitting to another handler is not supported; the job stays with its handler",
+                                        file.display(),
+                                        doc.line(c.pos)
+                                    );
+                                }
+                                let target = match (c.attr("destination"), c.attr("environment")) {
+                                    (Some(a), Some(b)) if a != b => {
+                                        return Err(bad(
+                                            c,
+                                            format!(
+                                                "<destination id=\"{id}\"> <resubmit destination>"
+                                            ),
+                                            format!(
+                                                "`destination=\"{a}\"` and `environment=\"{b}\"` differ; give one"
+                                            ),
+                                        ));
+                                    }
+                                    (a, b) => a.or(b).map(String::from),
+                                };
+                                let r = make_resubmit(c.attr("condition"), target, c.attr("delay"))
+                                    .map_err(|(field, message)| {
+                                        bad(
+                                            c,
+                                            format!("<destination id=\"{id}\"> <resubmit {field}>"),
+                                            message,
+                                        )
+                                    })?;
+                                resubmit.push(r);
+                            }
+                            _ => {}
                         }
                     }
                     conf.environments.insert(
@@ -158,6 +243,8 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
                             runner,
                             tags,
                             params,
+                            env,
+                            resubmit,
                         },
                     );
                 }
@@ -228,5 +315,5 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
             ),
         }
     }
-    Ok(conf)
+    Ok((conf, Origin::Xml(lines)))
 }

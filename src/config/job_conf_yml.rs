@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_yaml::{Mapping, Value};
 
 use super::ConfigError;
+use super::execution::{EnvEntry, Origin, Resubmit, make_env_entry, make_resubmit, parse_bool};
 use super::job_conf::{
     DEFAULT_WORKERS, Environment, Handling, JobConf, Runner, StaticHandler, ToolMapping,
     make_limit, parse_assign,
@@ -72,6 +73,17 @@ impl Ctx<'_> {
     }
 }
 
+/// A parameter's value as text: strings as they are, anything else as YAML.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
 fn key_str(k: &Value) -> String {
     match k {
         Value::String(s) => s.clone(),
@@ -82,7 +94,7 @@ fn key_str(k: &Value) -> String {
     }
 }
 
-pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
+pub fn parse(text: &str, file: &Path) -> Result<(JobConf, Origin), ConfigError> {
     let cx = Ctx { file, text };
     let doc: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Syntax {
         file: file.to_path_buf(),
@@ -126,8 +138,13 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
             if workers == 0 {
                 return Err(cx.bad(&format!("{key}.workers"), "expected at least 1"));
             }
+            let params = body
+                .iter()
+                .map(|(k, v)| (key_str(k), value_text(v)))
+                .filter(|(k, _)| k != "load" && k != "workers")
+                .collect();
             conf.runners
-                .insert(id.clone(), Runner { id, load, workers });
+                .insert(id.clone(), Runner::new(id, load, workers, params));
         }
     }
     if let Some(h) = cx.map(root.get("handling").unwrap_or(&Value::Null), "handling")? {
@@ -154,17 +171,20 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
                 let mut params = BTreeMap::new();
                 for (pk, pv) in &body {
                     let pk = key_str(pk);
-                    if pk != "runner" && pk != "tags" {
-                        let text = match pv {
-                            Value::String(s) => s.clone(),
-                            other => serde_yaml::to_string(other)
-                                .unwrap_or_default()
-                                .trim()
-                                .to_string(),
-                        };
-                        params.insert(pk, text);
+                    if !["runner", "tags", "env", "resubmit"].contains(&pk.as_str()) {
+                        params.insert(pk, value_text(pv));
                     }
                 }
+                let env = env_entries(
+                    &cx,
+                    body.get("env").unwrap_or(&Value::Null),
+                    &format!("{key}.env"),
+                )?;
+                let resubmit = resubmits(
+                    &cx,
+                    body.get("resubmit").unwrap_or(&Value::Null),
+                    &format!("{key}.resubmit"),
+                )?;
                 conf.environments.insert(
                     id.clone(),
                     Environment {
@@ -172,6 +192,8 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
                         runner,
                         tags,
                         params,
+                        env,
+                        resubmit,
                     },
                 );
             }
@@ -248,7 +270,131 @@ pub fn parse(text: &str, file: &Path) -> Result<JobConf, ConfigError> {
         }
         _ => return Err(cx.bad("limits", "expected a list of {type, value}")),
     }
-    Ok(conf)
+    Ok((conf, Origin::Yaml(text.to_string())))
+}
+
+/// An environment's `env`: a list of `{name, value[, raw]}`, `{execute}` or `{file}`.
+fn env_entries(cx: &Ctx<'_>, v: &Value, key: &str) -> Result<Vec<EnvEntry>, ConfigError> {
+    let items = match v {
+        Value::Null => return Ok(vec![]),
+        Value::Sequence(items) => items,
+        _ => {
+            return Err(cx.bad(
+                key,
+                "expected a list of {name, value}, {execute} or {file} entries",
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let k = format!("{key}[{i}]");
+        let Some(m) = cx.map(item, &k)? else {
+            return Err(cx.bad(&k, "expected {name, value}, {execute} or {file}"));
+        };
+        let (mut name, mut value, mut raw, mut execute, mut file) = (None, None, false, None, None);
+        for (fk, fv) in m {
+            let fk = key_str(fk);
+            let fkey = format!("{k}.{fk}");
+            match fk.as_str() {
+                "name" => name = Some(cx.string(fv, &fkey)?),
+                "value" => {
+                    value = Some(match fv {
+                        Value::Null => String::new(),
+                        other => cx.string(other, &fkey)?,
+                    })
+                }
+                "raw" => {
+                    raw = match fv {
+                        Value::Bool(b) => *b,
+                        other => parse_bool(&cx.string(other, &fkey)?)
+                            .ok_or_else(|| cx.bad(&fkey, "expected true or false"))?,
+                    }
+                }
+                "execute" => execute = Some(cx.string(fv, &fkey)?),
+                "file" => file = Some(cx.string(fv, &fkey)?),
+                _ => {
+                    return Err(cx.bad(
+                        &fkey,
+                        "unknown key; an env entry takes name, value, raw, execute or file",
+                    ));
+                }
+            }
+        }
+        out.push(make_env_entry(name, value, raw, execute, file).map_err(|e| cx.bad(&k, e))?);
+    }
+    Ok(out)
+}
+
+/// An environment's `resubmit`: one `{condition, environment, delay}` or a list of them
+/// (`destination` is Galaxy's older name of `environment`).
+fn resubmits(cx: &Ctx<'_>, v: &Value, key: &str) -> Result<Vec<Resubmit>, ConfigError> {
+    let items: Vec<(String, &Value)> = match v {
+        Value::Null => return Ok(vec![]),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (format!("{key}[{i}]"), item))
+            .collect(),
+        Value::Mapping(_) => vec![(key.to_string(), v)],
+        _ => {
+            return Err(cx.bad(
+                key,
+                "expected a list of {condition, environment, delay} entries",
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    for (k, item) in items {
+        let Some(m) = cx.map(item, &k)? else {
+            return Err(cx.bad(&k, "expected {condition, environment, delay}"));
+        };
+        let (mut condition, mut environment, mut delay) = (None, None::<(String, String)>, None);
+        for (fk, fv) in m {
+            let fk = key_str(fk);
+            let fkey = format!("{k}.{fk}");
+            match fk.as_str() {
+                "condition" => {
+                    condition = match fv {
+                        Value::Null => None,
+                        Value::Bool(true) => Some("True".to_string()),
+                        Value::Bool(false) => Some("False".to_string()),
+                        other => Some(cx.string(other, &fkey)?),
+                    }
+                }
+                "environment" | "destination" => {
+                    let target = cx.string(fv, &fkey)?;
+                    if let Some((other_key, other)) = &environment
+                        && *other != target
+                    {
+                        return Err(cx.bad(
+                            &fkey,
+                            format!("`{other_key}: {other}` names another environment; give one"),
+                        ));
+                    }
+                    environment = Some((fk.clone(), target));
+                }
+                "delay" => delay = Some(cx.string(fv, &fkey)?),
+                "handler" => log::warn!(
+                    "{}: key `{fkey}`: resubmitting to another handler is not supported; the job stays with its handler",
+                    cx.file.display()
+                ),
+                _ => {
+                    return Err(cx.bad(
+                        &fkey,
+                        "unknown key; a resubmit entry takes condition, environment (or destination), delay and handler",
+                    ));
+                }
+            }
+        }
+        let r = make_resubmit(
+            condition.as_deref(),
+            environment.map(|(_, e)| e),
+            delay.as_deref(),
+        )
+        .map_err(|(field, message)| cx.bad(&format!("{k}.{field}"), message))?;
+        out.push(r);
+    }
+    Ok(out)
 }
 
 fn handling(cx: &Ctx<'_>, h: &Mapping) -> Result<Handling, ConfigError> {

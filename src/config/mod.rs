@@ -1,7 +1,8 @@
 //! Configuration: `galaxy.yml` (the `gravity` and `galaxy` sections) and the job configuration
 //! (`job_conf.yml` or the legacy `job_conf.xml`, read into one model).
 
-pub mod execution_stub;
+mod condition;
+mod execution;
 pub mod galaxy;
 pub mod job_conf;
 mod job_conf_xml;
@@ -12,10 +13,11 @@ mod yaml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_execution;
 
-pub use execution_stub::{
-    Condition, EnvEntry, Execution, FailureFacts, Resubmit, RunnerKind, Shell,
-};
+pub use condition::{Condition, FailureFacts};
+pub use execution::{EnvEntry, Execution, Resubmit, RunnerKind, Shell};
 pub use galaxy::{
     CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,
 };

@@ -152,11 +152,13 @@ fn environment_overrides_are_typed() {
 
 #[test]
 fn galaxy_style_job_confs_load() {
-    let xml = JobConf::load(Some(&fixture("advanced.xml"))).unwrap();
+    // advanced.xml's PBS and DRMAA destinations are refused (tests_execution.rs); its variant
+    // with Slurm destinations loads.
+    let xml = JobConf::load(Some(&fixture("advanced_cluster.xml"))).unwrap();
     assert_eq!(xml.handling.assign, vec![AssignMethod::DbSkipLocked]);
     assert_eq!(xml.handling.max_grab, Some(8));
     assert_eq!(xml.handling.handlers.len(), 4);
-    assert_eq!(xml.runners["pbs"].workers, 2);
+    assert_eq!(xml.runners["slurm"].workers, 2);
     assert_eq!(xml.runners["local"].workers, 4);
     assert_eq!(
         xml.environments["multicore_local"].params["local_slots"],

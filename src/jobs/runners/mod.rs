@@ -120,7 +120,7 @@ impl Runners {
     pub fn new(conf: Arc<JobConf>, local: LocalRunner) -> Runners {
         let mut by_id = HashMap::new();
         for (id, r) in &conf.runners {
-            let runner: Arc<dyn JobRunner> = match crate::config::execution_stub::runner_kind(r) {
+            let runner: Arc<dyn JobRunner> = match r.kind {
                 RunnerKind::Slurm | RunnerKind::Cli => {
                     Arc::new(slurm::SlurmRunner::new(id, r.poll_interval()))
                 }
