@@ -76,6 +76,7 @@ fn end(id: i64, tok: i64, ok: bool) -> End {
         stderr: String::new(),
         info: None,
         outputs: None,
+        metrics: Vec::new(),
     }
 }
 

@@ -300,6 +300,7 @@ impl HandlerCore {
                 stderr: String::new(),
                 info: None,
                 outputs: None,
+                metrics: Vec::new(),
             };
             let ended = self.persist(|| self.transitions.end(end.clone())).await?;
             if ended.made_ready || !self.limits.is_empty() {
@@ -323,6 +324,7 @@ impl HandlerCore {
             stderr: info.to_string(),
             info: Some(info.to_string()),
             outputs: None,
+            metrics: Vec::new(),
         };
         if let Err(e) = self.persist(|| self.transitions.end(end.clone())).await {
             log::error!("(job {job_id}) marking failed: {e}");
@@ -477,5 +479,6 @@ fn collect_end(
         stderr: outcome.stderr,
         info,
         outputs: Some(outputs),
+        metrics: crate::jobs::runners::metrics::read(dir),
     }
 }
