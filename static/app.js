@@ -1,14 +1,19 @@
 // The dashboard: job counts, live processes and recent jobs, refreshed by polling the API
-// with the key typed once (kept in this browser's localStorage). No build step.
+// with the key typed once (kept in this browser's localStorage); a job's details and metrics
+// when its id is clicked. No build step.
 "use strict";
 
 const GS = (() => {
   const KEY_STORE = "galaxy-server.api-key";
   const REFRESH_MS = 1500;
   const STATES = ["new", "queued", "running", "ok", "error", "paused", "deleting", "deleted"];
+  const FINISHED = ["ok", "error", "deleted", "paused"];
   const $ = (id) => document.getElementById(id);
   let key = localStorage.getItem(KEY_STORE) || "";
   let timer = null;
+  // The job whose details are shown, and whether they can still change.
+  let shownJob = null;
+  let shownFinished = false;
 
   /** Calls the API with the key; resolves with the JSON body, rejects with Galaxy's err_msg. */
   async function api(method, path, body) {
@@ -97,8 +102,11 @@ const GS = (() => {
     body.replaceChildren();
     for (const j of jobs) {
       const row = el("tr", null, { "data-job-id": j.id, "data-state": j.state });
+      if (j.id === shownJob) row.classList.add("selected");
+      const id = el("td", null, { class: "id" });
+      id.append(el("button", j.id, { type: "button", class: "show-job", "data-job-id": j.id }));
       row.append(
-        el("td", j.id, { class: "id" }),
+        id,
         el("td", j.tool_id, { class: "tool" }),
         el("td", j.state, { class: `state state-${j.state}` }),
         el("td", when(j.create_time)),
@@ -108,6 +116,55 @@ const GS = (() => {
       body.append(row);
     }
     if (!jobs.length) emptyRow(body, "no job", 6);
+  }
+
+  /** The shown job's fields (`?full=true`) and metrics (`/api/jobs/{id}/metrics`). */
+  async function renderJobDetail() {
+    if (!shownJob) return;
+    const id = shownJob;
+    const [job, metrics] = await Promise.all([
+      api("GET", `/api/jobs/${id}?full=true`),
+      api("GET", `/api/jobs/${id}/metrics`),
+    ]);
+    if (id !== shownJob) return;
+    shownFinished = FINISHED.includes(job.state);
+    $("job-detail").hidden = false;
+    $("job-detail").dataset.jobId = id;
+    $("job-detail").dataset.state = job.state;
+    $("job-detail-id").textContent = id;
+    const fields = $("job-fields");
+    fields.replaceChildren();
+    for (const [label, value] of [
+      ["tool", `${job.tool_id} ${job.tool_version || ""}`],
+      ["state", job.state],
+      ["exit code", job.exit_code],
+      ["handler", job.handler],
+      ["runner", job.job_runner_name],
+      ["external id", job.job_runner_external_id],
+      ["environment", job.destination_id],
+      ["command line", job.command_line],
+      ["info", job.info],
+    ]) {
+      if (value === null || value === undefined || value === "") continue;
+      fields.append(el("dt", label), el("dd", value));
+    }
+    const body = $("job-metrics").tBodies[0];
+    body.replaceChildren();
+    for (const m of metrics) {
+      const row = el("tr", null, { "data-metric": m.name, title: `${m.plugin}: ${m.name} = ${m.raw_value}` });
+      row.append(el("td", m.title, { class: "title" }), el("td", m.value, { class: "value" }));
+      body.append(row);
+    }
+    if (!metrics.length) emptyRow(body, shownFinished ? "no metric recorded" : "not finished yet", 2);
+  }
+
+  function showJob(id) {
+    shownJob = id;
+    shownFinished = false;
+    for (const row of $("jobs").tBodies[0].rows) {
+      row.classList.toggle("selected", row.dataset.jobId === id);
+    }
+    renderJobDetail().catch((e) => showError(e.message));
   }
 
   function jobsQuery() {
@@ -127,6 +184,7 @@ const GS = (() => {
       renderCounts(summary);
       renderHandlers(procs);
       renderJobs(jobs);
+      if (shownJob && !shownFinished) await renderJobDetail();
       $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
       showError("");
     } catch (e) {
@@ -160,6 +218,10 @@ const GS = (() => {
 
   function setup() {
     for (const s of STATES) $("filter-state").append(el("option", s, { value: s }));
+    $("jobs").tBodies[0].addEventListener("click", (ev) => {
+      const button = ev.target.closest("button.show-job");
+      if (button) showJob(button.dataset.jobId);
+    });
     for (const id of ["filter-state", "filter-tool", "filter-limit"]) {
       $(id).addEventListener("change", refresh);
     }
@@ -177,6 +239,8 @@ const GS = (() => {
       $("main").hidden = true;
       $("forget-key").hidden = true;
       $("whoami").textContent = "";
+      shownJob = null;
+      $("job-detail").hidden = true;
     });
     if (key) start();
   }

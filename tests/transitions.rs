@@ -1,10 +1,12 @@
 //! Batched job transitions on a real database (SQLite file and PostgreSQL): in one batch,
-//! a job whose token moved on is left alone while the others start and end; a job ends once.
+//! a job whose token moved on is left alone while the others start and end; a job ends once,
+//! and its metrics are written with its end, once.
 
 use galaxy_server::db::DbPool;
 use galaxy_server::db::queries::claim::{self, ClaimMethod};
 use galaxy_server::db::queries::histories;
 use galaxy_server::db::queries::jobs::{self, JobSpec};
+use galaxy_server::db::queries::metrics::job_metrics;
 use galaxy_server::db::queries::transitions::{self, End, Start};
 use galaxy_server::db::states::{DatasetState, JobState};
 
@@ -76,6 +78,10 @@ fn end(id: i64, tok: i64, ok: bool) -> End {
         stderr: String::new(),
         info: None,
         outputs: None,
+        metrics: vec![
+            ("galaxy_slots".into(), 1.0),
+            ("runtime_seconds".into(), if ok { 0.25 } else { 7.5 }),
+        ],
     }
 }
 
@@ -168,6 +174,10 @@ fn batch_is_fenced_per_job(url: &str) {
     let job_b = jobs::find_job(&mut conn, b).expect("find").expect("job b");
     assert_eq!(job_b.state, JobState::Queued, "job b untouched");
     assert_eq!(history_states(&pool, b), vec!["new", "queued"]);
+    assert!(
+        job_metrics(&mut conn, b).expect("metrics").is_empty(),
+        "a stale token writes no metrics"
+    );
 
     for (id, state, ds_state) in [
         (a, JobState::Ok, DatasetState::Ok),
@@ -179,6 +189,21 @@ fn batch_is_fenced_per_job(url: &str) {
         let outputs = jobs::job_outputs(&mut conn, id).expect("outputs");
         assert_eq!(outputs.len(), 1);
         assert_eq!(outputs[0].1.state, ds_state, "output of job {id}");
+        let mut metrics: Vec<(String, String, f64)> = job_metrics(&mut conn, id)
+            .expect("metrics")
+            .into_iter()
+            .map(|m| (m.plugin, m.metric_name, m.metric_value))
+            .collect();
+        metrics.sort_by(|x, y| x.1.cmp(&y.1));
+        let runtime = if state == JobState::Ok { 0.25 } else { 7.5 };
+        assert_eq!(
+            metrics,
+            vec![
+                ("core".into(), "galaxy_slots".into(), 1.0),
+                ("core".into(), "runtime_seconds".into(), runtime),
+            ],
+            "metrics of job {id}"
+        );
         assert_eq!(
             history_states(&pool, id),
             vec!["new", "queued", "running", state.as_str()]
@@ -191,6 +216,7 @@ fn batch_is_fenced_per_job(url: &str) {
     assert!(again.ended.is_empty(), "ended twice: {:?}", again.ended);
     let job_a = jobs::find_job(&mut conn, a).expect("find").expect("job a");
     assert_eq!(job_a.state, JobState::Ok);
+    assert_eq!(job_metrics(&mut conn, a).expect("metrics").len(), 2);
     assert_eq!(
         history_states(&pool, a),
         vec!["new", "queued", "running", "ok"]

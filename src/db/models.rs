@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, dataset, galaxy_user, history, job, job_state_history, job_to_input_dataset,
-    job_to_output_dataset, worker_process,
+    api_keys, dataset, galaxy_user, history, job, job_metric_numeric, job_state_history,
+    job_to_input_dataset, job_to_output_dataset, worker_process,
 };
 use super::states::{DatasetState, JobState};
 
@@ -153,6 +153,18 @@ pub struct NewJobStateHistory<'a> {
     pub state: JobState,
     pub handler: Option<&'a str>,
     pub create_time: NaiveDateTime,
+}
+
+/// One numeric metric of a job (Galaxy's `job_metric_numeric`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = job_metric_numeric)]
+pub struct JobMetric {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub job_id: i64,
+    pub plugin: String,
+    pub metric_name: String,
+    pub metric_value: f64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

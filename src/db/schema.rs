@@ -92,6 +92,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_metric_numeric (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        plugin -> Text,
+        metric_name -> Text,
+        metric_value -> Double,
+    }
+}
+
+diesel::table! {
     job_to_input_dataset (id) {
         id -> BigInt,
         job_id -> BigInt,
@@ -135,6 +145,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dataset,
     job,
     job_state_history,
+    job_metric_numeric,
     job_to_input_dataset,
     job_to_output_dataset,
     worker_process,

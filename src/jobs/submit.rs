@@ -148,6 +148,7 @@ pub fn create_upload(
         stderr: info.clone().unwrap_or_default(),
         info,
         outputs: Some(vec![(dataset.id, size)]),
+        metrics: Vec::new(),
     };
     transitions::apply(conn, &[], &[], &[end])?;
     let job = jobs::find_job(conn, job.id)?

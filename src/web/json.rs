@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use super::IdEncoder;
-use crate::db::models::{Dataset, History, Job, JobInput, JobOutput, User};
+use crate::db::models::{Dataset, History, Job, JobInput, JobMetric, JobOutput, User};
 use crate::jobs::states::DatasetState;
 
 pub const VERSION_MAJOR: &str = "24.1";
@@ -180,7 +180,8 @@ fn history_state(details: &BTreeMap<&str, usize>) -> &'static str {
 pub type JobLinks<'a> = (&'a [(JobInput, Dataset)], &'a [(JobOutput, Dataset)]);
 
 /// A job; `full` adds `stdout`, `stderr`, `command_line`, `handler`, `job_runner_name`,
-/// `inputs`, `outputs`, `params`.
+/// `job_runner_external_id`, `destination_id`, `inputs`, `outputs`, `params` (and the caller
+/// fills `job_metrics`).
 pub fn job(ids: &IdEncoder, j: &Job, full: Option<JobLinks<'_>>) -> Value {
     let mut v = json!({
         "model_class": "Job",
@@ -219,6 +220,7 @@ pub fn job(ids: &IdEncoder, j: &Job, full: Option<JobLinks<'_>>) -> Value {
         v["command_line"] = json!(j.command_line);
         v["handler"] = json!(j.handler);
         v["job_runner_name"] = json!(j.job_runner_name);
+        v["job_runner_external_id"] = json!(j.job_runner_external_id);
         v["info"] = json!(j.info);
         v["destination_id"] = json!(j.destination_id);
         v["client_address"] = json!(j.client_address);
@@ -230,4 +232,115 @@ pub fn job(ids: &IdEncoder, j: &Job, full: Option<JobLinks<'_>>) -> Value {
         v["job_metrics"] = json!([]);
     }
     v
+}
+
+/// One job metric as Galaxy shows it: `{title, value, plugin, name, raw_value}`, with the
+/// `core` plugin's titles and formats; another plugin's metric is shown as recorded.
+pub fn job_metric(m: &JobMetric) -> Value {
+    let (title, value) = match m.plugin.as_str() {
+        "core" => core_metric(&m.metric_name, m.metric_value),
+        _ => None,
+    }
+    .unwrap_or_else(|| (m.metric_name.clone(), m.metric_value.to_string()));
+    json!({
+        "title": title,
+        "value": value,
+        "plugin": m.plugin,
+        "name": m.metric_name,
+        "raw_value": format!("{:.7}", m.metric_value),
+    })
+}
+
+/// Galaxy's `core` titles and values; values are shown in whole units, times in the server's
+/// local time.
+fn core_metric(name: &str, value: f64) -> Option<(String, String)> {
+    let whole = value.trunc() as i64;
+    let (title, shown) = match name {
+        "galaxy_slots" => ("Cores Allocated", whole.to_string()),
+        "galaxy_memory_mb" => ("Memory Allocated (MB)", whole.to_string()),
+        "runtime_seconds" => ("Job Runtime (Wall Clock)", duration(whole)),
+        "start_epoch" | "end_epoch" => {
+            let at = chrono::DateTime::from_timestamp(whole, 0)?.with_timezone(&chrono::Local);
+            let title = if name == "start_epoch" {
+                "Job Start Time"
+            } else {
+                "Job End Time"
+            };
+            (title, at.format("%Y-%m-%d %H:%M:%S").to_string())
+        }
+        _ => return None,
+    };
+    Some((title.to_string(), shown))
+}
+
+/// Whole seconds in words, as Galaxy writes a run time: "1 second", "5 minutes",
+/// "2 hours and 1 minute".
+pub fn duration(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (mins, secs) = (seconds.div_euclid(60), seconds.rem_euclid(60));
+    let (hours, mins) = (mins.div_euclid(60), mins.rem_euclid(60));
+    if seconds < 60 {
+        plural(secs, "second")
+    } else if seconds < 3600 {
+        plural(mins, "minute")
+    } else {
+        format!("{} and {}", plural(hours, "hour"), plural(mins, "minute"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(name: &str, value: f64) -> Value {
+        job_metric(&JobMetric {
+            id: 1,
+            job_id: 1,
+            plugin: "core".into(),
+            metric_name: name.into(),
+            metric_value: value,
+        })
+    }
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration(0), "0 seconds");
+        assert_eq!(duration(1), "1 second");
+        assert_eq!(duration(59), "59 seconds");
+        assert_eq!(duration(60), "1 minute");
+        assert_eq!(duration(150), "2 minutes");
+        assert_eq!(duration(3600), "1 hour and 0 minutes");
+        assert_eq!(duration(7260), "2 hours and 1 minute");
+    }
+
+    #[test]
+    fn core_metrics_as_galaxy_shows_them() {
+        let m = metric("runtime_seconds", 1.75);
+        assert_eq!(m["title"], "Job Runtime (Wall Clock)");
+        assert_eq!(m["value"], "1 second");
+        assert_eq!(m["plugin"], "core");
+        assert_eq!(m["name"], "runtime_seconds");
+        assert_eq!(m["raw_value"], "1.7500000");
+        let m = metric("galaxy_slots", 4.0);
+        assert_eq!(
+            (&m["title"], &m["value"]),
+            (&json!("Cores Allocated"), &json!("4"))
+        );
+        let m = metric("galaxy_memory_mb", 2048.0);
+        assert_eq!(m["title"], "Memory Allocated (MB)");
+        assert_eq!(m["value"], "2048");
+        let m = metric("start_epoch", 1_700_000_000.5);
+        assert_eq!(m["title"], "Job Start Time");
+        let shown = m["value"].as_str().unwrap_or_default();
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(shown, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{m}"
+        );
+        assert_eq!(metric("end_epoch", 1.0)["title"], "Job End Time");
+        let m = metric("something_else", 2.5);
+        assert_eq!(
+            (&m["title"], &m["value"]),
+            (&json!("something_else"), &json!("2.5"))
+        );
+    }
 }

@@ -80,7 +80,14 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     (
         "get",
         "/api/jobs/{id}",
-        "A job; ?full=true adds stdout, stderr, command line, handler, inputs, outputs",
+        "A job; ?full=true adds stdout, stderr, command line, handler, runner, external id, destination, inputs, outputs, metrics",
+        "jobs",
+        true,
+    ),
+    (
+        "get",
+        "/api/jobs/{id}/metrics",
+        "A job's metrics: [{title, value, plugin, name, raw_value}]",
         "jobs",
         true,
     ),

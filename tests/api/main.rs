@@ -32,5 +32,6 @@ mod helpers;
 mod isolation;
 mod job_detail;
 mod jobs;
+mod metrics;
 mod restart;
 mod supervisor;

@@ -66,6 +66,18 @@ def main():
     check(full["inputs"]["input"]["id"] == dataset_id, f"job inputs: {full['inputs']}")
     check(full["outputs"]["out_file1"]["id"] == output_id, f"job outputs: {full['outputs']}")
 
+    metrics = {m["name"]: m for m in gi.jobs.get_metrics(job_id)}
+    for name in ("runtime_seconds", "start_epoch", "end_epoch", "galaxy_slots"):
+        check(name in metrics, f"get_metrics lacks {name}: {metrics}")
+    check(all(m["plugin"] == "core" for m in metrics.values()), f"get_metrics: {metrics}")
+    check(float(metrics["runtime_seconds"]["raw_value"]) >= 0, f"runtime: {metrics}")
+    check(float(metrics["start_epoch"]["raw_value"]) <= float(metrics["end_epoch"]["raw_value"]),
+          f"start after end: {metrics}")
+    check(metrics["galaxy_slots"]["value"] == "1", f"slots: {metrics}")
+    admin_full = admin.jobs.show_job(job_id, full_details=True)
+    check({m["name"] for m in admin_full["job_metrics"]} == set(metrics),
+          f"show_job(full_details=True) metrics: {admin_full['job_metrics']}")
+
     jobs = gi.jobs.get_jobs(history_id=history_id, state="ok", tool_id="sort1")
     check([j["id"] for j in jobs] == [job_id], f"get_jobs: {jobs}")
 

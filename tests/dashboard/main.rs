@@ -1,6 +1,6 @@
 //! The dashboard in a real headless Chromium driven through chromedriver: it loads,
-//! takes the API key once, shows the live handler, runs a tool through its form and shows the
-//! job reach `ok`. A screenshot is saved to `target/dashboard-screenshot.png`.
+//! takes the API key once, shows the live handler, runs a tool through its form, shows the
+//! job reach `ok` and, when its id is clicked, its details and metrics. A screenshot is saved to `target/dashboard-screenshot.png`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs them); without
 //! them the test fails saying so.
@@ -222,6 +222,43 @@ fn dashboard_runs_a_job_and_shows_it_reach_ok() {
         assert!(
             ok_count >= 2,
             "the ok count includes the paste and the sort: {ok_count}"
+        );
+
+        // Its details and metrics, when its id is clicked.
+        c.find(Locator::Css(&format!(
+            "#jobs tr[data-job-id='{job_id}'] button.show-job"
+        )))
+        .await
+        .expect("the job's id button")
+        .click()
+        .await
+        .expect("show the job");
+        wait_for(
+            &c,
+            &format!("#job-detail[data-job-id='{job_id}'][data-state='ok']"),
+            "the job's details",
+        )
+        .await;
+        let runtime = wait_for(
+            &c,
+            "#job-metrics tr[data-metric='runtime_seconds']",
+            "the job's run time among its metrics",
+        )
+        .await;
+        let runtime = runtime.text().await.expect("run time row");
+        assert!(
+            runtime.contains("Job Runtime (Wall Clock)") && runtime.contains("second"),
+            "run time shown as Galaxy does: {runtime:?}"
+        );
+        assert_eq!(
+            text(&c, "#job-metrics tr[data-metric='galaxy_slots'] td.value").await,
+            "1",
+            "cores allocated"
+        );
+        let fields = text(&c, "#job-fields").await;
+        assert!(
+            fields.contains("local:///") && fields.contains("sort"),
+            "runner and command line among the details: {fields:?}"
         );
 
         let png = c.screenshot().await.expect("screenshot");

@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod histories;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 pub mod pause;
 pub mod transitions;

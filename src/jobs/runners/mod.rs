@@ -5,6 +5,7 @@
 //! directory: that file is the final word on how a job ended, whoever watches it.
 
 pub mod local;
+pub mod metrics;
 pub mod script;
 pub mod slurm;
 pub mod space;

@@ -41,15 +41,18 @@ pub fn write(
     // an empty exit-code or pid file reads as absent.
     truncate_existing(&dir.exit_code())?;
     truncate_existing(&dir.pid())?;
+    truncate_existing(&super::metrics::path(dir))?;
     let mut s = String::with_capacity(512 + command.len());
     s.push_str("#!/bin/bash\n");
     s.push_str(header);
     // No subshell and no helper processes: the EXIT trap records the status however the
-    // command ends (including its own `exit N`).
+    // command ends (including its own `exit N`); it saves the status first, so the metrics'
+    // end cannot change it, and writes it last.
     s.push_str(&format!(
-        "echo \"$$\" > {pid}\n__galaxy_exit_file={exit}\ntrap 'echo \"$?\" > \"$__galaxy_exit_file\"' EXIT\n",
+        "echo \"$$\" > {pid}\n__galaxy_exit_file={exit}\n__galaxy_metrics_end() {{\n{m_end}\n}}\ntrap '__galaxy_status=$?; __galaxy_metrics_end; echo \"$__galaxy_status\" > \"$__galaxy_exit_file\"' EXIT\n",
         pid = quote_path(&dir.pid()),
         exit = quote_path(&dir.exit_code()),
+        m_end = super::metrics::script_end(dir),
     ));
     match slots {
         Slots::Fixed(n) => s.push_str(&format!("GALAXY_SLOTS={n}\n")),
@@ -73,6 +76,9 @@ pub fn write(
             EnvEntry::Source(file) => s.push_str(&format!(". {}\n", quote(file))),
         }
     }
+    // After GALAXY_SLOTS and GALAXY_MEMORY_MB are known, right before the command.
+    s.push_str(&super::metrics::script_start(dir));
+    s.push('\n');
     s.push_str(&format!(
         "cd {work} || exit 1\n{{\n{command}\n}} > {out} 2> {err}\n",
         work = quote_path(&dir.working()),

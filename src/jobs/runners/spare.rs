@@ -11,8 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::local::JobDir;
 
-/// Names of what a job directory holds when the runner made it.
-const LAYOUT: [&str; 5] = ["galaxy_job.sh", "working", "outputs", "pid", "exit_code"];
+/// Names of what a job directory holds when the runner made it and its script ran.
+const LAYOUT: [&str; 6] = [
+    "galaxy_job.sh",
+    "working",
+    "outputs",
+    "pid",
+    "exit_code",
+    "metrics",
+];
 const OUTPUTS: [&str; 2] = ["tool_stdout", "tool_stderr"];
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -126,9 +133,9 @@ fn empty_layout(dir: &JobDir) -> bool {
             }
         }
     }
-    // The job's output goes now; the script, pid and exit-code files are rewritten when the
-    // directory is used again.
-    [dir.stdout(), dir.stderr()]
+    // The job's output and metrics go now; the script, pid and exit-code files are rewritten
+    // when the directory is used again.
+    [dir.stdout(), dir.stderr(), super::metrics::path(dir)]
         .iter()
         .all(|f| truncate_existing(f).is_ok())
 }
@@ -168,6 +175,7 @@ mod tests {
             (dir.script(), "#!/bin/bash\n"),
             (dir.pid(), "123\n"),
             (dir.exit_code(), "0\n"),
+            (super::super::metrics::path(dir), "start_epoch=1\n"),
             (dir.stdout(), "out\n"),
             (dir.stderr(), "err\n"),
             (dir.working().join("sub").join("tool_file"), "x"),
@@ -209,6 +217,7 @@ mod tests {
         assert!(spares.lock().is_empty(), "the spare was used");
         assert_eq!(second.read_exit_code(), None);
         assert_eq!(second.read_pid(), None);
+        assert!(super::super::metrics::read(&second).is_empty());
         assert!(
             std::fs::read_to_string(second.script())
                 .unwrap()

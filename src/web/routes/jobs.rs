@@ -3,6 +3,7 @@ use serde::Deserialize;
 
 use crate::db::models::Job;
 use crate::db::queries::jobs::{self, JobFilter};
+use crate::db::queries::metrics::job_metrics;
 use crate::jobs::states::JobState;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
@@ -10,6 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/jobs", web::get().to(list))
         .route("/jobs/summary", web::get().to(summary))
         .route("/jobs/{id}", web::get().to(show))
+        .route("/jobs/{id}/metrics", web::get().to(metrics))
         .route("/jobs/{id}", web::delete().to(cancel));
 }
 
@@ -119,15 +121,40 @@ async fn show(
         .db(move |c| {
             let job = accessible_job(c, &caller, id)?;
             let links = if full {
-                Some((jobs::job_inputs(c, id)?, jobs::job_outputs(c, id)?))
+                Some((
+                    jobs::job_inputs(c, id)?,
+                    jobs::job_outputs(c, id)?,
+                    job_metrics(c, id)?,
+                ))
             } else {
                 None
             };
             Ok((job, links))
         })
         .await?;
-    let full = links.as_ref().map(|(i, o)| (i.as_slice(), o.as_slice()));
-    Ok(HttpResponse::Ok().json(json::job(&state.ids, &job, full)))
+    let full_links = links.as_ref().map(|(i, o, _)| (i.as_slice(), o.as_slice()));
+    let mut v = json::job(&state.ids, &job, full_links);
+    if let Some((_, _, metrics)) = &links {
+        v["job_metrics"] = metrics.iter().map(json::job_metric).collect();
+    }
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// A job's metrics (Galaxy's `GET /api/jobs/{id}/metrics`): who may see the job may see them.
+async fn metrics(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let metrics = state
+        .db(move |c| {
+            accessible_job(c, &caller, id)?;
+            Ok(job_metrics(c, id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(metrics.iter().map(json::job_metric).collect::<Vec<_>>()))
 }
 
 async fn cancel(

@@ -53,6 +53,40 @@ pub struct End {
     /// written: a job that failed before it ran, or the benchmark's no-op runner).
     #[serde(skip)]
     pub outputs: Option<Vec<(i64, i64)>>,
+    /// (name, value) of the job's metrics, recorded under [`METRICS_PLUGIN`] when, and only
+    /// when, this end is applied.
+    #[serde(skip)]
+    pub metrics: Vec<(String, f64)>,
+}
+
+/// The plugin the metrics of an [`End`] are recorded under: Galaxy's `core`.
+pub const METRICS_PLUGIN: &str = "core";
+
+/// One metric row of the jobs of a batch (`job_metric_numeric`).
+#[derive(Serialize)]
+struct MetricRow<'a> {
+    job: i64,
+    plugin: &'a str,
+    name: &'a str,
+    value: f64,
+}
+
+/// The metric rows of `ends` whose job is in `ended` (all of them: `None`).
+fn metric_rows<'a>(ends: &'a [End], ended: Option<&HashMap<i64, JobState>>) -> Vec<MetricRow<'a>> {
+    ends.iter()
+        .filter(|e| ended.is_none_or(|ended| ended.contains_key(&e.id)))
+        .flat_map(|e| {
+            e.metrics
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(name, value)| MetricRow {
+                    job: e.id,
+                    plugin: METRICS_PLUGIN,
+                    name,
+                    value: *value,
+                })
+        })
+        .collect()
 }
 
 /// What one batch did.

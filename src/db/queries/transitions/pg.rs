@@ -13,7 +13,7 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Applied, End, ExternalId, Id, IdState, Start, json};
+use super::{Applied, End, ExternalId, Id, IdState, Start, json, metric_rows};
 use crate::db::DbResult;
 use crate::db::prepared::{Prepared, Value};
 
@@ -37,7 +37,8 @@ const PID: &str = "WITH {RELAXED} \
     FROM json_to_recordset($1::json) AS t(id bigint, tok bigint, ext text) \
     WHERE job.id = t.id AND job.claim_token = t.tok AND EXISTS (SELECT 1 FROM cfg) RETURNING job.id";
 
-/// The outputs' state follows the job's: ok → ok, error → error, deleted → discarded.
+/// The outputs' state follows the job's: ok → ok, error → error, deleted → discarded. The
+/// metrics are written for the jobs that ended, with them.
 const END: &str = "WITH t AS MATERIALIZED (SELECT * FROM json_to_recordset($1::json) AS t(\
       id bigint, tok bigint, ok boolean, exit_code integer, stdout text, stderr text, info text, whole boolean)), \
     ended AS (UPDATE job SET state = CASE WHEN job.state = 'deleting' THEN 'deleted' WHEN t.ok THEN 'ok' ELSE 'error' END, \
@@ -54,7 +55,11 @@ const END: &str = "WITH t AS MATERIALIZED (SELECT * FROM json_to_recordset($1::j
     whole AS (UPDATE dataset SET \
       state = CASE e.state WHEN 'ok' THEN 'ok' WHEN 'deleted' THEN 'discarded' ELSE 'error' END, \
       file_size = 0, deleted = (e.state = 'deleted'), update_time = $2 \
-      FROM ended e JOIN t ON t.id = e.id WHERE t.whole AND dataset.creating_job_id = e.id) \
+      FROM ended e JOIN t ON t.id = e.id WHERE t.whole AND dataset.creating_job_id = e.id), \
+    metrics AS (INSERT INTO job_metric_numeric (job_id, plugin, metric_name, metric_value) \
+      SELECT m.job, m.plugin, m.name, m.value \
+      FROM json_to_recordset($4::json) AS m(job bigint, plugin text, name text, value double precision) \
+      JOIN ended e ON e.id = m.job) \
     SELECT id, state FROM ended";
 
 #[derive(Serialize)]
@@ -127,12 +132,14 @@ pub(super) fn apply(
             })
             .collect();
         outputs.sort_unstable_by_key(|o| o.id);
+        let metrics = metric_rows(ends, None);
         let ended: Vec<IdState> = Prepared::new(
             END,
             vec![
                 Value::Text(json(&rows)?),
                 Value::Timestamp(t),
                 Value::Text(json(&outputs)?),
+                Value::Text(json(&metrics)?),
             ],
         )
         .load(c)?;

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Applied, End, ExternalId, Id, IdState, Start, json};
+use super::{Applied, End, ExternalId, Id, IdState, Start, json, metric_rows};
 use crate::db::DbResult;
-use crate::db::models::NewJobStateHistory;
+use crate::db::models::{JobMetric, NewJobStateHistory};
 use crate::db::prepared::{Prepared, Value};
-use crate::db::schema::{dataset, job_state_history};
+use crate::db::schema::{dataset, job_metric_numeric, job_state_history};
 use crate::db::states::{DatasetState, JobState};
 
 const START: &str = "UPDATE job SET state = 'running', command_line = t.cmd, job_runner_name = t.runner, update_time = ?2 \
@@ -121,6 +121,22 @@ pub(super) fn apply(
             let mut ended: Vec<i64> = applied.ended.keys().copied().collect();
             ended.sort_unstable();
             history(c, &ended, |id| applied.ended[&id], t)?;
+            // Metrics of the jobs that ended.
+            let metrics: Vec<JobMetric> = metric_rows(ends, Some(&applied.ended))
+                .into_iter()
+                .map(|m| JobMetric {
+                    id: 0,
+                    job_id: m.job,
+                    plugin: m.plugin.to_string(),
+                    metric_name: m.name.to_string(),
+                    metric_value: m.value,
+                })
+                .collect();
+            for chunk in metrics.chunks(1000) {
+                diesel::insert_into(job_metric_numeric::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
             // Outputs: listed ones with their sizes; unlisted ones all of the job's, empty.
             let mut listed = Vec::new();
             let mut whole: BTreeMap<JobState, Vec<i64>> = BTreeMap::new();

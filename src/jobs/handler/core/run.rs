@@ -323,6 +323,7 @@ impl HandlerCore {
                 stderr: String::new(),
                 info: None,
                 outputs: None,
+                metrics: Vec::new(),
             };
             let ended = self.persist(|| self.transitions.end(end.clone())).await?;
             if ended.made_ready || !self.limits.is_empty() {
@@ -346,6 +347,7 @@ impl HandlerCore {
             stderr: info.to_string(),
             info: Some(info.to_string()),
             outputs: None,
+            metrics: Vec::new(),
         };
         if let Err(e) = self.persist(|| self.transitions.end(end.clone())).await {
             log::error!("(job {job_id}) marking failed: {e}");
@@ -500,5 +502,6 @@ fn collect_end(
         stderr: outcome.stderr,
         info,
         outputs: Some(outputs),
+        metrics: crate::jobs::runners::metrics::read(dir),
     }
 }
