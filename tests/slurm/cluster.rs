@@ -336,6 +336,23 @@ impl Drop for SlurmCluster {
         }
         if !self.stopped {
             self.stopped = true;
+            // A test that failed may leave jobs running in its private cluster: cancel them so
+            // no job process outlives the daemons.
+            if let Ok(out) = self.command("squeue").args(["-h", "-o", "%i"]).output() {
+                let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+                if !ids.is_empty() {
+                    let _ = self.command("scancel").args(&ids).output();
+                    let _ = crate::helpers::eventually(Duration::from_secs(10), || {
+                        self.command("squeue")
+                            .args(["-h", "-o", "%i"])
+                            .output()
+                            .is_ok_and(|o| o.stdout.iter().all(u8::is_ascii_whitespace))
+                    });
+                }
+            }
             let _ = Command::new("bash")
                 .arg(script())
                 .arg("stop")
