@@ -10,13 +10,13 @@ use crate::cluster::{GalaxyJobName, SlurmCluster};
 use crate::helpers::{ADMIN_KEY, Api, Backend, TestServer, eventually};
 use crate::split::Cluster;
 use crate::support::{
-    assert_on_slurm, assert_submitted_once, full, job_conf, opts, run, wait_state,
+    assert_on_slurm, assert_submitted_once, full, job_conf, opts, run, split_opts, wait_state,
 };
 
 #[test]
 fn kill_9_of_a_handler_with_50_slurm_jobs_loses_none_and_submits_none_twice() {
     let slurm = SlurmCluster::start();
-    let mut c = Cluster::new(Backend::Postgres, &opts(&slurm, &job_conf(&[], &[])));
+    let mut c = Cluster::new(Backend::Postgres, &split_opts(&slurm));
     c.start_web();
     c.start_handler("k1", &["job-handlers"]);
     c.start_handler("k2", &["job-handlers"]);

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cluster::{GalaxyJobName, SlurmCluster};
 use crate::helpers::{ADMIN_KEY, Api, Backend};
 use crate::split::Cluster;
-use crate::support::{assert_submitted_once, hda, job_conf, opts, paste, run};
+use crate::support::{assert_submitted_once, hda, job_conf, opts, paste, run, split_opts};
 
 /// `LC_ALL=C sort [-r]` of newline-terminated lines.
 fn sorted(text: &str, descending: bool) -> String {
@@ -24,7 +24,7 @@ fn sorted(text: &str, descending: bool) -> String {
 fn two_hundred_cat1_and_sort1_jobs_on_slurm_across_two_handlers() {
     let slurm = SlurmCluster::start();
     // No tool mappings: cat1 and sort1 both go to the default environment, `slurm`.
-    let mut c = Cluster::new(Backend::Postgres, &opts(&slurm, &job_conf(&[], &[])));
+    let mut c = Cluster::new(Backend::Postgres, &split_opts(&slurm));
     c.start_web();
     c.start_handler("h1", &["job-handlers"]);
     c.start_handler("h2", &["job-handlers"]);

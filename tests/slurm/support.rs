@@ -48,6 +48,13 @@ pub fn opts(cluster: &SlurmCluster, conf: &str) -> Opts {
     )
 }
 
+/// Options for a web process and handlers on `cluster` with the default job configuration
+/// (everything on `slurm`): three processes on one PostgreSQL server while other tests run,
+/// so each keeps a smaller pool of connections.
+pub fn split_opts(cluster: &SlurmCluster) -> Opts {
+    opts(cluster, &job_conf(&[], &[])).galaxy_extra("  database_engine_option_pool_size: 3")
+}
+
 /// Pastes `text` into history `hid` (upload1, finished in the request); the dataset id.
 pub fn paste(api: &Api, hid: &str, text: &str) -> String {
     let (status, run) = api.post(
