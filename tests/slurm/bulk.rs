@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cluster::{GalaxyJobName, SlurmCluster};
 use crate::helpers::{ADMIN_KEY, Api, Backend};
 use crate::split::Cluster;
-use crate::support::{assert_submitted_once, hda, job_conf, opts, paste, run, split_opts};
+use crate::support::{assert_submitted_once, hda, paste, run, split_opts};
 
 /// `LC_ALL=C sort [-r]` of newline-terminated lines.
 fn sorted(text: &str, descending: bool) -> String {
