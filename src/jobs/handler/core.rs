@@ -79,9 +79,6 @@ pub struct HandlerCore {
     transitions: Transitions,
 }
 
-/// `load` of the no-op runner, used by the dispatch benchmark to measure the claim and state
-/// path alone.
-pub const NOOP_RUNNER: &str = "galaxy_server.bench:NoopRunner";
 
 impl HandlerCore {
     pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Result<Arc<Self>, JobError> {
@@ -91,7 +88,7 @@ impl HandlerCore {
             .get(&env.job_conf.default_environment)
             .and_then(|e| env.job_conf.runners.get(&e.runner));
         let workers = runner.map_or(4, |r| r.workers.max(1));
-        let noop = runner.is_some_and(|r| r.load == NOOP_RUNNER);
+        let noop = runner.is_some_and(|r| r.kind == crate::config::RunnerKind::Noop);
         if noop {
             log::warn!(
                 "the no-op runner is configured: jobs are marked ok without running (benchmarks only)"

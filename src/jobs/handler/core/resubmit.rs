@@ -52,10 +52,17 @@ impl HandlerCore {
         let rule = rules
             .iter()
             .find(|r| r.condition.as_ref().is_none_or(|c| c.eval(&facts)))?;
-        let target = rule
-            .environment
-            .clone()
-            .unwrap_or_else(|| spec.execution.environment.clone());
+        // An environment id, or a tag: the first environment carrying it.
+        let conf = &self.env.job_conf;
+        let target = match rule.environment.as_deref() {
+            None => spec.execution.environment.clone(),
+            Some(id) if conf.environments.contains_key(id) => id.to_string(),
+            Some(tag) => conf
+                .environments
+                .values()
+                .find(|e| e.tags.iter().any(|t| t == tag))
+                .map_or_else(|| spec.execution.environment.clone(), |e| e.id.clone()),
+        };
         let info = format!(
             "{}; resubmitted as attempt {} to environment `{target}`",
             failure.message,
