@@ -79,7 +79,6 @@ pub struct HandlerCore {
     transitions: Transitions,
 }
 
-
 impl HandlerCore {
     pub fn new(env: JobsEnv, tags: Vec<String>, claim: ClaimMethod) -> Result<Arc<Self>, JobError> {
         let runner = env
