@@ -76,3 +76,65 @@ fn a_job_over_its_local_walltime_is_resubmitted_to_slurm_and_ends_ok() {
         "{history:?}"
     );
 }
+
+/// Slurm's own time limit: attempt 1 in `slurm_short` (1 minute, Slurm's smallest; its `env`
+/// entry sleeps past it) ends `TIMEOUT` in Slurm, and the rule sends the job to `slurm`,
+/// where it runs as attempt 2 and ends ok. Slurm's records show both submissions.
+#[test]
+fn a_slurm_timeout_is_resubmitted_to_another_environment() {
+    let slurm = SlurmCluster::start();
+    let short = "slurm_short: {runner: slurm, walltime: \"00:00:20\", env: [{execute: \"sleep 600\"}], \
+                 resubmit: [{condition: \"walltime_reached and attempt < 2\", environment: slurm, delay: 1}]}";
+    let conf = job_conf(&[short], &[("sleep", "slurm_short")]);
+    let server = TestServer::start(Backend::Postgres, opts(&slurm, &conf));
+    let api = &server.api;
+    let hid = server.create_history(ADMIN_KEY, "timeout");
+    let (job, out) = run(api, &hid, "sleep", json!({"seconds": 1}));
+
+    let done = wait_state(
+        api,
+        &job,
+        &["ok", "error", "deleted", "paused"],
+        Duration::from_secs(200),
+    )
+    .unwrap_or_else(|| {
+        panic!(
+            "job {job} never ended: {}\n{}",
+            full(api, &job),
+            server.log_tail()
+        )
+    });
+    assert_eq!(done["state"], "ok", "{done}\n{}", server.log_tail());
+    server.assert_dataset(ADMIN_KEY, &out, "slept 1\n");
+    let ext = assert_on_slurm(&done, "slurm");
+
+    let db = &server.dir.pg.as_ref().expect("PostgreSQL").name;
+    let id: i64 = psql(db, "SELECT id FROM job WHERE tool_id = 'sleep'")
+        .expect("psql")
+        .trim()
+        .parse()
+        .expect("one sleep job");
+    let by_job = slurm.galaxy_completions();
+    let subs = by_job.get(&id).unwrap_or_else(|| {
+        panic!(
+            "Galaxy job {id} not in jobcomp.log: {:?}",
+            slurm.completions()
+        )
+    });
+    let states: Vec<(u32, String)> = subs.iter().map(|(a, c)| (*a, c.state.clone())).collect();
+    assert_eq!(
+        states,
+        vec![(1, "TIMEOUT".to_string()), (2, "COMPLETED".to_string())],
+        "attempt 1 timed out in Slurm, attempt 2 completed: {subs:?}"
+    );
+    assert_eq!(subs[1].1.job_id, ext);
+    let info = psql(
+        db,
+        &format!("SELECT info FROM job_state_history WHERE job_id = {id} AND info IS NOT NULL"),
+    )
+    .expect("psql");
+    assert!(
+        info.contains("walltime") && info.contains("attempt 2"),
+        "the state history says why: {info}"
+    );
+}

@@ -156,17 +156,8 @@ impl Watcher {
 
     /// Why an ended job ended, when its exit-code file does not say it all.
     async fn explain(&self, id: &str, dir: &JobDir, seen: Option<&Seen>) -> Option<Failure> {
-        let has_exit = dir.read_exit_code().is_some();
         let state = seen.map(|s| s.state.as_str());
-        let kind = match state {
-            Some("TIMEOUT" | "DEADLINE") => FailureKind::Walltime,
-            Some("OUT_OF_MEMORY") => FailureKind::Memory,
-            Some("CANCELLED") => FailureKind::Cancelled,
-            Some("NODE_FAIL" | "BOOT_FAIL" | "PREEMPTED" | "REVOKED") => FailureKind::Unknown,
-            // Ended by itself: its exit-code file says how.
-            Some(_) | None if has_exit => return None,
-            _ => FailureKind::Unknown,
-        };
+        let kind = failure_kind(state, dir.read_exit_code().is_some())?;
         let details = match (kind, state) {
             (FailureKind::Unknown, Some("FAILED") | None) => self.scontrol(id).await,
             _ => None,
@@ -213,6 +204,20 @@ impl Watcher {
             .collect();
         (!fields.is_empty()).then(|| fields.join(" "))
     }
+}
+
+/// How a job Slurm reports in `state` (`None`: Slurm no longer knows it) failed, beyond its
+/// exit code; `None` when its exit-code file (`has_exit`) says how it ended.
+fn failure_kind(state: Option<&str>, has_exit: bool) -> Option<FailureKind> {
+    Some(match state {
+        Some("TIMEOUT" | "DEADLINE") => FailureKind::Walltime,
+        Some("OUT_OF_MEMORY") => FailureKind::Memory,
+        Some("CANCELLED") => FailureKind::Cancelled,
+        Some("NODE_FAIL" | "BOOT_FAIL" | "PREEMPTED" | "REVOKED") => FailureKind::Unknown,
+        // Ended by itself: its exit-code file says how.
+        _ if has_exit => return None,
+        _ => FailureKind::Unknown,
+    })
 }
 
 fn parse_squeue(out: &str) -> HashMap<String, Seen> {
@@ -264,6 +269,22 @@ fn is_final(state: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slurm_ends_map_to_galaxys_failures() {
+        use FailureKind as F;
+        assert_eq!(failure_kind(Some("TIMEOUT"), true), Some(F::Walltime));
+        assert_eq!(failure_kind(Some("OUT_OF_MEMORY"), false), Some(F::Memory));
+        assert_eq!(failure_kind(Some("NODE_FAIL"), false), Some(F::Unknown));
+        assert_eq!(failure_kind(Some("CANCELLED"), true), Some(F::Cancelled));
+        // The tool's own exit code, failed or not, is the exit-code file's to say.
+        assert_eq!(failure_kind(Some("FAILED"), true), None);
+        assert_eq!(failure_kind(Some("COMPLETED"), true), None);
+        // Launch failures, and jobs Slurm forgot, without an exit code.
+        assert_eq!(failure_kind(Some("FAILED"), false), Some(F::Unknown));
+        assert_eq!(failure_kind(None, false), Some(F::Unknown));
+        assert_eq!(failure_kind(None, true), None);
+    }
 
     #[test]
     fn squeue_lines_are_read() {
