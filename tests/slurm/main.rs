@@ -26,5 +26,6 @@ mod cancel;
 mod config;
 mod mapping;
 mod resubmit;
+mod secure_shell;
 mod smoke;
 mod submit_errors;
