@@ -12,7 +12,44 @@ both_backends!(
     waiting_input_runs_after_upstream,
     failed_input_pauses_downstream,
     cancelled_input_pauses_downstream,
+    noop_runner_marks_jobs_ok_without_running_them,
 );
+
+/// The benchmark's no-op runner is a runner plugin like the others: its jobs go `queued` →
+/// `running` → `ok`, nothing runs (the output stays empty, no job directory is made), and
+/// its environment can sit beside a local one.
+fn noop_runner_marks_jobs_ok_without_running_them(backend: Backend) {
+    let conf = "runners:\n  local: {load: galaxy.jobs.runners.local:LocalJobRunner}\n  \
+                noop: {load: galaxy_server.bench:NoopRunner}\nexecution:\n  default: local\n  \
+                environments:\n    local: {runner: local}\n    nothing: {runner: noop}\n\
+                tools:\n  - {id: cat1, environment: nothing}\n";
+    let server = TestServer::start(
+        backend,
+        Opts::default()
+            .file("job_conf.yml", conf)
+            .job_config_file("job_conf.yml"),
+    );
+    let user = server.create_user("noop");
+    let hid = server.create_history(&user.key, "noop");
+    let (input, upload) = server.paste(&user.key, &hid, "some text\n");
+    server.wait_job_ok(&user.key, &upload);
+    let run = server.run_tool(
+        &user.key,
+        &hid,
+        "cat1",
+        json!({"input1": {"src": "hda", "id": input}}),
+    );
+    let job = str_field(&run["jobs"][0], "id");
+    let out = str_field(&run["outputs"][0], "id");
+    server.wait_job_ok(&user.key, &job);
+    server.assert_dataset(&user.key, &out, "");
+    let (_, full) = server.api.get(
+        &format!("/api/jobs/{job}?full=true"),
+        Some(crate::helpers::ADMIN_KEY),
+    );
+    assert_eq!(full["job_runner_name"], "noop:///", "{full}");
+    assert_eq!(full["destination_id"], "nothing", "{full}");
+}
 
 /// Lower-case words only, so every `sort` (any locale, any collation) agrees with byte order.
 fn word(mut n: u64) -> String {

@@ -68,9 +68,6 @@ pub struct HandlerCore {
     /// Jobs the database says this handler holds that it was not working on at the last
     /// reconciliation, with their tokens (acted on when seen so twice in a row).
     unaccounted: Mutex<HashSet<(i64, i64)>>,
-    /// The benchmark-only no-op runner: claimed jobs finish at once, nothing runs (so they take
-    /// no runner worker: a claimed job goes straight to its fenced `running` mark and end).
-    noop: bool,
     limits: ClaimLimits,
     walltime: Option<Duration>,
     /// Most `new` jobs of this handler looked at per pass (`ready_window_size`).
@@ -87,8 +84,8 @@ impl HandlerCore {
             .get(&env.job_conf.default_environment)
             .and_then(|e| env.job_conf.runners.get(&e.runner));
         let workers = runner.map_or(4, |r| r.workers.max(1));
-        let noop = runner.is_some_and(|r| r.kind == crate::config::RunnerKind::Noop);
-        if noop {
+        let noop = crate::config::RunnerKind::Noop;
+        if env.job_conf.runners.values().any(|r| r.kind == noop) {
             log::warn!(
                 "the no-op runner is configured: jobs are marked ok without running (benchmarks only)"
             );
@@ -108,7 +105,6 @@ impl HandlerCore {
             local,
             runners,
             transitions,
-            noop,
             limits,
             walltime,
             ready_window: env

@@ -6,6 +6,7 @@
 
 pub mod local;
 pub mod metrics;
+pub mod noop;
 pub mod script;
 pub mod slurm;
 pub mod space;
@@ -110,6 +111,8 @@ pub struct Plugin {
 #[derive(Clone)]
 pub struct Runners {
     by_id: HashMap<String, Plugin>,
+    /// The runner every environment uses, when they all use one.
+    single: Option<Plugin>,
     conf: Arc<JobConf>,
     /// The runner of a job whose environment is not (or no longer) configured.
     fallback: String,
@@ -125,6 +128,7 @@ impl Runners {
                 RunnerKind::Slurm | RunnerKind::Cli => {
                     Arc::new(slurm::SlurmRunner::new(id, r.poll_interval()))
                 }
+                RunnerKind::Noop => Arc::new(noop::NoopRunner),
                 _ => Arc::new(local.clone()),
             };
             by_id.insert(
@@ -149,8 +153,18 @@ impl Runners {
                 },
             );
         }
+        let single = {
+            let mut ids = conf.environments.values().map(|e| e.runner.as_str());
+            let first = ids.next().unwrap_or(fallback.as_str());
+            if ids.all(|id| id == first) {
+                by_id.get(first).cloned()
+            } else {
+                None
+            }
+        };
         Runners {
             by_id,
+            single,
             conf,
             fallback,
         }
@@ -158,13 +172,14 @@ impl Runners {
 
     /// The runner every environment uses, when they all use one.
     pub fn single(&self) -> Option<Plugin> {
-        let mut ids = self.conf.environments.values().map(|e| e.runner.as_str());
-        let first = ids.next().unwrap_or(self.fallback.as_str());
-        if ids.all(|id| id == first) {
-            self.by_id.get(first).cloned()
-        } else {
-            None
-        }
+        self.single.clone()
+    }
+
+    /// Whether every environment uses the no-op runner.
+    pub fn all_noop(&self) -> bool {
+        self.single
+            .as_ref()
+            .is_some_and(|p| p.runner.kind() == RunnerKind::Noop)
     }
 
     /// The execution of environment `id` (the default environment when `id` is unknown, e.g.

@@ -42,8 +42,8 @@ impl HandlerCore {
         token: i64,
         job: Option<Job>,
     ) -> Result<(), JobError> {
-        if self.noop {
-            // Nothing runs: no runner worker is taken.
+        if self.runners.all_noop() {
+            // Nothing runs: no runner worker is taken, the job's row is not even read.
             return self.run_noop(job_id, token).await;
         }
         let (mut token, mut job) = (token, job);
@@ -109,6 +109,10 @@ impl HandlerCore {
             (None, Some(plugin)) => plugin,
             (None, None) => return Ok(None),
         };
+        if plugin.runner.kind() == RunnerKind::Noop {
+            self.run_noop(job_id, token).await?;
+            return Ok(None);
+        }
         let permit = plugin
             .slots
             .clone()
@@ -308,7 +312,7 @@ impl HandlerCore {
             id: job_id,
             tok: token,
             cmd: "true".into(),
-            runner: "noop:///".into(),
+            runner: crate::jobs::runners::noop::NOOP_URL.into(),
         };
         if self
             .persist(|| self.transitions.start(start.clone()))
