@@ -21,6 +21,9 @@ pub enum ApiError {
     AuthRequired,
     #[error("Provided API key is not valid.")]
     InvalidKey,
+    /// A login with a wrong password, an unknown or deleted user: one answer for all three.
+    #[error("Authentication failed, invalid credentials supplied.")]
+    AuthenticationFailed,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::MalformedId(_) => 400009,
             ApiError::AuthRequired => 403001,
             ApiError::InvalidKey => 403001,
+            ApiError::AuthenticationFailed => 401001,
             ApiError::Forbidden(_) => 403002,
             ApiError::NotFound(_) => 404001,
             ApiError::Conflict(_) => 409001,
@@ -73,6 +77,7 @@ impl ResponseError for ApiError {
             ApiError::AuthRequired | ApiError::InvalidKey | ApiError::Forbidden(_) => {
                 StatusCode::FORBIDDEN
             }
+            ApiError::AuthenticationFailed => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod passwords;
 pub mod real_ip;
 pub mod routes;
 

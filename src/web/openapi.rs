@@ -41,6 +41,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "users",
         true,
     ),
+    (
+        "get",
+        "/api/authenticate/baseauth",
+        "The caller's API key, for an email (or username) and password in HTTP Basic authentication",
+        "authenticate",
+        false,
+    ),
     ("get", "/api/tools", "Installed tools", "tools", false),
     (
         "post",

@@ -22,6 +22,7 @@ macro_rules! both_backends {
     )+};
 }
 
+mod authenticate;
 mod bad_config;
 mod bad_input;
 mod bioblend;

@@ -18,6 +18,24 @@ def check(cond, what):
         raise AssertionError(what)
 
 
+def check_password_login(url, user, key, suffix):
+    """GalaxyInstance(url, email=..., password=...): the user's own key, through baseauth."""
+    email = f"bb-{suffix}@example.org"
+    by_email = GalaxyInstance(url, email=email, password="bioblend-password")
+    me = by_email.users.get_current_user()
+    check(me["id"] == user["id"], f"logged in by password as {me}, not {user}")
+    check(by_email.key == key, f"baseauth key {by_email.key!r} is not the user's {key!r}")
+    by_username = GalaxyInstance(url, email=f"bb-{suffix}", password="bioblend-password")
+    check(by_username.key == key, f"username login key {by_username.key!r}")
+    for identity, password in ((email, "wrong-password"), (f"nobody-{suffix}@example.org", "x")):
+        try:
+            GalaxyInstance(url, email=identity, password=password).users.get_current_user()
+        except Exception as e:
+            check("Failed to authenticate" in str(e), f"login as {identity}: {e!r}")
+        else:
+            raise AssertionError(f"login as {identity} with a wrong password succeeded")
+
+
 def main():
     url, admin_key = sys.argv[1], sys.argv[2]
     suffix = uuid.uuid4().hex[:10]
@@ -35,6 +53,7 @@ def main():
     me = gi.users.get_current_user()
     check(me["id"] == user["id"], f"current user {me} is not {user}")
     check(me["email"] == f"bb-{suffix}@example.org", f"current user: {me}")
+    check_password_login(url, user, key, suffix)
 
     history = gi.histories.create_history(name="bioblend test")
     history_id = history["id"]

@@ -95,3 +95,84 @@ pub fn replace_api_key(conn: &mut DbConn, user_id: i64, key: &str) -> DbResult<(
         Ok(())
     })
 }
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The live user a login names, as Galaxy finds it: an identity with `@` is an email (exact,
+/// else the one case-insensitive match), any other a username.
+pub fn user_by_identity(conn: &mut DbConn, identity: &str) -> DbResult<Option<User>> {
+    db_run!(conn, |c| {
+        let live = galaxy_user::table
+            .filter(galaxy_user::deleted.eq(false))
+            .select(User::as_select());
+        if !identity.contains('@') {
+            return Ok(live
+                .clone()
+                .filter(galaxy_user::username.eq(identity))
+                .first(c)
+                .optional()?);
+        }
+        if let Some(user) = live
+            .clone()
+            .filter(galaxy_user::email.eq(identity))
+            .first(c)
+            .optional()?
+        {
+            return Ok(Some(user));
+        }
+        let mut folded: Vec<User> = live
+            .filter(lower(galaxy_user::email).eq(identity.to_lowercase()))
+            .order(galaxy_user::id)
+            .limit(2)
+            .load(c)?;
+        Ok(if folded.len() == 1 {
+            folded.pop()
+        } else {
+            None
+        })
+    })
+}
+
+/// Replaces a user's stored password hash, if it is still `old` (a concurrent change wins).
+pub fn replace_password(conn: &mut DbConn, user_id: i64, old: &str, new: &str) -> DbResult<()> {
+    let t = now();
+    db_run!(conn, |c| {
+        diesel::update(
+            galaxy_user::table
+                .filter(galaxy_user::id.eq(user_id))
+                .filter(galaxy_user::password.eq(old)),
+        )
+        .set((
+            galaxy_user::password.eq(new),
+            galaxy_user::update_time.eq(t),
+        ))
+        .execute(c)?;
+        Ok(())
+    })
+}
+
+/// The user's live API key; `new_key` becomes it when the user has none.
+pub fn live_api_key_or_insert(conn: &mut DbConn, user_id: i64, new_key: &str) -> DbResult<String> {
+    let row = NewApiKey {
+        user_id,
+        key: new_key,
+        deleted: false,
+        create_time: now(),
+    };
+    db_tx!(conn, |c| {
+        let live: Option<String> = api_keys::table
+            .filter(api_keys::user_id.eq(user_id))
+            .filter(api_keys::deleted.eq(false))
+            .order(api_keys::id.desc())
+            .select(api_keys::key)
+            .first(c)
+            .optional()?;
+        if let Some(key) = live {
+            return Ok(key);
+        }
+        diesel::insert_into(api_keys::table)
+            .values(&row)
+            .execute(c)?;
+        Ok(new_key.to_string())
+    })
+}

@@ -1,5 +1,6 @@
 //! The API routes, one file per resource.
 
+mod authenticate;
 mod datasets;
 mod handlers;
 mod histories;
@@ -16,6 +17,7 @@ use super::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     meta::configure(cfg);
     users::configure(cfg);
+    authenticate::configure(cfg);
     tools::configure(cfg);
     jobs::configure(cfg);
     histories::configure(cfg);

@@ -1,12 +1,11 @@
 use actix_web::{HttpResponse, web};
 use rand::Rng;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{body_object, required_str};
 use crate::db::queries::users;
 use crate::web::body::ApiBody;
-use crate::web::{ApiError, AppState, auth::Caller, json};
+use crate::web::{ApiError, AppState, auth::Caller, json, passwords};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(list))
@@ -16,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/api_key", web::post().to(new_api_key));
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rng().fill(&mut b[..]);
     hex::encode(b)
@@ -92,11 +91,7 @@ async fn create(
     {
         return Err(ApiError::BadRequest("Public name must contain only lower-case letters, numbers, '.', '_' and '-', and be at least 3 characters.".into()));
     }
-    let salt = random_hex(8);
-    let hash = format!(
-        "sha256${salt}${}",
-        hex::encode(Sha256::digest(format!("{salt}{password}").as_bytes()))
-    );
+    let hash = web::block(move || passwords::hash(&password)).await?;
     let admins = state.admin_users.clone();
     let user = state
         .db(move |c| {
