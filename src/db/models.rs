@@ -51,6 +51,8 @@ pub struct History {
     pub deleted: bool,
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
+    pub annotation: Option<String>,
+    pub purged: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -80,6 +82,9 @@ pub struct Dataset {
     pub deleted: bool,
     pub create_time: NaiveDateTime,
     pub update_time: NaiveDateTime,
+    pub annotation: Option<String>,
+    pub visible: bool,
+    pub purged: bool,
 }
 
 #[derive(Debug, Insertable)]

@@ -31,6 +31,8 @@ diesel::table! {
         deleted -> Bool,
         create_time -> Timestamp,
         update_time -> Timestamp,
+        annotation -> Nullable<Text>,
+        purged -> Bool,
     }
 }
 
@@ -49,6 +51,9 @@ diesel::table! {
         deleted -> Bool,
         create_time -> Timestamp,
         update_time -> Timestamp,
+        annotation -> Nullable<Text>,
+        visible -> Bool,
+        purged -> Bool,
     }
 }
 

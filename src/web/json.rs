@@ -48,8 +48,8 @@ pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
         "file_size": d.file_size,
         "file_name": null,
         "deleted": d.deleted,
-        "purged": false,
-        "visible": true,
+        "purged": d.purged,
+        "visible": d.visible,
         "genome_build": "?",
         "misc_info": d.info.clone().unwrap_or_default(),
         "misc_blurb": blurb(d),
@@ -59,11 +59,14 @@ pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
         "dataset_id": id,
         "creating_job": d.creating_job_id.map(|j| ids.encode(j)),
         "url": format!("/api/datasets/{id}"),
-        "download_url": format!("/api/datasets/{id}/display?to_ext={}", d.extension),
+        "download_url": format!(
+            "/api/histories/{}/contents/{id}/display",
+            ids.encode(d.history_id)
+        ),
         "create_time": time(&d.create_time),
         "update_time": time(&d.update_time),
         "tags": [],
-        "annotation": null,
+        "annotation": d.annotation,
         "metadata_dbkey": "?",
     })
 }
@@ -87,8 +90,8 @@ pub fn content_item(ids: &IdEncoder, d: &Dataset) -> Value {
         "state": d.state,
         "extension": d.extension,
         "deleted": d.deleted,
-        "purged": false,
-        "visible": true,
+        "purged": d.purged,
+        "visible": d.visible,
         "history_content_type": "dataset",
         "type": "file",
         "type_id": format!("dataset-{id}"),
@@ -107,10 +110,10 @@ pub fn history(ids: &IdEncoder, h: &History, datasets: Option<&[Dataset]>) -> Va
         "id": id,
         "name": h.name,
         "deleted": h.deleted,
-        "purged": false,
+        "purged": h.purged,
         "published": false,
         "importable": false,
-        "annotation": null,
+        "annotation": h.annotation,
         "tags": [],
         "url": format!("/api/histories/{id}"),
         "user_id": h.user_id.map(|u| ids.encode(u)),
@@ -144,19 +147,45 @@ pub fn history(ids: &IdEncoder, h: &History, datasets: Option<&[Dataset]>) -> Va
         }
         let details: BTreeMap<&str, usize> = state_ids.iter().map(|(k, v)| (*k, v.len())).collect();
         let state = history_state(&details);
+        // As Galaxy's disk size: every dataset whose file is still kept (deleted or not).
         let size: i64 = datasets
             .iter()
-            .filter(|d| !d.deleted)
+            .filter(|d| !d.purged)
             .map(|d| d.file_size)
             .sum();
+        let count = |p: &dyn Fn(&Dataset) -> bool| datasets.iter().filter(|d| p(d)).count();
         v["state"] = json!(state);
         v["state_ids"] = json!(state_ids);
         v["state_details"] = json!(details);
         v["size"] = json!(size);
+        v["nice_size"] = json!(nice_size(size));
+        v["contents_active"] = json!({
+            "active": count(&|d| !d.deleted && d.visible),
+            "deleted": count(&|d| d.deleted),
+            "hidden": count(&|d| !d.visible),
+        });
         v["count"] = json!(datasets.len());
         v["contents_url"] = json!(format!("/api/histories/{id}/contents"));
     }
     v
+}
+
+/// A size as Galaxy's `nice_size` writes it: `"100 bytes"`, `"9.8 KB"`, `"95.4 MB"`.
+pub fn nice_size(size: i64) -> String {
+    const WORDS: [&str; 7] = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
+    let prefix = if size < 0 { "-" } else { "" };
+    let size = size.unsigned_abs() as f64;
+    for (i, word) in WORDS.iter().enumerate() {
+        let step = 1024f64.powi(i as i32 + 1);
+        if step > size {
+            let scaled = size / 1024f64.powi(i as i32);
+            if i == 0 {
+                return format!("{prefix}{} bytes", scaled as u64);
+            }
+            return format!("{prefix}{scaled:.1} {word}");
+        }
+    }
+    "??? bytes".into()
 }
 
 fn history_state(details: &BTreeMap<&str, usize>) -> &'static str {
@@ -300,6 +329,15 @@ mod tests {
             metric_name: name.into(),
             metric_value: value,
         })
+    }
+
+    #[test]
+    fn sizes_as_galaxy_writes_them() {
+        assert_eq!(nice_size(0), "0 bytes");
+        assert_eq!(nice_size(100), "100 bytes");
+        assert_eq!(nice_size(10_000), "9.8 KB");
+        assert_eq!(nice_size(1_000_000), "976.6 KB");
+        assert_eq!(nice_size(100_000_000), "95.4 MB");
     }
 
     #[test]

@@ -99,7 +99,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("delete", "/api/jobs/{id}", "Cancel a job", "jobs", true),
-    ("get", "/api/histories", "Histories", "histories", true),
+    (
+        "get",
+        "/api/histories",
+        "Histories; ?deleted=true lists the deleted ones",
+        "histories",
+        true,
+    ),
     (
         "post",
         "/api/histories",
@@ -122,6 +128,27 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "put",
+        "/api/histories/{id}",
+        "Update a history: {name, annotation, deleted, purged}",
+        "histories",
+        true,
+    ),
+    (
+        "delete",
+        "/api/histories/{id}",
+        "Delete a history; purge (query or JSON body) also removes its datasets' files",
+        "histories",
+        true,
+    ),
+    (
+        "post",
+        "/api/histories/deleted/{id}/undelete",
+        "Undelete a history",
+        "histories",
+        true,
+    ),
+    (
         "get",
         "/api/histories/{id}/contents",
         "The datasets of a history",
@@ -135,11 +162,39 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "histories",
         true,
     ),
+    (
+        "put",
+        "/api/histories/{id}/contents/{content_id}",
+        "Update a dataset: {name, annotation, deleted, visible}",
+        "histories",
+        true,
+    ),
+    (
+        "delete",
+        "/api/histories/{id}/contents/{content_id}",
+        "Delete a dataset; purge (query or JSON body) also removes its file",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/histories/{id}/contents/{content_id}/display",
+        "A dataset's content, as /api/datasets/{id}/display",
+        "histories",
+        true,
+    ),
+    (
+        "get",
+        "/api/datasets",
+        "Datasets: ?history_id=&limit=&offset=&order=<field>-asc|dsc&q=&qv= (name, state, extension, visible, deleted, purged)",
+        "datasets",
+        true,
+    ),
     ("get", "/api/datasets/{id}", "A dataset", "datasets", true),
     (
         "get",
         "/api/datasets/{id}/display",
-        "A dataset's content (or X-Accel-Redirect)",
+        "A dataset's content (or X-Accel-Redirect); ?to_ext= as an attachment, ?preview=true the first 1 MB, ?offset=&ck_size= or ?chunk= one chunk as JSON",
         "datasets",
         true,
     ),
@@ -195,7 +250,7 @@ pub fn document() -> Value {
         if *auth {
             op["security"] = json!([{"ApiKeyHeader": []}, {"ApiKeyQuery": []}]);
         }
-        if *method == "post" {
+        if matches!(*method, "post" | "put") {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));

@@ -24,7 +24,8 @@ fn python() -> PathBuf {
 
 fn bioblend_client(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
-    run_script(&server, "test_bioblend.py", &[], "BIOBLEND OK");
+    let objects = server.dir.path().join("objects").display().to_string();
+    run_script(&server, "test_bioblend.py", &[objects], "BIOBLEND OK");
 }
 
 /// A 100 MiB `paste_content` with the default body limits (the backend plays no part).

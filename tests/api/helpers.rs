@@ -733,6 +733,25 @@ impl Api {
         let (s, b) = self.send(self.client.delete(format!("{}{path}", self.base)), key);
         Self::parse(s, b)
     }
+
+    pub fn put(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+        let (s, b) = self.send(
+            self.client.put(format!("{}{path}", self.base)).json(body),
+            key,
+        );
+        Self::parse(s, b)
+    }
+
+    /// DELETE with a JSON body (as BioBlend sends `purge`).
+    pub fn delete_json(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+        let (s, b) = self.send(
+            self.client
+                .delete(format!("{}{path}", self.base))
+                .json(body),
+            key,
+        );
+        Self::parse(s, b)
+    }
 }
 
 /// Asserts Galaxy's error shape: the status, a non-empty `err_msg` and an integer `err_code`.

@@ -36,3 +36,4 @@ mod jobs;
 mod metrics;
 mod restart;
 mod supervisor;
+mod upkeep;

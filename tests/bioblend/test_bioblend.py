@@ -1,10 +1,12 @@
 """BioBlend against a running galaxy-server.
 
-Usage: python test_bioblend.py URL ADMIN_KEY
+Usage: python test_bioblend.py URL ADMIN_KEY [OBJECT_STORE_DIR]
 Prints "BIOBLEND OK" when every step worked; any exception exits non-zero.
 """
 
+import os
 import sys
+import tempfile
 import uuid
 
 from bioblend.galaxy import GalaxyInstance
@@ -36,8 +38,72 @@ def check_password_login(url, user, key, suffix):
             raise AssertionError(f"login as {identity} with a wrong password succeeded")
 
 
+def files_with(root, content):
+    """The files under `root` whose content is exactly `content`."""
+    found = []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                if f.read() == content:
+                    found.append(path)
+    return found
+
+
+def upkeep(gi, objects):
+    """Listing, renaming, deleting and purging histories and datasets, and downloads."""
+    history_id = gi.histories.create_history(name="upkeep")["id"]
+    texts = [f"upkeep {i} {uuid.uuid4().hex}\n" for i in range(3)]
+    ids = []
+    for text in texts:
+        upload = gi.tools.paste_content(text, history_id, file_type="txt")
+        job = gi.jobs.wait_for_job(upload["jobs"][0]["id"], maxwait=60, interval=0.2)
+        check(job["state"] == "ok", f"upload job: {job}")
+        ids.append(upload["outputs"][0]["id"])
+
+    listed = gi.datasets.get_datasets(history_id=history_id)
+    check([d["id"] for d in listed] == ids[::-1], f"get_datasets(history_id): {listed}")
+    listed = gi.datasets.get_datasets(history_id=history_id, state="ok", extension=["txt"],
+                                      deleted=False, visible=True, order="hid-asc", limit=2)
+    check([d["id"] for d in listed] == ids[:2], f"get_datasets(filters): {listed}")
+
+    updated = gi.histories.update_history(history_id, name="kept tidy", annotation="notes")
+    check(updated["name"] == "kept tidy" and updated["annotation"] == "notes",
+          f"update_history: {updated}")
+    renamed = gi.histories.update_dataset(history_id, ids[0], name="renamed", visible=False)
+    check(renamed["name"] == "renamed" and renamed["visible"] is False, f"update_dataset: {renamed}")
+    listed = gi.datasets.get_datasets(name="renamed")
+    check([d["id"] for d in listed] == [ids[0]], f"get_datasets(name): {listed}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = gi.datasets.download_dataset(ids[1], file_path=tmp, maxwait=60)
+        with open(path, "rb") as f:
+            check(f.read() == texts[1].encode(), f"downloaded {path}")
+        check(os.path.basename(path).startswith("Galaxy2-["), f"download name: {path}")
+
+    gi.histories.delete_dataset(history_id, ids[1], purge=True)
+    shown = gi.datasets.show_dataset(ids[1])
+    check(shown["deleted"] and shown["purged"], f"purged dataset: {shown}")
+    if objects:
+        check(not files_with(objects, texts[1].encode()), "purged dataset's file still on disk")
+        check(len(files_with(objects, texts[2].encode())) == 1, "other dataset's file gone")
+    size = gi.histories.show_history(history_id)["size"]
+    check(size == len(texts[0]) + len(texts[2]), f"history size after purge: {size}")
+
+    gi.histories.delete_history(history_id, purge=True)
+    shown = gi.histories.show_history(history_id)
+    check(shown["deleted"] and shown["purged"], f"purged history: {shown}")
+    if objects:
+        check(not files_with(objects, texts[2].encode()), "purged history's file still on disk")
+    deleted = gi.histories.get_histories(deleted=True)
+    check(history_id in {h["id"] for h in deleted}, f"get_histories(deleted=True): {deleted}")
+    live = gi.histories.get_histories()
+    check(history_id not in {h["id"] for h in live}, f"get_histories(): {live}")
+
+
 def main():
     url, admin_key = sys.argv[1], sys.argv[2]
+    objects = sys.argv[3] if len(sys.argv) > 3 else None
     suffix = uuid.uuid4().hex[:10]
 
     admin = GalaxyInstance(url, key=admin_key)
@@ -107,6 +173,8 @@ def main():
     check(shown_history["state"] == "ok", f"history: {shown_history}")
     histories = gi.histories.get_histories()
     check(history_id in {h["id"] for h in histories}, f"get_histories: {histories}")
+
+    upkeep(gi, objects)
 
     print("BIOBLEND OK")
 
