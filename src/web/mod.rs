@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod real_ip;
 pub mod routes;
+pub mod tus;
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! The API routes, one file per resource.
 
 mod datasets;
+mod fetch;
 mod handlers;
 mod histories;
 mod jobs;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     histories::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
+    super::tus::configure(cfg);
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
