@@ -7,6 +7,7 @@ mod histories;
 mod jobs;
 mod meta;
 mod tools;
+mod uploads;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     histories::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
-    super::tus::configure(cfg);
+    uploads::configure(cfg);
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

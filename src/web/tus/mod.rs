@@ -5,7 +5,8 @@
 //! before the answer; a PATCH cut off keeps what arrived, and HEAD reports that offset.
 //! Sessions belong to the user whose API key created them; a finished session becomes a
 //! dataset through `POST /api/tools/fetch` (`src: files`). Sessions untouched for a day are
-//! removed by the sweep run at each creation, and on sight by any other request.
+//! removed by the sweep run at each creation, and on sight by any other request. The routes
+//! are registered in `routes/uploads.rs`.
 
 pub mod store;
 
@@ -23,24 +24,6 @@ const EXTENSIONS: &str = "creation,termination";
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 /// Pieces of a PATCH body in flight between the web worker and the writer.
 const PIECES_IN_FLIGHT: usize = 16;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    for base in ["/upload/resumable_upload", "/upload/resumable_upload/"] {
-        cfg.route(
-            base,
-            web::method(actix_web::http::Method::OPTIONS).to(options),
-        )
-        .route(base, web::post().to(create));
-    }
-    let one = "/upload/resumable_upload/{session_id}";
-    cfg.route(
-        one,
-        web::method(actix_web::http::Method::OPTIONS).to(options),
-    )
-    .route(one, web::head().to(head))
-    .route(one, web::patch().to(patch))
-    .route(one, web::delete().to(terminate));
-}
 
 /// The store configured in `galaxy.yml`.
 pub fn store_of(state: &AppState) -> TusStore {
@@ -105,7 +88,7 @@ async fn open_owned(
     Ok((store, session, offset))
 }
 
-async fn options(state: web::Data<AppState>) -> HttpResponse {
+pub async fn options(state: web::Data<AppState>) -> HttpResponse {
     tus_response(actix_web::http::StatusCode::NO_CONTENT)
         .insert_header(("Tus-Version", TUS_VERSION))
         .insert_header(("Tus-Extension", EXTENSIONS))
@@ -114,7 +97,7 @@ async fn options(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `creation`: an empty session of `Upload-Length` bytes; 201 with its URL.
-async fn create(
+pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
@@ -151,7 +134,7 @@ async fn create(
         .finish())
 }
 
-async fn head(
+pub async fn head(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
@@ -167,7 +150,7 @@ async fn head(
 }
 
 /// Appends the body at `Upload-Offset`; 204 with the new offset.
-async fn patch(
+pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
@@ -240,7 +223,7 @@ async fn patch(
 }
 
 /// `termination`: the session and its bytes are removed.
-async fn terminate(
+pub async fn terminate(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
