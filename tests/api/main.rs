@@ -35,3 +35,4 @@ mod jobs;
 mod metrics;
 mod restart;
 mod supervisor;
+mod tus;
