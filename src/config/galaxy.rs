@@ -124,6 +124,13 @@ pub struct GalaxySettings {
     pub api_body_limit: ByteSize,
     /// The largest body of `POST /api/tools`; pasted content in it is streamed to disk.
     pub upload_body_limit: ByteSize,
+    /// Where tus uploads are kept until they become datasets (Galaxy's option of the same
+    /// name); `<file_path>/tus_upload_store` when unset. On the file system of `file_path`,
+    /// finishing an upload is a rename.
+    pub tus_upload_store: Option<PathBuf>,
+    /// Whether admins may add server files to a history by path (`src: path` in
+    /// `POST /api/tools/fetch`), as Galaxy's option of the same name.
+    pub allow_path_paste: bool,
 }
 
 impl Default for GalaxySettings {
@@ -145,6 +152,8 @@ impl Default for GalaxySettings {
             nginx_x_accel_redirect_base: None,
             api_body_limit: ByteSize(16 * ByteSize::MIB),
             upload_body_limit: ByteSize(ByteSize::GIB),
+            tus_upload_store: None,
+            allow_path_paste: false,
         }
     }
 }

@@ -184,6 +184,95 @@ pub fn stage(
     }
 }
 
+/// An uploaded file as the dataset will hold it, and whether it is text. Binary content (a
+/// NUL byte, or bytes that are not UTF-8) is kept as it is, as Galaxy converts text only;
+/// text is converted as [`stage`] does, when asked and when it needs it.
+pub fn stage_file(
+    file: Staged,
+    to_posix_lines: bool,
+    space_to_tab: bool,
+    dir: &Path,
+) -> io::Result<(Staged, bool)> {
+    let scan = scan(&file.path)?;
+    if !scan.text {
+        return Ok((file, false));
+    }
+    if !to_posix_lines || (!scan.has_cr && scan.ends_with_newline && !space_to_tab) {
+        return Ok((file, true));
+    }
+    let converted = convert(File::open(&file.path)?, space_to_tab, dir)?;
+    Ok((converted, true))
+}
+
+/// A gzip file decompressed into a temporary file in `dir` (read and written piece by piece).
+pub fn gunzip(file: Staged, dir: &Path) -> io::Result<Staged> {
+    let input = std::io::BufReader::with_capacity(256 * 1024, File::open(&file.path)?);
+    let mut decoder = flate2::read::MultiGzDecoder::new(input);
+    let (out, path) = temp_in(dir)?.into_parts();
+    let mut out = BufWriter::with_capacity(256 * 1024, out);
+    let size = io::copy(&mut decoder, &mut out)?;
+    out.flush()?;
+    Ok(Staged { path, size })
+}
+
+/// Whether a file starts as gzip does.
+pub fn is_gzip(path: &Path) -> io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut f = File::open(path)?;
+    let mut read = 0;
+    while read < 2 {
+        match f.read(&mut magic[read..])? {
+            0 => return Ok(false),
+            n => read += n,
+        }
+    }
+    Ok(magic == [0x1f, 0x8b])
+}
+
+struct Scan {
+    text: bool,
+    has_cr: bool,
+    ends_with_newline: bool,
+}
+
+fn scan(path: &Path) -> io::Result<Scan> {
+    let mut input = File::open(path)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut carry = 0usize;
+    let mut s = Scan {
+        text: true,
+        has_cr: false,
+        ends_with_newline: false,
+    };
+    loop {
+        let n = input.read(&mut buf[carry..])?;
+        if n == 0 {
+            if carry > 0 {
+                s.text = false;
+            }
+            return Ok(s);
+        }
+        let filled = carry + n;
+        let chunk = &buf[carry..filled];
+        if chunk.contains(&0) {
+            s.text = false;
+            return Ok(s);
+        }
+        s.has_cr |= chunk.contains(&b'\r');
+        s.ends_with_newline = chunk.last() == Some(&b'\n');
+        let valid = match std::str::from_utf8(&buf[..filled]) {
+            Ok(t) => t.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => {
+                s.text = false;
+                return Ok(s);
+            }
+        };
+        buf.copy_within(valid..filled, 0);
+        carry = filled - valid;
+    }
+}
+
 fn convert(mut input: impl Read, space_to_tab: bool, dir: &Path) -> io::Result<Staged> {
     let (file, path) = temp_in(dir)?.into_parts();
     let mut out = Counting {

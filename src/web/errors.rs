@@ -30,6 +30,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The database cannot be reached: the detail goes to the log, the client is told to
     /// come back (503 with `Retry-After`).
     #[error("The database is not reachable right now; try again in a few seconds.")]
@@ -61,6 +65,8 @@ impl ApiError {
             ApiError::Forbidden(_) => 403002,
             ApiError::NotFound(_) => 404001,
             ApiError::Conflict(_) => 409001,
+            ApiError::PreconditionFailed(_) => 412001,
+            ApiError::UnsupportedMediaType(_) => 415001,
             ApiError::Unavailable => 503001,
             ApiError::PayloadTooLarge { .. } => 413001,
             ApiError::Internal(_) => 500001,
@@ -80,6 +86,8 @@ impl ResponseError for ApiError {
             ApiError::AuthenticationFailed => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -157,6 +165,27 @@ impl From<super::body::BodyError> for ApiError {
             B::TooLarge { limit, key } => ApiError::PayloadTooLarge { limit, key },
             B::Syntax { .. } | B::Payload(_) => ApiError::BadRequest(e.to_string()),
             B::Spool { .. } => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<super::tus::TusError> for ApiError {
+    fn from(e: super::tus::TusError) -> Self {
+        use super::tus::TusError as T;
+        match e {
+            T::Version(_) => ApiError::PreconditionFailed(e.to_string()),
+            T::ContentType(_) => ApiError::UnsupportedMediaType(e.to_string()),
+            T::BadHeader(_) | T::Incomplete { .. } | T::Payload(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+            T::NotFound(_) => ApiError::NotFound(e.to_string()),
+            T::OffsetMismatch { .. } | T::Busy(_) => ApiError::Conflict(e.to_string()),
+            T::PastLength(_) => ApiError::BadRequest(e.to_string()),
+            T::TooLarge { limit, .. } => ApiError::PayloadTooLarge {
+                limit,
+                key: "upload_body_limit",
+            },
+            T::Io { .. } => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod passwords;
 pub mod real_ip;
 pub mod routes;
+pub mod tus;
 
 use std::sync::Arc;
 

@@ -59,7 +59,7 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     (
         "post",
         "/api/tools/fetch",
-        "Same as POST /api/tools",
+        "Galaxy's data fetch: {history_id, targets: [{destination: {type: hdas}, elements: [{src: files|pasted|path, ext, dbkey, name, to_posix_lines, space_to_tab, auto_decompress}]}], files_N|file_data: {session_id}}; one finished upload job per target",
         "tools",
         true,
     ),
@@ -190,6 +190,62 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "datasets",
         true,
     ),
+    (
+        "options",
+        "/api/upload/resumable_upload",
+        "tus 1.0.0: Tus-Version, Tus-Extension (creation,termination), Tus-Max-Size",
+        "uploads",
+        false,
+    ),
+    (
+        "post",
+        "/api/upload/resumable_upload",
+        "tus creation: Upload-Length, Upload-Metadata; 201 with Location",
+        "uploads",
+        true,
+    ),
+    (
+        "options",
+        "/api/upload/resumable_upload/",
+        "tus 1.0.0: Tus-Version, Tus-Extension (creation,termination), Tus-Max-Size",
+        "uploads",
+        false,
+    ),
+    (
+        "post",
+        "/api/upload/resumable_upload/",
+        "tus creation: Upload-Length, Upload-Metadata; 201 with Location",
+        "uploads",
+        true,
+    ),
+    (
+        "options",
+        "/api/upload/resumable_upload/{session_id}",
+        "tus 1.0.0: Tus-Version, Tus-Extension, Tus-Max-Size",
+        "uploads",
+        false,
+    ),
+    (
+        "head",
+        "/api/upload/resumable_upload/{session_id}",
+        "A tus upload's Upload-Offset and Upload-Length",
+        "uploads",
+        true,
+    ),
+    (
+        "patch",
+        "/api/upload/resumable_upload/{session_id}",
+        "Append to a tus upload (application/offset+octet-stream at Upload-Offset); 204 with the new Upload-Offset",
+        "uploads",
+        true,
+    ),
+    (
+        "delete",
+        "/api/upload/resumable_upload/{session_id}",
+        "tus termination: the upload and its bytes are removed",
+        "uploads",
+        true,
+    ),
     ("get", "/api/datasets/{id}", "A dataset", "datasets", true),
     (
         "get",
@@ -233,7 +289,7 @@ pub fn document() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         let mut op = json!({
-            "operationId": format!("{method}_{}", path.trim_matches('/').replace(['/', '{', '}', '.'], "_")),
+            "operationId": format!("{method}_{}", path.trim_start_matches('/').replace(['/', '{', '}', '.'], "_")),
             "summary": summary,
             "tags": [tag],
             "responses": {

@@ -36,4 +36,5 @@ mod jobs;
 mod metrics;
 mod restart;
 mod supervisor;
+mod tus;
 mod upkeep;

@@ -176,6 +176,31 @@ def main():
 
     upkeep(gi, objects)
 
+    # upload_file: a 50 MB file through tus (10 MB chunks) and POST /api/tools/fetch.
+    import hashlib
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "reads.bin")
+        block = os.urandom(1 << 20)
+        digest = hashlib.sha256()
+        with open(path, "wb") as f:
+            for i in range(50):
+                piece = bytes([i]) + block[1:]
+                f.write(piece)
+                digest.update(piece)
+        uploaded = gi.tools.upload_file(path, history_id)
+        check(uploaded["jobs"][0]["state"] == "ok", f"upload_file job: {uploaded}")
+        up_id = uploaded["outputs"][0]["id"]
+        check(uploaded["outputs"][0]["name"] == "reads.bin", f"upload_file name: {uploaded}")
+        shown = gi.datasets.show_dataset(up_id)
+        check(shown["file_size"] == 50 << 20, f"upload_file size: {shown}")
+        got = os.path.join(tmp, "got.bin")
+        gi.datasets.download_dataset(up_id, file_path=got, use_default_filename=False)
+        with open(got, "rb") as f:
+            check(hashlib.sha256(f.read()).hexdigest() == digest.hexdigest(), "upload_file content differs")
+
     print("BIOBLEND OK")
 
 

@@ -556,7 +556,14 @@ fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
             let Some(method) = rest
                 .strip_prefix(",web::")
                 .and_then(|r| r.split_once('('))
-                .map(|(m, _)| m.to_string())
+                .map(|(m, r)| match m {
+                    // web::method(Method::OPTIONS)
+                    "method" => r
+                        .strip_prefix("Method::")
+                        .and_then(|r| r.split_once(')'))
+                        .map_or_else(String::new, |(m, _)| m.to_ascii_lowercase()),
+                    m => m.to_string(),
+                })
             else {
                 continue;
             };
@@ -614,7 +621,8 @@ fn the_openapi_document_lists_every_route_and_each_answers() {
         assert!(path.starts_with('/'), "{path}");
         for (method, op) in ops.as_object().expect("operations") {
             assert!(
-                ["get", "post", "put", "delete", "patch"].contains(&method.as_str()),
+                ["get", "post", "put", "delete", "patch", "head", "options"]
+                    .contains(&method.as_str()),
                 "{method} {path}"
             );
             assert!(

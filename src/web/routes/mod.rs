@@ -2,11 +2,13 @@
 
 mod authenticate;
 mod datasets;
+mod fetch;
 mod handlers;
 mod histories;
 mod jobs;
 mod meta;
 mod tools;
+mod uploads;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     histories::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
+    uploads::configure(cfg);
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

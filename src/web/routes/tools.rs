@@ -16,7 +16,7 @@ use crate::web::{ApiError, AppState, auth::Caller, json};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/tools", web::get().to(list))
         .route("/tools", web::post().to(run))
-        .route("/tools/fetch", web::post().to(run))
+        .route("/tools/fetch", web::post().to(super::fetch::fetch))
         .route("/tools/{id}", web::get().to(show));
 }
 
@@ -164,7 +164,7 @@ async fn run(
 }
 
 /// The history to put outputs in: the given one (checked) or the caller's most recent / a new one.
-fn target_history(
+pub(super) fn target_history(
     c: &mut crate::db::DbConn,
     caller: &Caller,
     history_id: Option<i64>,
@@ -178,7 +178,7 @@ fn target_history(
     }
 }
 
-fn run_response(
+pub(super) fn run_response(
     ids: &crate::web::IdEncoder,
     job: &crate::db::models::Job,
     outputs: &[crate::db::models::Dataset],
