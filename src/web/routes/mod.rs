@@ -1,5 +1,6 @@
 //! The API routes, one file per resource.
 
+mod collections;
 mod datasets;
 mod handlers;
 mod histories;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tools::configure(cfg);
     jobs::configure(cfg);
     histories::configure(cfg);
+    collections::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
 }
