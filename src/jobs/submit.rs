@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::db::models::{Dataset, Job};
-use crate::db::queries::transitions::{self, End};
 use crate::db::queries::collections::{self, MappedCreated, MappedRun, NewCollection};
+use crate::db::queries::transitions::{self, End};
 use crate::db::queries::{datasets, jobs, notify};
 use crate::db::{DbConn, DbError};
 use crate::tools::paste::Staged;
@@ -282,7 +282,10 @@ pub fn create_mapped_tool_jobs(
         && !created.jobs.is_empty()
         && let Err(e) = notify::new_job(conn, channel_payload)
     {
-        log::warn!("could not notify handlers of {} jobs: {e}", created.jobs.len());
+        log::warn!(
+            "could not notify handlers of {} jobs: {e}",
+            created.jobs.len()
+        );
     }
     Ok((created, assignment))
 }

@@ -11,10 +11,7 @@ both_backends!(collections_and_mapping, collections_isolated_and_checked);
 
 /// Pastes `texts` (one dataset each) and waits for them; returns their ids.
 fn paste_all(server: &TestServer, key: &str, hist: &str, texts: &[String]) -> Vec<String> {
-    let pasted: Vec<(String, String)> = texts
-        .iter()
-        .map(|t| server.paste(key, hist, t))
-        .collect();
+    let pasted: Vec<(String, String)> = texts.iter().map(|t| server.paste(key, hist, t)).collect();
     for (_, job) in &pasted {
         server.wait_job_ok(key, job);
     }
@@ -22,10 +19,11 @@ fn paste_all(server: &TestServer, key: &str, hist: &str, texts: &[String]) -> Ve
 }
 
 fn create_collection(server: &TestServer, key: &str, hist: &str, payload: &Value) -> Value {
-    let (status, hdca) =
-        server
-            .api
-            .post(&format!("/api/histories/{hist}/contents"), Some(key), payload);
+    let (status, hdca) = server.api.post(
+        &format!("/api/histories/{hist}/contents"),
+        Some(key),
+        payload,
+    );
     assert_eq!(status, 200, "POST contents (collection): {hdca}");
     hdca
 }
@@ -74,10 +72,10 @@ fn collections_and_mapping(backend: Backend) {
     let pairs: Vec<Value> = (0..3)
         .map(|p| {
             json!({"name": format!("pair{p}"), "src": "new_collection", "collection_type": "paired",
-                   "element_identifiers": [
-                       {"name": "forward", "src": "hda", "id": data[2 * p]},
-                       {"name": "reverse", "src": "hda", "id": data[2 * p + 1]},
-                   ]})
+            "element_identifiers": [
+                {"name": "forward", "src": "hda", "id": data[2 * p]},
+                {"name": "reverse", "src": "hda", "id": data[2 * p + 1]},
+            ]})
         })
         .collect();
     let paired = create_collection(
@@ -95,7 +93,10 @@ fn collections_and_mapping(backend: Backend) {
         first["object"]["elements"][1]["element_identifier"],
         "reverse"
     );
-    assert_eq!(first["object"]["elements"][1]["object"]["id"], data[1].as_str());
+    assert_eq!(
+        first["object"]["elements"][1]["object"]["id"],
+        data[1].as_str()
+    );
     let paired_id = str_field(&paired, "id");
 
     // Shown both ways.
@@ -134,7 +135,10 @@ fn collections_and_mapping(backend: Backend) {
         json!({"input": {"batch": true, "values": [{"src": "hdca", "id": list_id}]},
                "order": "ascending"}),
     );
-    eprintln!("sort1 over a list of 20 answered in {:?}", started.elapsed());
+    eprintln!(
+        "sort1 over a list of 20 answered in {:?}",
+        started.elapsed()
+    );
     let jobs = run["jobs"].as_array().expect("jobs");
     assert_eq!(jobs.len(), 20, "{run}");
     assert_eq!(run["outputs"].as_array().map(Vec::len), Some(20));
@@ -221,7 +225,12 @@ fn collections_isolated_and_checked(backend: Backend) {
         format!("/api/histories/{a_hist}/contents/dataset_collections/{list_id}"),
     ] {
         let (status, body) = server.api.get(&path, Some(&b.key));
-        assert_error(&format!("GET {path} as another user"), status, &body, &[403, 404]);
+        assert_error(
+            &format!("GET {path} as another user"),
+            status,
+            &body,
+            &[403, 404],
+        );
     }
     let (status, body) = server.api.post(
         "/api/tools",
@@ -229,21 +238,36 @@ fn collections_isolated_and_checked(backend: Backend) {
         &json!({"tool_id": "sort1", "history_id": b_hist,
                 "inputs": {"input": {"batch": true, "values": [{"src": "hdca", "id": list_id}]}}}),
     );
-    assert_error("mapping over another's collection", status, &body, &[403, 404]);
+    assert_error(
+        "mapping over another's collection",
+        status,
+        &body,
+        &[403, 404],
+    );
     let (status, body) = server.api.post(
         &format!("/api/histories/{b_hist}/contents"),
         Some(&b.key),
         &json!({"type": "dataset_collection", "collection_type": "list",
                 "element_identifiers": [{"name": "x", "src": "hda", "id": a_data[0]}]}),
     );
-    assert_error("collection of another's dataset", status, &body, &[403, 404]);
+    assert_error(
+        "collection of another's dataset",
+        status,
+        &body,
+        &[403, 404],
+    );
     let (status, body) = server.api.post(
         &format!("/api/histories/{a_hist}/contents"),
         Some(&b.key),
         &json!({"type": "dataset_collection", "collection_type": "list",
                 "element_identifiers": []}),
     );
-    assert_error("collection in another's history", status, &body, &[403, 404]);
+    assert_error(
+        "collection in another's history",
+        status,
+        &body,
+        &[403, 404],
+    );
 
     // Bad payloads: 400 naming what is wrong.
     let x = json!({"name": "x", "src": "hda", "id": a_data[0]});
@@ -269,7 +293,12 @@ fn collections_isolated_and_checked(backend: Backend) {
             Some(&a.key),
             payload,
         );
-        assert_error(&format!("collection payload {payload}"), status, &body, &[400]);
+        assert_error(
+            &format!("collection payload {payload}"),
+            status,
+            &body,
+            &[400],
+        );
     }
     let bad_inputs = [
         json!({"input": {"batch": true}}),
@@ -288,7 +317,9 @@ fn collections_isolated_and_checked(backend: Backend) {
         );
         assert_error(&format!("batch inputs {inputs}"), status, &body, &[400]);
     }
-    let (status, body) = server.api.get("/api/dataset_collections/f2db41e1fa331b3e", Some(&a.key));
+    let (status, body) = server
+        .api
+        .get("/api/dataset_collections/f2db41e1fa331b3e", Some(&a.key));
     assert_error("unknown collection", status, &body, &[404, 400]);
 }
 
@@ -317,6 +348,7 @@ fn map_over_1000(backend: Backend) {
     let identifiers: Vec<Value> = (0..1000)
         .map(|i| json!({"name": format!("e{i:04}"), "src": "hda", "id": one}))
         .collect();
+    let started = Instant::now();
     let list = create_collection(
         &server,
         key,
@@ -324,7 +356,20 @@ fn map_over_1000(backend: Backend) {
         &json!({"type": "dataset_collection", "collection_type": "list",
                 "element_identifiers": identifiers}),
     );
+    println!(
+        "{backend:?}: a list of 1,000 created in {:?}",
+        started.elapsed()
+    );
     let list_id = str_field(&list, "id");
+    let started = Instant::now();
+    let (status, _) = server
+        .api
+        .get(&format!("/api/dataset_collections/{list_id}"), Some(key));
+    assert_eq!(status, 200);
+    println!(
+        "{backend:?}: a list of 1,000 shown in {:?}",
+        started.elapsed()
+    );
     let mut figures = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();

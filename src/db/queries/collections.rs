@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::{Dataset, Job, JobInput, JobOutput, NewDataset, NewJob, NewJobStateHistory};
+use crate::db::models::{
+    Dataset, Job, JobInput, JobOutput, NewDataset, NewJob, NewJobStateHistory,
+};
 use crate::db::queries::jobs::JobSpec;
 use crate::db::schema::{
     dataset, dataset_collection, dataset_collection_element, history, history_dataset_collection,
@@ -210,7 +212,8 @@ fn flatten<'a>(c: &'a NewCollection<i64>, flat: &mut Flat<'a>) -> usize {
             }
             NewElement::Collection(child) => {
                 let at = flat.elements.len();
-                flat.elements.push((me, i as i32, name.as_str(), None, None));
+                flat.elements
+                    .push((me, i as i32, name.as_str(), None, None));
                 let child_node = flatten(child, flat);
                 flat.elements[at].4 = Some(child_node);
             }
