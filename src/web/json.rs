@@ -289,63 +289,6 @@ pub fn duration(seconds: i64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn metric(name: &str, value: f64) -> Value {
-        job_metric(&JobMetric {
-            id: 1,
-            job_id: 1,
-            plugin: "core".into(),
-            metric_name: name.into(),
-            metric_value: value,
-        })
-    }
-
-    #[test]
-    fn durations_in_words() {
-        assert_eq!(duration(0), "0 seconds");
-        assert_eq!(duration(1), "1 second");
-        assert_eq!(duration(59), "59 seconds");
-        assert_eq!(duration(60), "1 minute");
-        assert_eq!(duration(150), "2 minutes");
-        assert_eq!(duration(3600), "1 hour and 0 minutes");
-        assert_eq!(duration(7260), "2 hours and 1 minute");
-    }
-
-    #[test]
-    fn core_metrics_as_galaxy_shows_them() {
-        let m = metric("runtime_seconds", 1.75);
-        assert_eq!(m["title"], "Job Runtime (Wall Clock)");
-        assert_eq!(m["value"], "1 second");
-        assert_eq!(m["plugin"], "core");
-        assert_eq!(m["name"], "runtime_seconds");
-        assert_eq!(m["raw_value"], "1.7500000");
-        let m = metric("galaxy_slots", 4.0);
-        assert_eq!(
-            (&m["title"], &m["value"]),
-            (&json!("Cores Allocated"), &json!("4"))
-        );
-        let m = metric("galaxy_memory_mb", 2048.0);
-        assert_eq!(m["title"], "Memory Allocated (MB)");
-        assert_eq!(m["value"], "2048");
-        let m = metric("start_epoch", 1_700_000_000.5);
-        assert_eq!(m["title"], "Job Start Time");
-        let shown = m["value"].as_str().unwrap_or_default();
-        assert!(
-            chrono::NaiveDateTime::parse_from_str(shown, "%Y-%m-%d %H:%M:%S").is_ok(),
-            "{m}"
-        );
-        assert_eq!(metric("end_epoch", 1.0)["title"], "Job End Time");
-        let m = metric("something_else", 2.5);
-        assert_eq!(
-            (&m["title"], &m["value"]),
-            (&json!("something_else"), &json!("2.5"))
-        );
-    }
-}
-
 /// Counts of the states of a collection's datasets, as Galaxy's `job_state_summary` counts
 /// the states of the jobs behind it (one job per dataset of a mapped-over run).
 fn collection_state_summary(ids: &IdEncoder, h: &Hdca, leaves: &[&Dataset]) -> Value {
@@ -442,4 +385,61 @@ fn collection_elements(ids: &IdEncoder, c: &Collection) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(name: &str, value: f64) -> Value {
+        job_metric(&JobMetric {
+            id: 1,
+            job_id: 1,
+            plugin: "core".into(),
+            metric_name: name.into(),
+            metric_value: value,
+        })
+    }
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration(0), "0 seconds");
+        assert_eq!(duration(1), "1 second");
+        assert_eq!(duration(59), "59 seconds");
+        assert_eq!(duration(60), "1 minute");
+        assert_eq!(duration(150), "2 minutes");
+        assert_eq!(duration(3600), "1 hour and 0 minutes");
+        assert_eq!(duration(7260), "2 hours and 1 minute");
+    }
+
+    #[test]
+    fn core_metrics_as_galaxy_shows_them() {
+        let m = metric("runtime_seconds", 1.75);
+        assert_eq!(m["title"], "Job Runtime (Wall Clock)");
+        assert_eq!(m["value"], "1 second");
+        assert_eq!(m["plugin"], "core");
+        assert_eq!(m["name"], "runtime_seconds");
+        assert_eq!(m["raw_value"], "1.7500000");
+        let m = metric("galaxy_slots", 4.0);
+        assert_eq!(
+            (&m["title"], &m["value"]),
+            (&json!("Cores Allocated"), &json!("4"))
+        );
+        let m = metric("galaxy_memory_mb", 2048.0);
+        assert_eq!(m["title"], "Memory Allocated (MB)");
+        assert_eq!(m["value"], "2048");
+        let m = metric("start_epoch", 1_700_000_000.5);
+        assert_eq!(m["title"], "Job Start Time");
+        let shown = m["value"].as_str().unwrap_or_default();
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(shown, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{m}"
+        );
+        assert_eq!(metric("end_epoch", 1.0)["title"], "Job End Time");
+        let m = metric("something_else", 2.5);
+        assert_eq!(
+            (&m["title"], &m["value"]),
+            (&json!("something_else"), &json!("2.5"))
+        );
+    }
 }

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::{
-    Dataset, Job, JobInput, JobOutput, NewDataset, NewJob, NewJobStateHistory,
-};
+use crate::db::models::{Dataset, Job, JobInput, JobOutput, NewJobStateHistory};
 use crate::db::queries::jobs::JobSpec;
 use crate::db::schema::{
     dataset, dataset_collection, dataset_collection_element, history, history_dataset_collection,
@@ -21,6 +19,44 @@ use crate::{db_run, db_tx};
 
 /// Rows per multi-row `INSERT` (well under the bind limits of both backends).
 const CHUNK: usize = 500;
+
+/// A job row of a multi-row insert: `None` written as NULL, so that SQLite too takes every
+/// row in one statement (a `DEFAULT` would make diesel insert row by row).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = job, treat_none_as_default_value = false)]
+struct BatchJob<'a> {
+    user_id: Option<i64>,
+    history_id: i64,
+    tool_id: &'a str,
+    tool_version: &'a str,
+    state: JobState,
+    handler: Option<&'a str>,
+    claim_token: i64,
+    params: &'a str,
+    destination_id: Option<&'a str>,
+    client_address: Option<&'a str>,
+    create_time: NaiveDateTime,
+    update_time: NaiveDateTime,
+    handler_tag: Option<&'a str>,
+    inputs_ready: bool,
+}
+
+/// An output dataset row of a multi-row insert (as [`BatchJob`]).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = dataset, treat_none_as_default_value = false)]
+struct BatchDataset<'a> {
+    history_id: i64,
+    user_id: Option<i64>,
+    hid: i64,
+    name: &'a str,
+    state: DatasetState,
+    extension: &'a str,
+    file_size: i64,
+    creating_job_id: Option<i64>,
+    deleted: bool,
+    create_time: NaiveDateTime,
+    update_time: NaiveDateTime,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = history_dataset_collection)]
@@ -192,12 +228,14 @@ impl Collection {
     }
 }
 
+/// An element row to write: (node, index, identifier, dataset id, child node).
+type FlatElement<'a> = (usize, i32, &'a str, Option<i64>, Option<usize>);
+
 /// Collections flattened for insertion: the nodes in pre-order and every element row, children
 /// named by their node index.
 struct Flat<'a> {
     nodes: Vec<(&'a str, i64)>,
-    /// (node, index, identifier, dataset id, child node)
-    elements: Vec<(usize, i32, &'a str, Option<i64>, Option<usize>)>,
+    elements: Vec<FlatElement<'a>>,
 }
 
 fn flatten<'a>(c: &'a NewCollection<i64>, flat: &mut Flat<'a>) -> usize {
@@ -432,8 +470,12 @@ pub struct MappedRun<'a> {
     pub history_id: i64,
     pub user_id: Option<i64>,
     pub jobs: Vec<JobSpec<'a>>,
-    pub collections: Vec<(String, String, NewCollection<(usize, usize)>)>,
+    pub collections: Vec<OutputCollection>,
 }
+
+/// An output collection of a mapped run: (name, tool output name, structure with
+/// (job index, output index) leaves).
+pub type OutputCollection = (String, String, NewCollection<(usize, usize)>);
 
 /// What [`create_mapped_run`] created.
 pub struct MappedCreated {
@@ -486,7 +528,7 @@ pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<Map
                 (spec.state, DatasetState::Queued)
             };
             output_states.push(out_state);
-            job_rows.push(NewJob {
+            job_rows.push(BatchJob {
                 user_id: spec.user_id,
                 history_id: spec.history_id,
                 tool_id: spec.tool_id,
@@ -524,7 +566,7 @@ pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<Map
         let mut owners = Vec::with_capacity(n_outputs);
         for (j, spec) in run.jobs.iter().enumerate() {
             for (o, (_, name, ext)) in spec.outputs.iter().enumerate() {
-                ds_rows.push(NewDataset {
+                ds_rows.push(BatchDataset {
                     history_id: run.history_id,
                     user_id: run.user_id,
                     hid: first_hid + ds_rows.len() as i64,
