@@ -138,6 +138,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dataset_collection (id) {
+        id -> BigInt,
+        collection_type -> Text,
+        populated_state -> Text,
+        element_count -> BigInt,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dataset_collection_element (id) {
+        id -> BigInt,
+        dataset_collection_id -> BigInt,
+        element_index -> Integer,
+        element_identifier -> Text,
+        hda_id -> Nullable<BigInt>,
+        child_collection_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    history_dataset_collection (id) {
+        id -> BigInt,
+        history_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        hid -> BigInt,
+        name -> Text,
+        collection_id -> BigInt,
+        deleted -> Bool,
+        visible -> Bool,
+        implicit_output_name -> Nullable<Text>,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> galaxy_user (user_id));
 diesel::joinable!(dataset -> history (history_id));
 diesel::joinable!(job_to_input_dataset -> dataset (dataset_id));
@@ -154,4 +192,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_to_input_dataset,
     job_to_output_dataset,
     worker_process,
+    dataset_collection,
+    dataset_collection_element,
+    history_dataset_collection,
 );

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::db::models::{Dataset, Job};
+use crate::db::queries::collections::{self, MappedCreated, MappedRun, NewCollection};
 use crate::db::queries::transitions::{self, End};
 use crate::db::queries::{datasets, jobs, notify};
 use crate::db::{DbConn, DbError};
@@ -239,4 +240,110 @@ pub fn params_json(values: &[(String, ParamValue)]) -> String {
         })
         .collect();
     serde_json::Value::Object(map).to_string()
+}
+
+/// One job of a run mapped over a collection or batched over datasets: its checked values and
+/// its (data param name, dataset id) inputs, already checked for access.
+pub struct MappedJob {
+    pub values: Vec<(String, ParamValue)>,
+    pub inputs: Vec<(String, i64)>,
+}
+
+/// A checked request to run a tool once per element of a collection (or per dataset of a
+/// batch).
+pub struct MappedRequest {
+    pub user_id: Option<i64>,
+    pub history_id: i64,
+    pub tool: Arc<Tool>,
+    pub client_address: Option<String>,
+    pub jobs: Vec<MappedJob>,
+    /// For a collection: its structure with the job index at each leaf, and its hid (the
+    /// outputs are gathered into collections of the same structure). `None` for a batch.
+    pub structure: Option<(NewCollection<usize>, i64)>,
+}
+
+/// Records every job of a mapped-over run, their outputs and (over a collection) one output
+/// collection per tool output, in one transaction; the jobs all go where one assignment sends
+/// them.
+pub fn create_mapped_tool_jobs(
+    env: &JobsEnv,
+    conn: &mut DbConn,
+    req: &MappedRequest,
+) -> Result<(MappedCreated, Assignment), JobError> {
+    let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
+    let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
+    let params: Vec<String> = req.jobs.iter().map(|j| params_json(&j.values)).collect();
+    let specs = req
+        .jobs
+        .iter()
+        .zip(&params)
+        .map(|(j, params)| {
+            let first_input = j.inputs.first().map(|(_, id)| *id);
+            let outputs = req
+                .tool
+                .outputs
+                .iter()
+                .map(|o| {
+                    let name = match (&o.label, first_input) {
+                        (Some(label), _) => label.clone(),
+                        (None, Some(id)) => format!("{} on data {}", req.tool.name, id),
+                        (None, None) => req.tool.name.clone(),
+                    };
+                    (o.name.clone(), name, o.format.clone())
+                })
+                .collect();
+            jobs::JobSpec {
+                user_id: req.user_id,
+                history_id: req.history_id,
+                tool_id: &req.tool.id,
+                tool_version: &req.tool.version,
+                state: JobState::New,
+                handler: assignment.handler(),
+                handler_tag: assignment.tag(),
+                params,
+                destination_id: Some(&destination),
+                client_address: req.client_address.as_deref(),
+                inputs: j.inputs.clone(),
+                outputs,
+            }
+        })
+        .collect();
+    let collections = match &req.structure {
+        None => Vec::new(),
+        Some((tree, hid)) => req
+            .tool
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(o, out)| {
+                (
+                    format!("{} on collection {hid}", req.tool.name),
+                    out.name.clone(),
+                    tree.map_leaves(&mut |j| (*j, o)),
+                )
+            })
+            .collect(),
+    };
+    let run = MappedRun {
+        history_id: req.history_id,
+        user_id: req.user_id,
+        jobs: specs,
+        collections,
+    };
+    let created = collections::create_mapped_run(conn, &run)?;
+    let wake = match &assignment {
+        Assignment::Handler { mailbox: true, .. } => None,
+        Assignment::Handler { name, .. } => Some(name.as_str()),
+        Assignment::Pool { tag } => Some(tag.as_str()),
+    };
+    if let Some(channel_payload) = wake
+        && !created.jobs.is_empty()
+        && let Err(e) = notify::new_job(conn, channel_payload)
+    {
+        log::warn!(
+            "could not notify handlers of {} jobs: {e}",
+            created.jobs.len()
+        );
+    }
+    Ok((created, assignment))
 }

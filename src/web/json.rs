@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::IdEncoder;
 use crate::db::models::{Dataset, History, Job, JobInput, JobMetric, JobOutput, User};
+use crate::db::queries::collections::{Collection, CollectionRow, ElementObject, Hdca};
 use crate::jobs::states::DatasetState;
 
 pub const VERSION_MAJOR: &str = "24.1";
@@ -315,6 +316,104 @@ pub fn duration(seconds: i64) -> String {
     } else {
         format!("{} and {}", plural(hours, "hour"), plural(mins, "minute"))
     }
+}
+
+/// Counts of the states of a collection's datasets, as Galaxy's `job_state_summary` counts
+/// the states of the jobs behind it (one job per dataset of a mapped-over run).
+fn collection_state_summary(ids: &IdEncoder, h: &Hdca, leaves: &[&Dataset]) -> Value {
+    let mut summary = serde_json::Map::new();
+    for s in [
+        "new", "queued", "running", "ok", "error", "paused", "deleted", "deleting", "failed",
+    ] {
+        summary.insert(s.into(), json!(0));
+    }
+    for d in leaves {
+        let key = d.state.to_string();
+        let n = summary.get(&key).and_then(Value::as_i64).unwrap_or(0);
+        summary.insert(key, json!(n + 1));
+    }
+    summary.insert("all_jobs".into(), json!(leaves.len()));
+    summary.insert("populated".into(), json!(true));
+    summary.insert("id".into(), json!(ids.encode(h.id)));
+    summary.insert("model".into(), json!("ImplicitCollectionJobs"));
+    Value::Object(summary)
+}
+
+/// A history dataset collection as listed in history contents (Galaxy's HDCASummary).
+pub fn hdca_summary(ids: &IdEncoder, h: &Hdca, c: &CollectionRow) -> Value {
+    let id = ids.encode(h.id);
+    let history_id = ids.encode(h.history_id);
+    json!({
+        "model_class": "HistoryDatasetCollectionAssociation",
+        "id": id,
+        "hid": h.hid,
+        "name": h.name,
+        "history_id": history_id,
+        "history_content_type": "dataset_collection",
+        "type": "collection",
+        "type_id": format!("dataset_collection-{id}"),
+        "collection_type": c.collection_type,
+        "populated_state": c.populated_state,
+        "populated_state_message": null,
+        "populated": c.populated_state == "ok",
+        "element_count": c.element_count,
+        "collection_id": ids.encode(c.id),
+        "deleted": h.deleted,
+        "visible": h.visible,
+        "job_source_id": null,
+        "job_source_type": if h.implicit_output_name.is_some() { json!("ImplicitCollectionJobs") } else { Value::Null },
+        "contents_url": format!("/api/dataset_collections/{id}/contents/{}", ids.encode(c.id)),
+        "url": format!("/api/histories/{history_id}/contents/dataset_collections/{id}"),
+        "create_time": time(&h.create_time),
+        "update_time": time(&h.update_time),
+        "tags": [],
+    })
+}
+
+/// A history dataset collection with its elements, nested (Galaxy's HDCADetailed).
+pub fn hdca(ids: &IdEncoder, h: &Hdca, c: &Collection) -> Value {
+    let mut v = hdca_summary(ids, h, &c.row);
+    let tree = c.tree();
+    let leaves = tree.leaves();
+    let mut types: Vec<&str> = leaves.iter().map(|d| d.extension.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    v["elements"] = json!(collection_elements(ids, c));
+    v["elements_datatypes"] = json!(types);
+    v["job_state_summary"] = collection_state_summary(ids, h, &leaves);
+    v
+}
+
+fn collection_elements(ids: &IdEncoder, c: &Collection) -> Vec<Value> {
+    c.elements
+        .iter()
+        .map(|e| {
+            let (element_type, object) = match &e.object {
+                ElementObject::Dataset(d) => ("hda", dataset(ids, d)),
+                ElementObject::Collection(child) => (
+                    "dataset_collection",
+                    json!({
+                        "model_class": "DatasetCollection",
+                        "id": ids.encode(child.row.id),
+                        "collection_type": child.row.collection_type,
+                        "populated": child.row.populated_state == "ok",
+                        "populated_state": child.row.populated_state,
+                        "populated_state_message": null,
+                        "element_count": child.row.element_count,
+                        "elements": collection_elements(ids, child),
+                    }),
+                ),
+            };
+            json!({
+                "model_class": "DatasetCollectionElement",
+                "id": ids.encode(e.row.id),
+                "element_index": e.row.element_index,
+                "element_identifier": e.row.element_identifier,
+                "element_type": element_type,
+                "object": object,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

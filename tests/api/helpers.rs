@@ -27,8 +27,12 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The server under test; `GALAXY_TEST_SERVER_BIN` names another build (e.g. a release
+/// binary for the timing figures).
 pub fn server_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_galaxy-server"))
+    std::env::var_os("GALAXY_TEST_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_galaxy-server")))
 }
 
 /// A name no other test (or earlier run) uses.

@@ -28,6 +28,7 @@ mod bad_input;
 mod bioblend;
 mod bodies;
 mod cancel;
+mod collections;
 mod disk;
 mod helpers;
 mod isolation;

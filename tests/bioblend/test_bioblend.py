@@ -10,6 +10,11 @@ import tempfile
 import uuid
 
 from bioblend.galaxy import GalaxyInstance
+from bioblend.galaxy.dataset_collections import (
+    CollectionDescription,
+    CollectionElement,
+    HistoryDatasetElement,
+)
 
 TEXT = "pear\napple\nfig\n"
 SORTED = b"apple\nfig\npear\n"
@@ -200,8 +205,74 @@ def main():
         gi.datasets.download_dataset(up_id, file_path=got, use_default_filename=False)
         with open(got, "rb") as f:
             check(hashlib.sha256(f.read()).hexdigest() == digest.hexdigest(), "upload_file content differs")
+    collections(gi, history_id)
 
     print("BIOBLEND OK")
+
+
+def collections(gi, history_id):
+    """A list and a list:paired built with create_dataset_collection, shown, and sort1 mapped
+    over the list."""
+    texts = [f"b{i}\na{i}\nc{i}\n" for i in range(4)]
+    ids = []
+    for text in texts:
+        up = gi.tools.paste_content(text, history_id, file_type="txt")
+        gi.jobs.wait_for_job(up["jobs"][0]["id"], maxwait=60, interval=0.2)
+        ids.append(up["outputs"][0]["id"])
+
+    listed = gi.histories.create_dataset_collection(
+        history_id,
+        CollectionDescription(
+            name="bb list",
+            type="list",
+            elements=[HistoryDatasetElement(name=f"s{i}", id=d) for i, d in enumerate(ids)],
+        ),
+    )
+    check(listed["collection_type"] == "list" and listed["element_count"] == 4, f"list: {listed}")
+    paired = gi.histories.create_dataset_collection(
+        history_id,
+        CollectionDescription(
+            name="bb pairs",
+            type="list:paired",
+            elements=[
+                CollectionElement(
+                    name=f"p{p}",
+                    type="paired",
+                    elements=[
+                        HistoryDatasetElement(name="forward", id=ids[2 * p]),
+                        HistoryDatasetElement(name="reverse", id=ids[2 * p + 1]),
+                    ],
+                )
+                for p in range(2)
+            ],
+        ),
+    )
+    check(paired["collection_type"] == "list:paired" and paired["element_count"] == 2,
+          f"list:paired: {paired}")
+
+    shown = gi.dataset_collections.show_dataset_collection(listed["id"])
+    check([e["element_identifier"] for e in shown["elements"]] == ["s0", "s1", "s2", "s3"],
+          f"show_dataset_collection: {shown}")
+    shown = gi.histories.show_dataset_collection(history_id, paired["id"])
+    check(shown["elements"][1]["object"]["elements"][0]["object"]["id"] == ids[2],
+          f"histories.show_dataset_collection: {shown}")
+    contents = gi.histories.show_history(history_id, contents=True)
+    check({listed["id"], paired["id"]} <= {c["id"] for c in contents
+                                           if c["history_content_type"] == "dataset_collection"},
+          f"contents: {contents}")
+
+    run = gi.tools.run_tool(history_id, "sort1",
+                            {"input": {"batch": True, "values": [{"src": "hdca", "id": listed["id"]}]}})
+    check(len(run["jobs"]) == 4 and len(run["implicit_collections"]) == 1, f"mapped run: {run}")
+    for job in run["jobs"]:
+        job = gi.jobs.wait_for_job(job["id"], maxwait=60, interval=0.2)
+        check(job["state"] == "ok", f"mapped job: {job}")
+    out = gi.dataset_collections.show_dataset_collection(run["implicit_collections"][0]["id"])
+    check([e["element_identifier"] for e in out["elements"]] == ["s0", "s1", "s2", "s3"],
+          f"output collection: {out}")
+    for i, e in enumerate(out["elements"]):
+        content = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
+        check(content == f"a{i}\nb{i}\nc{i}\n".encode(), f"element {i}: {content!r}")
 
 
 if __name__ == "__main__":

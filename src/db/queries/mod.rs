@@ -2,6 +2,7 @@
 
 pub mod attempts;
 pub mod claim;
+pub mod collections;
 pub mod datasets;
 pub mod histories;
 pub mod jobs;

@@ -7,7 +7,7 @@ use super::{body_object, query_bool};
 use crate::db::models::{Dataset, History};
 use crate::db::queries::datasets::{DatasetChanges, Purge};
 use crate::db::queries::histories::HistoryChanges;
-use crate::db::queries::{datasets, histories};
+use crate::db::queries::{collections, datasets, histories};
 use crate::web::body::ApiBody;
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
@@ -172,17 +172,27 @@ async fn contents(
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let id = state.ids.decode(&path)?;
-    let ds = state
+    let (ds, hdcas) = state
         .db(move |c| {
             accessible_history(c, &caller, id)?;
-            Ok(datasets::history_datasets(c, id)?)
+            Ok((
+                datasets::history_datasets(c, id)?,
+                collections::history_hdcas(c, id)?,
+            ))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(
-        ds.iter()
-            .map(|d| json::content_item(&state.ids, d))
-            .collect::<Vec<_>>(),
-    ))
+    // Datasets and collections share the history's hids: one list in hid order.
+    let mut items: Vec<(i64, serde_json::Value)> = ds
+        .iter()
+        .map(|d| (d.hid, json::content_item(&state.ids, d)))
+        .chain(
+            hdcas
+                .iter()
+                .map(|(h, c)| (h.hid, json::hdca_summary(&state.ids, h, c))),
+        )
+        .collect();
+    items.sort_by_key(|(hid, _)| *hid);
+    Ok(HttpResponse::Ok().json(items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()))
 }
 
 async fn content(

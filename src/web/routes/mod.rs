@@ -1,6 +1,7 @@
 //! The API routes, one file per resource.
 
 mod authenticate;
+mod collections;
 mod datasets;
 mod fetch;
 mod handlers;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tools::configure(cfg);
     jobs::configure(cfg);
     histories::configure(cfg);
+    collections::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
     uploads::configure(cfg);

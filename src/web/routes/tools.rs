@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::collections::accessible_hdca;
 use super::datasets::accessible_dataset;
 use super::histories::accessible_history;
 use super::{client_address, required_str};
-use crate::db::queries::histories;
-use crate::jobs::submit::{self, RunRequest, StagedUpload};
+use crate::db::queries::collections::NewCollection;
+use crate::db::queries::{datasets, histories};
+use crate::jobs::submit::{self, MappedJob, MappedRequest, RunRequest, StagedUpload};
 use crate::tools::{ParamValue, Tool};
 use crate::web::body::{ToolRequestBody, read_tool_request};
 use crate::web::{ApiError, AppState, auth::Caller, json};
@@ -129,6 +131,9 @@ async fn run(
             .await?;
         return Ok(HttpResponse::Ok().json(run_response(&ids, &job, &[dataset])));
     }
+    if let Some(batch) = batch_of(&inputs)? {
+        return run_batch(&state, caller, tool, inputs, batch, history_id, client).await;
+    }
     let values = tool.check_inputs(&inputs)?;
     let (job, outputs, assignment) = state
         .db(move |c| {
@@ -198,4 +203,221 @@ pub(super) fn run_response(
         "output_collections": [],
         "produces_entry_points": false,
     })
+}
+
+/// A batched input: `{"batch": true, "values": [{"src": "hdca" | "hda", "id": …}]}`.
+struct Batch {
+    param: String,
+    /// (src, encoded id)
+    values: Vec<(String, String)>,
+}
+
+/// The one batched input of a run, if any (Galaxy's map-over and multi-run).
+fn batch_of(inputs: &Map<String, Value>) -> Result<Option<Batch>, ApiError> {
+    let mut found: Option<Batch> = None;
+    for (key, value) in inputs {
+        let Value::Object(v) = value else { continue };
+        match v.get("batch") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => continue,
+            Some(Value::Bool(true)) => {}
+            Some(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "parameter '{key}': 'batch' must be a boolean."
+                )));
+            }
+        }
+        if found.is_some() {
+            return Err(ApiError::BadRequest(format!(
+                "parameter '{key}': only one batched input per run is supported."
+            )));
+        }
+        let Some(Value::Array(items)) = v.get("values") else {
+            return Err(ApiError::BadRequest(format!(
+                "parameter '{key}': a batched input needs a list of 'values'."
+            )));
+        };
+        if items.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "parameter '{key}': a batched input needs at least one value."
+            )));
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let (Some(Value::String(src)), Some(Value::String(id))) = (
+                item.as_object().and_then(|o| o.get("src")),
+                item.as_object().and_then(|o| o.get("id")),
+            ) else {
+                return Err(ApiError::BadRequest(format!(
+                    "parameter '{key}': values[{i}] must be {{\"src\": \"hda\" or \"hdca\", \"id\": …}}."
+                )));
+            };
+            if src != "hda" && src != "hdca" {
+                return Err(ApiError::BadRequest(format!(
+                    "parameter '{key}': values[{i}]: src must be 'hda' or 'hdca', not '{src}'."
+                )));
+            }
+            values.push((src.clone(), id.clone()));
+        }
+        let collections = values.iter().filter(|(s, _)| s == "hdca").count();
+        if collections > 0 && values.len() > 1 {
+            return Err(ApiError::BadRequest(format!(
+                "parameter '{key}': map over one collection at a time, or batch over datasets."
+            )));
+        }
+        found = Some(Batch {
+            param: key.clone(),
+            values,
+        });
+    }
+    Ok(found)
+}
+
+/// Runs a tool once per element of a collection (outputs gathered into new collections of the
+/// same structure) or once per dataset of a batch, all created in one transaction.
+async fn run_batch(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    tool: Arc<Tool>,
+    inputs: Map<String, Value>,
+    batch: Batch,
+    history_id: Option<i64>,
+    client: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    match tool.param(&batch.param).map(|p| &p.kind) {
+        Some(crate::tools::ParamKind::Data { .. }) => {}
+        _ => {
+            return Err(ApiError::BadRequest(format!(
+                "parameter '{}': batching is supported over data inputs of tool '{}' only.",
+                batch.param, tool.id
+            )));
+        }
+    }
+    let decoded: Vec<(String, i64)> = batch
+        .values
+        .iter()
+        .map(|(src, id)| Ok((src.clone(), state.ids.decode(id)?)))
+        .collect::<Result<_, ApiError>>()?;
+    let env = state.env.clone();
+    let ids = state.ids.clone();
+    let (created, assignment) = state
+        .db(move |c| {
+            let history = target_history(c, &caller, history_id)?;
+            // The datasets to run over, and for a collection its structure.
+            let (leaves, structure) = match decoded.as_slice() {
+                [(src, id)] if src == "hdca" => {
+                    let (h, coll) = accessible_hdca(c, &caller, *id)?;
+                    let tree = coll.tree();
+                    let leaves: Vec<i64> = tree.leaves().iter().map(|d| d.id).collect();
+                    let mut n = 0usize;
+                    let shape: NewCollection<usize> = tree.map_leaves(&mut |_| {
+                        n += 1;
+                        n - 1
+                    });
+                    (leaves, Some((shape, h.hid)))
+                }
+                _ => {
+                    let wanted: Vec<i64> = decoded.iter().map(|(_, id)| *id).collect();
+                    let found = datasets::find_datasets(c, &wanted)?;
+                    for id in &wanted {
+                        let d = found.iter().find(|d| d.id == *id).ok_or_else(|| {
+                            ApiError::NotFound(format!("Dataset '{}' not found.", ids.encode(*id)))
+                        })?;
+                        if !caller.can_access(d.user_id) {
+                            return Err(ApiError::Forbidden(format!(
+                                "Dataset '{}' is not accessible by the current user.",
+                                ids.encode(*id)
+                            )));
+                        }
+                    }
+                    (wanted, None)
+                }
+            };
+            // Other data inputs are the same for every job: checked once.
+            let mut checked: std::collections::HashMap<String, i64> =
+                std::collections::HashMap::new();
+            let mut jobs = Vec::with_capacity(leaves.len());
+            for leaf in &leaves {
+                let mut these = inputs.clone();
+                these.insert(
+                    batch.param.clone(),
+                    json!({"src": "hda", "id": ids.encode(*leaf)}),
+                );
+                let values = tool.check_inputs(&these)?;
+                let mut data_inputs = Vec::new();
+                for (name, value) in &values {
+                    let ParamValue::Data(Some(r)) = value else {
+                        continue;
+                    };
+                    if *name == batch.param {
+                        data_inputs.push((name.clone(), *leaf));
+                        continue;
+                    }
+                    if r.src != "hda" {
+                        return Err(ApiError::BadRequest(format!(
+                            "parameter '{name}': only src 'hda' datasets are supported, not '{}'.",
+                            r.src
+                        )));
+                    }
+                    let id = match checked.get(&r.id) {
+                        Some(id) => *id,
+                        None => {
+                            let id = ids.decode(&r.id)?;
+                            accessible_dataset(c, &caller, id)?;
+                            checked.insert(r.id.clone(), id);
+                            id
+                        }
+                    };
+                    data_inputs.push((name.clone(), id));
+                }
+                jobs.push(MappedJob {
+                    values,
+                    inputs: data_inputs,
+                });
+            }
+            let request = MappedRequest {
+                user_id: caller.user_id(),
+                history_id: history,
+                tool,
+                client_address: client,
+                jobs,
+                structure,
+            };
+            Ok(submit::create_mapped_tool_jobs(&env, c, &request)?)
+        })
+        .await?;
+    match &assignment {
+        crate::jobs::assign::Assignment::Pool { .. } => state.handlers.wake_all(),
+        _ => {
+            for job in &created.jobs {
+                state.handlers.dispatch(&assignment, job.id);
+            }
+        }
+    }
+    let ids = &state.ids;
+    let outputs: Vec<Value> = created
+        .outputs
+        .iter()
+        .flatten()
+        .map(|(name, d)| {
+            let mut v = json::dataset(ids, d);
+            v["output_name"] = json!(name);
+            v
+        })
+        .collect();
+    let implicit: Vec<Value> = created
+        .hdcas
+        .iter()
+        .map(|(h, row)| {
+            let mut v = json::hdca_summary(ids, h, row);
+            v["output_name"] = json!(h.implicit_output_name);
+            v
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "outputs": outputs,
+        "jobs": created.jobs.iter().map(|j| json::job(ids, j, None)).collect::<Vec<_>>(),
+        "implicit_collections": implicit,
+        "output_collections": [],
+        "produces_entry_points": false,
+    })))
 }
