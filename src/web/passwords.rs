@@ -145,8 +145,8 @@ impl<'a> Stored<'a> {
                     match iterations.parse::<u32>() {
                         Ok(iterations) if iterations > 0 => Stored::Pbkdf2 {
                             iterations,
-                            salt: *salt,
-                            encoded: *encoded,
+                            salt,
+                            encoded,
                         },
                         _ => Stored::Unusable,
                     }

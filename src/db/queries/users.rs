@@ -107,13 +107,11 @@ pub fn user_by_identity(conn: &mut DbConn, identity: &str) -> DbResult<Option<Us
             .select(User::as_select());
         if !identity.contains('@') {
             return Ok(live
-                .clone()
                 .filter(galaxy_user::username.eq(identity))
                 .first(c)
                 .optional()?);
         }
         if let Some(user) = live
-            .clone()
             .filter(galaxy_user::email.eq(identity))
             .first(c)
             .optional()?
