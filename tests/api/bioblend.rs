@@ -44,6 +44,27 @@ fn large_paste() {
     }
 }
 
+/// The upload benchmark (BENCHMARK_UPLOAD_MIB, default 1024 MiB): `cargo test --release
+/// --test api upload_benchmark -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn upload_benchmark() {
+    let server = TestServer::start(
+        Backend::Sqlite,
+        Opts::default().galaxy_extra("  upload_body_limit: 4G\n"),
+    );
+    let size = std::env::var("BENCHMARK_UPLOAD_MIB").unwrap_or_else(|_| "1024".into());
+    let stdout = run_script(
+        &server,
+        "bench_upload.py",
+        &[server.pid().to_string(), size],
+        "UPLOAD BENCH OK",
+    );
+    for line in stdout.lines().filter(|l| l.starts_with("uploaded ")) {
+        println!("{line}");
+    }
+}
+
 /// Runs `tests/bioblend/<script> URL ADMIN_KEY ARGS…` (180 s at most) and asserts it exits 0
 /// having printed `ok_line`; returns its stdout.
 fn run_script(server: &TestServer, script: &str, args: &[String], ok_line: &str) -> String {
