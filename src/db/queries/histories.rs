@@ -35,19 +35,9 @@ pub fn find_history(conn: &mut DbConn, id: i64) -> DbResult<Option<History>> {
     })
 }
 
-/// Histories of `user_id`, or of everyone when `None`; newest first.
+/// Live histories of `user_id`, or of everyone when `None`; newest first.
 pub fn list_histories(conn: &mut DbConn, user_id: Option<i64>) -> DbResult<Vec<History>> {
-    db_run!(conn, |c| {
-        let mut q = history::table
-            .filter(history::deleted.eq(false))
-            .select(History::as_select())
-            .order(history::update_time.desc())
-            .into_boxed();
-        if let Some(u) = user_id {
-            q = q.filter(history::user_id.eq(u));
-        }
-        Ok(q.load(c)?)
-    })
+    list_histories_deleted(conn, user_id, false)
 }
 
 /// The user's most recently updated history, if any.
