@@ -39,20 +39,7 @@ pub fn create_tool_job(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
-    let first_input_hid = req.inputs.first().map(|(_, id)| *id);
-    let outputs = req
-        .tool
-        .outputs
-        .iter()
-        .map(|o| {
-            let name = match (&o.label, first_input_hid) {
-                (Some(label), _) => label.clone(),
-                (None, Some(id)) => format!("{} on data {}", req.tool.name, id),
-                (None, None) => req.tool.name.clone(),
-            };
-            (o.name.clone(), name, o.format.clone())
-        })
-        .collect();
+    let outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id));
     let spec = jobs::JobSpec {
         user_id: req.user_id,
         history_id: req.history_id,
@@ -223,6 +210,22 @@ fn primary_output(tool: &Tool) -> String {
         .map_or_else(|| "output0".to_string(), |o| o.name.clone())
 }
 
+/// A run's output datasets: (output name, dataset name, format). A dataset is named by its
+/// output's label, else "<tool> on data <hid of the first input>", else the tool's name.
+fn output_names(tool: &Tool, first_input_hid: Option<i64>) -> Vec<(String, String, String)> {
+    tool.outputs
+        .iter()
+        .map(|o| {
+            let name = match (&o.label, first_input_hid) {
+                (Some(label), _) => label.clone(),
+                (None, Some(id)) => format!("{} on data {}", tool.name, id),
+                (None, None) => tool.name.clone(),
+            };
+            (o.name.clone(), name, o.format.clone())
+        })
+        .collect()
+}
+
 /// The checked parameters as stored in the job row (Galaxy's `params`).
 pub fn params_json(values: &[(String, ParamValue)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = values
@@ -278,20 +281,7 @@ pub fn create_mapped_tool_jobs(
         .iter()
         .zip(&params)
         .map(|(j, params)| {
-            let first_input = j.inputs.first().map(|(_, id)| *id);
-            let outputs = req
-                .tool
-                .outputs
-                .iter()
-                .map(|o| {
-                    let name = match (&o.label, first_input) {
-                        (Some(label), _) => label.clone(),
-                        (None, Some(id)) => format!("{} on data {}", req.tool.name, id),
-                        (None, None) => req.tool.name.clone(),
-                    };
-                    (o.name.clone(), name, o.format.clone())
-                })
-                .collect();
+            let outputs = output_names(&req.tool, j.inputs.first().map(|(_, id)| *id));
             jobs::JobSpec {
                 user_id: req.user_id,
                 history_id: req.history_id,
