@@ -107,3 +107,48 @@ fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamVa
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::stored_value;
+    use crate::jobs::submit::params_json;
+    use crate::tools::{ParamValue, Tool};
+
+    /// What `POST /api/tools` checks is stored under flat keys and read back for rendering.
+    #[test]
+    fn tools_params_round_trip_through_the_job_row() {
+        let tool = Tool::from_xml(
+            r#"<tool id="t" name="T"><command>cat $d > '$out'</command><inputs>
+               <param name="d" type="data" multiple="true"/>
+               <param name="c" type="data_column" data_ref="d" multiple="true"/>
+               <conditional name="m"><param name="k" type="boolean"/>
+                 <when value="true"><param name="n" type="integer" value="2"/></when></conditional>
+               <repeat name="r"><param name="s" type="color"/></repeat>
+               </inputs><outputs><data name="out"/></outputs></tool>"#,
+            Path::new("t.xml"),
+            None,
+        )
+        .unwrap();
+        let given = json!({"d": ["a", "b"], "c": "1,3", "m": {"k": true}, "r": [{}]});
+        let serde_json::Value::Object(given) = given else {
+            unreachable!()
+        };
+        let values = tool.check_inputs(&given).unwrap();
+        let stored: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&params_json(&values)).unwrap();
+        assert_eq!(stored["c"], json!(["1", "3"]));
+        assert_eq!(stored["m|n"], json!(2));
+        let back: Vec<(String, ParamValue)> = values
+            .iter()
+            .map(|(k, _)| {
+                let kind = &tool.param(k).unwrap().kind;
+                (k.clone(), stored_value(kind, stored[k].clone()))
+            })
+            .collect();
+        assert_eq!(back, values);
+    }
+}
