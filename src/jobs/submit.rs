@@ -226,7 +226,9 @@ fn output_names(tool: &Tool, first_input_hid: Option<i64>) -> Vec<(String, Strin
         .collect()
 }
 
-/// The checked parameters as stored in the job row (Galaxy's `params`).
+/// The checked parameters as stored in the job row (Galaxy's `params`): one entry per leaf
+/// param under its flat key (`p`, `cond|p`, `rep_0|p`, `sect|p`), so a tool without groups
+/// stores exactly what it stored before.
 pub fn params_json(values: &[(String, ParamValue)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = values
         .iter()
@@ -238,6 +240,18 @@ pub fn params_json(values: &[(String, ParamValue)]) -> String {
                 ParamValue::Boolean(b) => serde_json::Value::from(*b),
                 ParamValue::Data(Some(d)) => serde_json::json!({"src": d.src, "id": d.id}),
                 ParamValue::Data(None) => serde_json::Value::Null,
+                ParamValue::DataList(list) => list
+                    .iter()
+                    .map(|d| serde_json::json!({"src": d.src, "id": d.id}))
+                    .collect(),
+                // Galaxy's form: "2" for one column, ["1", "3"] for several.
+                ParamValue::Columns(columns) => match columns.as_slice() {
+                    [one] => serde_json::Value::from(one.to_string()),
+                    many => many
+                        .iter()
+                        .map(|c| serde_json::Value::from(c.to_string()))
+                        .collect(),
+                },
             };
             (k.clone(), j)
         })

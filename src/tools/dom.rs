@@ -1,7 +1,8 @@
 //! A small element tree built with quick-xml, keeping each element's byte offset so errors can
 //! name a line.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -20,6 +21,16 @@ pub(crate) struct Element {
     pub pos: usize,
     /// Byte offset just after the start tag (where the element's content begins).
     pub content_pos: usize,
+    /// For an element copied in from a macro file: that file, whose source the offsets refer
+    /// to. `None`: the offsets are in the document being read.
+    pub origin: Option<Arc<Origin>>,
+}
+
+/// A macro file an expanded element came from.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub file: PathBuf,
+    pub src: String,
 }
 
 impl Element {
@@ -28,6 +39,14 @@ impl Element {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Marks this element and everything inside it as read from `origin`.
+    pub fn set_origin(&mut self, origin: &Arc<Origin>) {
+        self.origin = Some(Arc::clone(origin));
+        for child in &mut self.children {
+            child.set_origin(origin);
+        }
     }
 }
 

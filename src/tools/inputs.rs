@@ -1,243 +1,294 @@
-//! Checking the `inputs` of a tool run (`POST /api/tools`) as Galaxy clients send them.
+//! Checking the `inputs` of a tool run (`POST /api/tools`) against the tool's input tree, as
+//! Galaxy clients send them.
 //!
-//! Accepted shapes, all mapped onto the tool's flat param list:
-//! - flat keys: `{"seconds": "5", "input1": {"src": "hda", "id": "f2db41e1fa331b3e"}}`;
-//! - legacy group keys (`input_format: "legacy"`): `{"cond|input1": ...}` — the last `|`
-//!   segment is taken as the param name (this tool subset has no groups);
-//! - nested dicts (`input_format: "21.01"`): `{"cond": {"input1": ..., "__current_case__": 0}}`
-//!   — looked into for param names;
-//! - data values as `{"src": "hda", "id": ...}`, `{"values": [{"src": "hda", "id": ...}]}`
-//!   (what the Galaxy UI and BioBlend's `dataset()` helper send), a one-element list, or a
-//!   bare id string (taken as an HDA).
+//! Accepted shapes, mixed freely:
+//! - flat keys, Galaxy's legacy format: `{"cond|test": "a", "cond|p": 1, "rep_0|q": "x",
+//!   "sect|r": true}` (repeat instances `name_N`, numbered from 0; gaps closed up);
+//! - nested objects (`input_format: "21.01"`, BioBlend): `{"cond": {"test": "a", "p": 1},
+//!   "rep": [{"q": "x"}], "sect": {"r": true}}`;
+//! - keys starting with `__` (`__current_case__`, `__index__`, `__job_resource`) are ignored.
 //!
-//! A key at the top level named exactly like a param wins over one found through a group key or
-//! a nested dict. Keys naming no param are ignored, as Galaxy ignores them.
-
-use std::collections::BTreeMap;
+//! The result is a [`ParamState`]: defaults filled, a conditional's inactive cases dropped
+//! (their keys accepted and ignored), repeats padded to `min` with defaults and refused above
+//! `max`. A key naming no input is refused, naming the key.
 
 use serde_json::{Map, Value};
 
-use super::template::float_text;
-use super::{DataRef, Param, ParamKind, ParamValue, Tool, ToolInputError};
+use super::tree::repeat_index;
+use super::values::check_param;
+use super::{
+    ColumnCount, Conditional, Input, Param, ParamKind, ParamState, ParamValue, Repeat, StateValue,
+    Tool, ToolInputError,
+};
 
-pub(crate) fn check_inputs(
+/// A key (relative to the level being checked) and the value given for it.
+type Entry<'a> = (String, &'a Value);
+
+pub(crate) fn check_state(
     tool: &Tool,
     inputs: &Map<String, Value>,
-) -> Result<Vec<(String, ParamValue)>, ToolInputError> {
-    let given = flatten(tool, inputs);
-    tool.inputs
-        .iter()
-        .map(|param| {
-            let value = given
-                .get(param.name.as_str())
-                .copied()
-                .filter(|v| !v.is_null());
-            Ok((param.name.clone(), check_param(param, value)?))
-        })
-        .collect()
+    columns: ColumnCount<'_>,
+) -> Result<ParamState, ToolInputError> {
+    let entries = inputs.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let cx = Check { columns };
+    cx.level(&tool.inputs, entries, "", &[])
 }
 
-fn is_data_ref(object: &Map<String, Value>) -> bool {
-    object.contains_key("src") || object.contains_key("id") || object.contains_key("values")
-}
-
-/// Param name → the value the client gave for it.
-fn flatten<'a>(tool: &Tool, inputs: &'a Map<String, Value>) -> BTreeMap<&'a str, &'a Value> {
-    let mut found = BTreeMap::new();
-    collect_nested(tool, inputs, &mut found);
-    for (key, value) in inputs {
-        if tool.param(key).is_some() {
-            found.insert(key.as_str(), value);
-        }
-    }
-    found
-}
-
-/// Group keys and nested dicts, first one found wins.
-fn collect_nested<'a>(
-    tool: &Tool,
-    object: &'a Map<String, Value>,
-    found: &mut BTreeMap<&'a str, &'a Value>,
-) {
-    for (key, value) in object {
-        if let Value::Object(inner) = value
-            && !is_data_ref(inner)
-        {
-            collect_nested(tool, inner, found);
-            continue;
-        }
-        let name = key.rsplit('|').next().unwrap_or(key);
-        if tool.param(name).is_some() && !found.contains_key(name) {
-            found.insert(name, value);
-        }
-    }
-}
-
-fn error(param: &Param, message: impl Into<String>) -> ToolInputError {
+fn unknown(key: &str) -> ToolInputError {
     ToolInputError::Param {
-        name: param.name.clone(),
-        message: message.into(),
+        name: key.to_string(),
+        message: "no such parameter in this tool".into(),
     }
 }
 
-/// A scalar given as text (numbers and booleans as JSON text); `None` for arrays and objects.
-fn scalar_text(value: &Value) -> Option<String> {
+fn shape(key: &str, wanted: &str, got: &Value) -> ToolInputError {
+    ToolInputError::Param {
+        name: key.to_string(),
+        message: format!("expected {wanted}, got {got}"),
+    }
+}
+
+/// Where a key's first segment points in a level: an input, or an instance of a repeat.
+fn resolve(inputs: &[Input], head: &str) -> Option<(usize, Option<usize>)> {
+    if let Some(i) = inputs.iter().position(|i| i.name() == head) {
+        return Some((i, None));
+    }
+    let (name, index) = repeat_index(head)?;
+    let i = inputs
+        .iter()
+        .position(|i| matches!(i, Input::Repeat(r) if r.name == name))?;
+    Some((i, Some(index)))
+}
+
+fn split(key: &str) -> (&str, Option<&str>) {
+    match key.split_once('|') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (key, None),
+    }
+}
+
+/// The entries of an object value, as entries of the level inside it.
+fn object_entries<'a>(
+    full: &str,
+    value: &'a Value,
+    out: &mut Vec<Entry<'a>>,
+) -> Result<(), ToolInputError> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+        Value::Object(map) => {
+            out.extend(map.iter().map(|(k, v)| (k.clone(), v)));
+            Ok(())
+        }
+        other => Err(shape(full, "an object of its parameters", other)),
     }
 }
 
-/// A one-element list stands for its element (the Galaxy UI sends selects so).
-fn unwrap_single(value: &Value) -> &Value {
-    match value {
-        Value::Array(items) if items.len() == 1 => &items[0],
-        other => other,
-    }
+/// What one level's entries say about each of its inputs.
+#[derive(Default)]
+struct Given<'a> {
+    /// For a param: its value.
+    value: Option<&'a Value>,
+    /// For a section or conditional: the entries inside it.
+    inner: Vec<Entry<'a>>,
+    /// For a repeat: (instance index, entries inside it), in the order given.
+    instances: Vec<(usize, Vec<Entry<'a>>)>,
 }
 
-fn check_param(param: &Param, value: Option<&Value>) -> Result<ParamValue, ToolInputError> {
-    if let ParamKind::Data { .. } = param.kind {
-        let data = value.map(|v| data_ref(param, v)).transpose()?.flatten();
-        if data.is_none() && !param.optional {
-            return Err(error(param, "a dataset is required"));
-        }
-        return Ok(ParamValue::Data(data));
-    }
-    // Only a select takes a one-element list for its value; other params want a scalar.
-    let value = match param.kind {
-        ParamKind::Select { .. } => value.map(unwrap_single),
-        _ => value,
-    };
-    let text = match value {
-        None => None,
-        Some(v) => Some(
-            scalar_text(v)
-                .ok_or_else(|| error(param, format!("expected a single value, got {v}")))?,
-        ),
-    };
-    // An empty string is "not given" for everything but text.
-    let given = text.filter(|t| matches!(param.kind, ParamKind::Text) || !t.trim().is_empty());
-    let default = param.value.clone();
-    match &param.kind {
-        ParamKind::Text => Ok(ParamValue::Text(given.or(default).unwrap_or_default())),
-        ParamKind::Integer { min, max } => {
-            let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
-                return Err(error(param, "an integer is required"));
-            };
-            let number: i64 = text
-                .trim()
-                .parse()
-                .map_err(|_| error(param, format!("an integer is required, got '{text}'")))?;
-            check_range(param, number, *min, *max, |n| n.to_string())?;
-            Ok(ParamValue::Integer(number))
-        }
-        ParamKind::Float { min, max } => {
-            let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
-                return Err(error(param, "a real number is required"));
-            };
-            let number: f64 = text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|f: &f64| f.is_finite())
-                .ok_or_else(|| error(param, format!("a real number is required, got '{text}'")))?;
-            check_range(param, number, *min, *max, float_text)?;
-            Ok(ParamValue::Float(number))
-        }
-        ParamKind::Boolean {
-            truevalue,
-            falsevalue,
-        } => match given {
-            None => Ok(ParamValue::Boolean(default.as_deref() == Some("true"))),
-            Some(text) => boolean(&text, truevalue, falsevalue)
-                .map(ParamValue::Boolean)
-                .ok_or_else(|| error(param, format!("true or false is required, got '{text}'"))),
-        },
-        ParamKind::Select { options } => {
-            let chosen = match given {
-                Some(text) => text,
-                None => default
-                    .or_else(|| options.iter().find(|o| o.2).map(|o| o.0.clone()))
-                    .or_else(|| options.first().map(|o| o.0.clone()))
-                    .unwrap_or_default(),
-            };
-            if options.iter().any(|(v, _, _)| *v == chosen) {
-                Ok(ParamValue::Select(chosen))
-            } else {
-                let legal: Vec<&str> = options.iter().map(|o| o.0.as_str()).collect();
-                Err(error(
-                    param,
-                    format!("'{chosen}' is not one of the options: {}", legal.join(", ")),
-                ))
+struct Check<'c> {
+    columns: ColumnCount<'c>,
+}
+
+impl Check<'_> {
+    fn level(
+        &self,
+        inputs: &[Input],
+        entries: Vec<Entry<'_>>,
+        prefix: &str,
+        outer: &[&ParamState],
+    ) -> Result<ParamState, ToolInputError> {
+        let mut given: Vec<Given<'_>> = inputs.iter().map(|_| Given::default()).collect();
+        for (key, value) in entries {
+            let full = format!("{prefix}{key}");
+            if key.starts_with("__") {
+                continue;
+            }
+            let (head, rest) = split(&key);
+            let (index, instance) = resolve(inputs, head).ok_or_else(|| unknown(&full))?;
+            let slot = &mut given[index];
+            match (&inputs[index], instance, rest) {
+                (Input::Param(_), None, None) => {
+                    slot.value.get_or_insert(value);
+                }
+                (Input::Param(_), _, _) => return Err(unknown(&full)),
+                (Input::Section(_) | Input::Conditional(_), None, Some(rest)) => {
+                    slot.inner.push((rest.to_string(), value));
+                }
+                (Input::Section(_) | Input::Conditional(_), None, None) => {
+                    object_entries(&full, value, &mut slot.inner)?;
+                }
+                (Input::Repeat(_), None, None) => match value {
+                    Value::Array(items) => {
+                        let base = slot.instances.len();
+                        for (i, item) in items.iter().enumerate() {
+                            let mut inner = Vec::new();
+                            object_entries(&format!("{full}_{i}"), item, &mut inner)?;
+                            slot.instances.push((base + i, inner));
+                        }
+                    }
+                    other => return Err(shape(&full, "a list of objects", other)),
+                },
+                (Input::Repeat(_), Some(n), rest) => {
+                    let at = match slot.instances.iter().position(|(i, _)| *i == n) {
+                        Some(at) => at,
+                        None => {
+                            slot.instances.push((n, Vec::new()));
+                            slot.instances.len() - 1
+                        }
+                    };
+                    let inner = &mut slot.instances[at].1;
+                    match rest {
+                        Some(rest) => inner.push((rest.to_string(), value)),
+                        None => object_entries(&full, value, inner)?,
+                    }
+                }
+                (_, _, _) => return Err(unknown(&full)),
             }
         }
-        ParamKind::Data { .. } => Ok(ParamValue::Data(None)),
-    }
-}
-
-fn check_range<T: PartialOrd + Copy>(
-    param: &Param,
-    value: T,
-    min: Option<T>,
-    max: Option<T>,
-    show: impl Fn(T) -> String,
-) -> Result<(), ToolInputError> {
-    if let Some(min) = min.filter(|m| value < *m) {
-        let message = format!("value {} is below the minimum {}", show(value), show(min));
-        return Err(error(param, message));
-    }
-    if let Some(max) = max.filter(|m| value > *m) {
-        let message = format!("value {} is above the maximum {}", show(value), show(max));
-        return Err(error(param, message));
-    }
-    Ok(())
-}
-
-fn boolean(text: &str, truevalue: &str, falsevalue: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ if text == truevalue => Some(true),
-        _ if text == falsevalue => Some(false),
-        _ => None,
-    }
-}
-
-/// A dataset reference in any of the accepted shapes; `None` when none was chosen.
-fn data_ref(param: &Param, value: &Value) -> Result<Option<DataRef>, ToolInputError> {
-    let shape = r#"expected {"src": "hda", "id": "<encoded id>"}"#;
-    match value {
-        Value::Null => Ok(None),
-        Value::String(id) if id.trim().is_empty() => Ok(None),
-        Value::String(id) => Ok(Some(DataRef {
-            src: "hda".into(),
-            id: id.clone(),
-        })),
-        Value::Array(items) => match items.as_slice() {
-            [] => Ok(None),
-            [one] => data_ref(param, one),
-            _ => Err(error(param, "only one dataset may be given")),
-        },
-        Value::Object(object) if object.contains_key("values") => match &object["values"] {
-            values @ Value::Array(_) => data_ref(param, values),
-            _ => Err(error(param, "'values' must be a list of datasets")),
-        },
-        Value::Object(object) => {
-            let src = match object.get("src") {
-                None | Some(Value::Null) => "hda".to_string(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => return Err(error(param, format!("{shape}, got src {other}"))),
+        let mut state = ParamState::default();
+        for (input, given) in inputs.iter().zip(given) {
+            let key = format!("{prefix}{}", input.name());
+            let mut scopes = outer.to_vec();
+            scopes.push(&state);
+            let value = match input {
+                Input::Param(param) => StateValue::Value(check_param(&key, param, given.value)?),
+                Input::Section(section) => StateValue::Section(self.level(
+                    &section.inputs,
+                    given.inner,
+                    &format!("{key}|"),
+                    &scopes,
+                )?),
+                Input::Conditional(c) => self.conditional(c, given.inner, &key, &scopes)?,
+                Input::Repeat(r) => self.repeat(r, given.instances, &key, &scopes)?,
             };
-            let id = match object.get("id") {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(error(param, format!("{shape}, got {value}"))),
-            };
-            Ok(Some(DataRef { src, id }))
+            state.0.push((input.name().to_string(), value));
         }
-        other => Err(error(param, format!("{shape}, got {other}"))),
+        let mut scopes = outer.to_vec();
+        scopes.push(&state);
+        for input in inputs {
+            if let Input::Param(param) = input {
+                self.check_columns(param, prefix, &scopes)?;
+            }
+        }
+        Ok(state)
+    }
+
+    fn conditional(
+        &self,
+        c: &Conditional,
+        entries: Vec<Entry<'_>>,
+        key: &str,
+        scopes: &[&ParamState],
+    ) -> Result<StateValue, ToolInputError> {
+        let test_key = format!("{key}|{}", c.test.name);
+        let test_value = entries
+            .iter()
+            .find(|(k, _)| *k == c.test.name)
+            .map(|(_, v)| *v);
+        let test = check_param(&test_key, &c.test, test_value)?;
+        let chosen = match (&test, &c.test.kind) {
+            (ParamValue::Select(s), _) => s.clone(),
+            (ParamValue::Boolean(true), ParamKind::Boolean { truevalue, .. }) => truevalue.clone(),
+            (ParamValue::Boolean(false), ParamKind::Boolean { falsevalue, .. }) => {
+                falsevalue.clone()
+            }
+            _ => String::new(),
+        };
+        let case = c
+            .cases
+            .iter()
+            .position(|case| case.value == chosen)
+            .ok_or_else(|| ToolInputError::Param {
+                name: test_key.clone(),
+                message: format!("no case of the conditional matches '{chosen}'"),
+            })?;
+        let inputs = &c.cases[case].inputs;
+        let mut active = Vec::new();
+        for (k, v) in entries {
+            let (head, _) = split(&k);
+            if head == c.test.name || k.starts_with("__") {
+                continue;
+            }
+            if resolve(inputs, head).is_some() {
+                active.push((k, v));
+            } else if !c.cases.iter().any(|o| resolve(&o.inputs, head).is_some()) {
+                return Err(unknown(&format!("{key}|{k}")));
+            }
+        }
+        let mut state = self.level(inputs, active, &format!("{key}|"), scopes)?;
+        state
+            .0
+            .insert(0, (c.test.name.clone(), StateValue::Value(test)));
+        Ok(StateValue::Conditional { case, state })
+    }
+
+    fn repeat(
+        &self,
+        r: &Repeat,
+        mut instances: Vec<(usize, Vec<Entry<'_>>)>,
+        key: &str,
+        scopes: &[&ParamState],
+    ) -> Result<StateValue, ToolInputError> {
+        if let Some(max) = r.max.filter(|m| instances.len() > *m) {
+            return Err(ToolInputError::Param {
+                name: key.to_string(),
+                message: format!("at most {max} of '{}' may be given", r.title),
+            });
+        }
+        instances.sort_by_key(|(i, _)| *i);
+        while instances.len() < r.min {
+            instances.push((usize::MAX, Vec::new()));
+        }
+        let mut states = Vec::with_capacity(instances.len());
+        for (n, (_, entries)) in instances.into_iter().enumerate() {
+            let prefix = format!("{key}_{n}|");
+            states.push(self.level(&r.inputs, entries, &prefix, scopes)?);
+        }
+        Ok(StateValue::Repeat(states))
+    }
+
+    /// A `data_column` against the column count of the dataset it refers to, when known.
+    fn check_columns(
+        &self,
+        param: &Param,
+        prefix: &str,
+        scopes: &[&ParamState],
+    ) -> Result<(), ToolInputError> {
+        let ParamKind::DataColumn { data_ref, .. } = &param.kind else {
+            return Ok(());
+        };
+        let here = scopes.last().and_then(|s| s.get(&param.name));
+        let Some(StateValue::Value(ParamValue::Columns(chosen))) = here else {
+            return Ok(());
+        };
+        let dataset = scopes.iter().rev().find_map(|s| match s.get(data_ref) {
+            Some(StateValue::Value(ParamValue::Data(Some(d)))) => Some(vec![d.clone()]),
+            Some(StateValue::Value(ParamValue::DataList(list))) => Some(list.clone()),
+            _ => None,
+        });
+        let counts = dataset
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| (self.columns)(d))
+            .min();
+        if let (Some(count), Some(&highest)) = (counts, chosen.iter().max())
+            && usize::try_from(highest).is_ok_and(|h| h > count)
+        {
+            return Err(ToolInputError::Param {
+                name: format!("{prefix}{}", param.name),
+                message: format!(
+                    "column {highest} is past the last column of '{data_ref}' ({count})"
+                ),
+            });
+        }
+        Ok(())
     }
 }

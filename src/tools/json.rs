@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{OutputDef, Param, ParamKind, Tool};
+use super::{Input, OutputDef, Param, ParamKind, Tool};
 
 /// The panel section id for a section name: Galaxy ids are written in tool_conf.xml; the model
 /// keeps only the name, so the id is derived from it ("Text Manipulation" → "text_manipulation").
@@ -42,12 +42,64 @@ pub(crate) fn tool_to_json(tool: &Tool, io_details: bool) -> Value {
         "tool_shed_repository": null,
     });
     if io_details && let Value::Object(map) = &mut dict {
-        let inputs: Vec<Value> = tool.inputs.iter().map(param_to_json).collect();
+        let inputs = inputs_to_json(&tool.inputs);
         let outputs: Vec<Value> = tool.outputs.iter().map(output_to_json).collect();
-        map.insert("inputs".into(), Value::Array(inputs));
+        map.insert("inputs".into(), inputs);
         map.insert("outputs".into(), Value::Array(outputs));
     }
     dict
+}
+
+fn inputs_to_json(inputs: &[Input]) -> Value {
+    Value::Array(inputs.iter().map(input_to_json).collect())
+}
+
+/// `Conditional.to_dict`, `Repeat.to_dict`, `Section.to_dict` (grouping.py) and the params'.
+fn input_to_json(input: &Input) -> Value {
+    match input {
+        Input::Param(p) => param_to_json(p),
+        Input::Conditional(c) => {
+            let cases: Vec<Value> = c
+                .cases
+                .iter()
+                .map(|case| {
+                    json!({
+                        "model_class": "ConditionalWhen",
+                        "value": case.value,
+                        "inputs": inputs_to_json(&case.inputs),
+                    })
+                })
+                .collect();
+            json!({
+                "model_class": "Conditional",
+                "name": c.name,
+                "type": "conditional",
+                "cases": cases,
+                "test_param": param_to_json(&c.test),
+            })
+        }
+        Input::Repeat(r) => json!({
+            "model_class": "Repeat",
+            "name": r.name,
+            "type": "repeat",
+            "title": r.title,
+            "help": r.help,
+            "default": r.default,
+            "min": r.min,
+            // Galaxy's `inf`, as its JSON encoder writes it.
+            "max": r.max.map_or(json!("__Infinity__"), |m| json!(m)),
+            "inputs": inputs_to_json(&r.inputs),
+        }),
+        Input::Section(s) => json!({
+            "model_class": "Section",
+            "name": s.name,
+            "type": "section",
+            "title": s.title,
+            "help": s.help,
+            "expanded": s.expanded,
+            "inputs": inputs_to_json(&s.inputs),
+        }),
+    }
 }
 
 fn param_to_json(param: &Param) -> Value {
@@ -58,6 +110,9 @@ fn param_to_json(param: &Param) -> Value {
         ParamKind::Boolean { .. } => ("BooleanToolParameter", "boolean"),
         ParamKind::Select { .. } => ("SelectToolParameter", "select"),
         ParamKind::Data { .. } => ("DataToolParameter", "data"),
+        ParamKind::DataColumn { .. } => ("ColumnListParameter", "data_column"),
+        ParamKind::Hidden => ("HiddenToolParameter", "hidden"),
+        ParamKind::Color => ("ColorToolParameter", "color"),
     };
     let mut dict = json!({
         "model_class": model_class,
@@ -68,8 +123,8 @@ fn param_to_json(param: &Param) -> Value {
         "help": param.help,
         "refresh_on_change": false,
         "optional": param.optional,
-        "hidden": false,
-        "is_dynamic": false,
+        "hidden": matches!(param.kind, ParamKind::Hidden),
+        "is_dynamic": matches!(param.kind, ParamKind::DataColumn { .. }),
     });
     let Value::Object(map) = &mut dict else {
         return dict;
@@ -121,17 +176,35 @@ fn param_to_json(param: &Param) -> Value {
             put("multiple", json!(false));
             put("textable", json!(false));
         }
-        ParamKind::Data { format } => {
+        ParamKind::Data { format, multiple } => {
+            let extensions: Vec<&str> = format.split(',').map(str::trim).collect();
             put("value", Value::Null);
-            put("extensions", json!([format]));
-            put("multiple", json!(false));
+            put("extensions", json!(extensions));
+            put("multiple", json!(multiple));
             put("options", json!({"hda": [], "hdca": [], "dce": []}));
         }
+        ParamKind::DataColumn {
+            data_ref,
+            multiple,
+            numerical,
+            ..
+        } => {
+            // The options are the columns of the chosen dataset: filled by the client.
+            put("value", json!(param.value));
+            put("options", json!([]));
+            put("display", Value::Null);
+            put("multiple", json!(multiple));
+            put("textable", json!(true));
+            put("data_ref", json!(data_ref));
+            put("numerical", json!(numerical));
+        }
+        ParamKind::Hidden | ParamKind::Color => put("value", json!(param.value)),
     }
     dict
 }
 
 fn output_to_json(output: &OutputDef) -> Value {
+    let metadata_source = output.metadata_source.clone().unwrap_or_default();
     json!({
         "model_class": "ToolOutput",
         "name": output.name,
@@ -139,11 +212,11 @@ fn output_to_json(output: &OutputDef) -> Value {
         "label": output.label,
         "hidden": false,
         "output_type": "data",
-        "format_source": null,
-        "metadata_source": "",
+        "format_source": output.format_source,
+        "metadata_source": metadata_source,
         "parent": null,
         "count": 1,
-        "from_work_dir": null,
+        "from_work_dir": output.from_work_dir,
         "default_identifier_source": null,
         "discover_datasets": [],
     })

@@ -2,9 +2,10 @@
 //! Galaxy's text sanitization and command templating.
 //!
 //! - `conf`: `tool_conf.xml` (sections, `tool_path`).
-//! - `dom`/`xml`: tool XML into [`Tool`], rejecting what is outside the subset with file,
-//!   line and construct.
-//! - `inputs`/`upload`: checking what a client posts to `/api/tools`.
+//! - `dom`/`macros`/`xml`/`groups`/`params`/`outputs`/`stdio`: tool XML (macros expanded)
+//!   into [`Tool`], rejecting what is outside the subset with file, line and construct.
+//! - `tree`: the nested inputs (conditionals, repeats, sections) and the checked state.
+//! - `inputs`/`values`/`upload`: checking what a client posts to `/api/tools`.
 //! - `template`/`sanitize`: rendering `<command>` safely.
 //! - `json`: Galaxy's tool dictionaries for `/api/tools`.
 
@@ -12,19 +13,27 @@ pub mod model;
 
 mod conf;
 pub(crate) mod dom;
+mod groups;
 mod inputs;
 mod json;
+mod macros;
+mod outputs;
 mod params;
 pub mod paste;
 mod sanitize;
+mod stdio;
 mod template;
+mod tree;
 mod upload;
+mod values;
 mod xml;
 
 #[cfg(test)]
 mod tests;
 
 pub use model::{
-    DataRef, OutputDef, Param, ParamKind, ParamValue, Tool, ToolBox, ToolError, ToolInputError,
-    UPLOAD_TOOL_ID, UploadRequest, sanitize_text,
+    Case, ChangeFormat, ColumnCount, Conditional, DataRef, Input, Level, Outcome, OutputDef, Param,
+    ParamKind, ParamState, ParamValue, Repeat, Requirement, Section, StateValue, Stdio, Tool,
+    ToolBox, ToolError, ToolInputError, UPLOAD_TOOL_ID, UploadRequest, data_inputs, sanitize_text,
 };
+pub use stdio::{ExitCodeRule, RegexRule};

@@ -1,4 +1,9 @@
 use std::collections::BTreeMap;
+
+pub use super::stdio::{Level, Outcome, Stdio};
+pub use super::tree::{
+    Case, ColumnCount, Conditional, Input, ParamState, Repeat, Section, StateValue,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -44,13 +49,33 @@ pub struct Tool {
     pub name: String,
     pub version: String,
     pub description: String,
-    /// The `<command>` text, untemplated.
+    /// The `<command>` text, untemplated (for `interpreter`, the interpreter and the script's
+    /// absolute path are already prepended, as Galaxy does).
     pub command: String,
-    pub inputs: Vec<Param>,
+    /// `<command interpreter>`, as written.
+    pub interpreter: Option<String>,
+    /// The tree of `<inputs>`: params, conditionals, repeats and sections.
+    pub inputs: Vec<Input>,
     pub outputs: Vec<OutputDef>,
+    /// How a finished job is judged: `<stdio>` or `<command detect_errors>`.
+    pub stdio: Stdio,
+    /// `<configfiles><configfile name>`: (name, template text), evaluated later.
+    pub configfiles: Vec<(String, String)>,
+    /// `<requirements><requirement type version>`: model only.
+    pub requirements: Vec<Requirement>,
+    /// The `profile` attribute (`16.04` when absent: Galaxy's legacy defaults apply below it).
+    pub profile: Option<String>,
     /// Section name from tool_conf.xml, if any.
     pub section: Option<String>,
     pub source_file: PathBuf,
+}
+
+/// `<requirement type="package" version="1.0">name</requirement>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirement {
+    pub kind: String,
+    pub name: String,
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,9 +108,22 @@ pub enum ParamKind {
     Select {
         options: Vec<(String, String, bool)>,
     },
+    /// `multiple`: a list of datasets (`ParamValue::DataList`).
     Data {
         format: String,
+        multiple: bool,
     },
+    /// A 1-based column of the dataset param `data_ref`.
+    DataColumn {
+        data_ref: String,
+        multiple: bool,
+        numerical: bool,
+        use_header_names: bool,
+    },
+    /// A text value the form does not show.
+    Hidden,
+    /// `#rrggbb`.
+    Color,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +131,22 @@ pub struct OutputDef {
     pub name: String,
     pub format: String,
     pub label: Option<String>,
+    /// `format_source` (or `format="input"`, kept as written): the input whose format it takes.
+    pub format_source: Option<String>,
+    pub metadata_source: Option<String>,
+    pub from_work_dir: Option<String>,
+    /// `<filter>` texts (Python expressions), evaluated later.
+    pub filters: Vec<String>,
+    /// `<change_format><when input value format>`.
+    pub change_format: Vec<ChangeFormat>,
+}
+
+/// One `<change_format><when>`: the output takes `format` when `input` has `value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeFormat {
+    pub input: String,
+    pub value: String,
+    pub format: String,
 }
 
 /// A reference to a dataset as a client sent it: `{"src": "hda", "id": "<encoded>"}`.
@@ -111,6 +165,10 @@ pub enum ParamValue {
     Boolean(bool),
     Select(String),
     Data(Option<DataRef>),
+    /// A `multiple="true"` data param: the datasets, in order.
+    DataList(Vec<DataRef>),
+    /// A `data_column` param: 1-based column numbers (empty when optional and not given).
+    Columns(Vec<u32>),
 }
 
 /// What `upload1` with `files_0|url_paste` asks for.
@@ -192,13 +250,25 @@ impl Tool {
         self.id == UPLOAD_TOOL_ID
     }
 
-    /// Checks the client's `inputs` (flat or nested; legacy `a|b` keys accepted) against the
-    /// declared params; fills defaults; returns one value per declared param, in order.
+    /// Checks the client's `inputs` (Galaxy's flat `cond|p`/`rep_0|p` keys, nested objects, or
+    /// both) against the declared inputs; fills defaults; returns one value per active leaf
+    /// param, in order, keyed by its flat key (`cond|p`, `rep_0|p`, `sect|p`): the form the
+    /// job row stores.
     pub fn check_inputs(
         &self,
         inputs: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Vec<(String, ParamValue)>, ToolInputError> {
-        super::inputs::check_inputs(self, inputs)
+        Ok(self.check_state(inputs, &|_| None)?.flatten())
+    }
+
+    /// Like [`Tool::check_inputs`], as the nested state. `columns` gives the column count of
+    /// a dataset when its metadata is known (`data_column` values are checked against it).
+    pub fn check_state(
+        &self,
+        inputs: &serde_json::Map<String, serde_json::Value>,
+        columns: ColumnCount<'_>,
+    ) -> Result<ParamState, ToolInputError> {
+        super::inputs::check_state(self, inputs, columns)
     }
 
     /// For `upload1`: the paste request.
@@ -233,10 +303,38 @@ impl Tool {
         super::json::tool_to_json(self, io_details)
     }
 
-    /// The declared param called `name`.
-    pub fn param(&self, name: &str) -> Option<&Param> {
-        self.inputs.iter().find(|p| p.name == name)
+    /// The declared param at a flat key: `name`, `cond|name`, `sect|name`, `rep_0|name`.
+    pub fn param(&self, key: &str) -> Option<&Param> {
+        super::tree::find_param(&self.inputs, key)
     }
+
+    /// The params at the top level of `<inputs>`, outside any group.
+    pub fn top_params(&self) -> impl Iterator<Item = &Param> {
+        self.inputs.iter().filter_map(|i| match i {
+            Input::Param(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
+/// The datasets of checked values, with the job input name each is linked under: a data
+/// param's flat key, and for a `multiple` one `key1`, `key2`, ... (as Galaxy numbers them).
+pub fn data_inputs(values: &[(String, ParamValue)]) -> Vec<(String, &DataRef)> {
+    let mut out = Vec::new();
+    for (key, value) in values {
+        match value {
+            ParamValue::Data(Some(r)) => out.push((key.clone(), r)),
+            ParamValue::DataList(list) => {
+                out.extend(
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, r)| (format!("{key}{}", i + 1), r)),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Galaxy's text sanitization: characters outside its safe set become `__xx__` codes.

@@ -1,31 +1,14 @@
-//! `<inputs>` params and `<outputs>` data of a tool XML.
+//! `<param>` of a tool XML's `<inputs>` (the groups around them are in `groups`).
 
 use super::dom::Element;
 use super::xml::Ctx;
-use super::{OutputDef, Param, ParamKind, ToolError};
+use super::{Param, ParamKind, ToolError};
 
-const SUPPORTED_TYPES: &str = "text, integer, float, boolean, select, data";
-
-pub(crate) fn parse_inputs<'e>(
-    cx: &Ctx<'_>,
-    inputs: &'e Element,
-) -> Result<Vec<(Param, &'e Element)>, ToolError> {
-    let mut params = Vec::new();
-    for child in &inputs.children {
-        if child.name != "param" {
-            let message = format!(
-                "not supported: only <param> of type {SUPPORTED_TYPES} (no conditionals, repeats \
-                 or sections)"
-            );
-            return Err(cx.invalid(child, format!("<{}>", child.name), &message));
-        }
-        params.push((parse_param(cx, child)?, child));
-    }
-    Ok(params)
-}
+pub(crate) const SUPPORTED_TYPES: &str =
+    "text, integer, float, boolean, select, data, data_column, hidden, color";
 
 /// A name usable as `$name` in the command.
-fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -34,7 +17,7 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// Galaxy's `string_as_bool` spellings, strictly.
-fn parse_bool(value: &str) -> Option<bool> {
+pub(crate) fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Some(true),
         "false" | "no" | "off" | "0" | "" => Some(false),
@@ -42,7 +25,7 @@ fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-fn bool_attr(cx: &Ctx<'_>, el: &Element, key: &str) -> Result<Option<bool>, ToolError> {
+pub(crate) fn bool_attr(cx: &Ctx<'_>, el: &Element, key: &str) -> Result<Option<bool>, ToolError> {
     match el.attr(key) {
         None => Ok(None),
         Some(v) => parse_bool(v).map(Some).ok_or_else(|| {
@@ -52,7 +35,7 @@ fn bool_attr(cx: &Ctx<'_>, el: &Element, key: &str) -> Result<Option<bool>, Tool
     }
 }
 
-fn number_attr<T: std::str::FromStr>(
+pub(crate) fn number_attr<T: std::str::FromStr>(
     cx: &Ctx<'_>,
     el: &Element,
     key: &str,
@@ -71,7 +54,13 @@ fn number_attr<T: std::str::FromStr>(
     }
 }
 
-fn parse_param(cx: &Ctx<'_>, el: &Element) -> Result<Param, ToolError> {
+/// One `<param>`; `datasets` names the data params a `data_column` may refer to (this level
+/// and the enclosing ones).
+pub(crate) fn parse_param(
+    cx: &Ctx<'_>,
+    el: &Element,
+    datasets: &[String],
+) -> Result<Param, ToolError> {
     let name = match (el.attr("name"), el.attr("argument")) {
         (Some(name), _) => name.trim().to_string(),
         (None, Some(arg)) => arg.trim().trim_start_matches('-').replace('-', "_"),
@@ -82,7 +71,8 @@ fn parse_param(cx: &Ctx<'_>, el: &Element) -> Result<Param, ToolError> {
         return Err(cx.invalid(el, construct, "a name is letters, digits and '_'"));
     }
     let kind_name = el.attr("type").unwrap_or_default().trim();
-    if bool_attr(cx, el, "multiple")? == Some(true) {
+    let multiple = bool_attr(cx, el, "multiple")? == Some(true);
+    if multiple && !matches!(kind_name, "data" | "data_column") {
         let construct = format!("param type=\"{kind_name}\" multiple=\"true\"");
         return Err(cx.invalid(el, construct, "multiple values are not supported"));
     }
@@ -110,7 +100,18 @@ fn parse_param(cx: &Ctx<'_>, el: &Element) -> Result<Param, ToolError> {
         "select" => parse_select(cx, el, value.as_deref())?,
         "data" => ParamKind::Data {
             format: el.attr("format").unwrap_or("data").trim().to_string(),
+            multiple,
         },
+        "data_column" => data_column(cx, el, multiple, value.as_deref(), datasets)?,
+        "hidden" => ParamKind::Hidden,
+        "color" => {
+            let color = value.get_or_insert_with(|| "#000000".to_string());
+            if !is_color(color) {
+                let construct = format!("param type=\"color\" value=\"{color}\"");
+                return Err(cx.invalid(el, construct, "a color is written #rrggbb"));
+            }
+            ParamKind::Color
+        }
         "" => return Err(cx.invalid(el, "<param>".into(), "missing attribute 'type'")),
         other => {
             let construct = format!("param type=\"{other}\"");
@@ -207,48 +208,50 @@ fn check_default(
     Ok(())
 }
 
-pub(crate) fn parse_outputs<'e>(
+/// `#rrggbb`.
+pub(crate) fn is_color(text: &str) -> bool {
+    text.len() == 7 && text.starts_with('#') && text[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// 1-based column numbers written `1`, `c1` or `1,3`; `None` when one is not a column.
+pub(crate) fn columns(text: &str) -> Option<Vec<u32>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let digits = c.strip_prefix('c').unwrap_or(c);
+            digits.parse::<u32>().ok().filter(|n| *n >= 1)
+        })
+        .collect()
+}
+
+fn data_column(
     cx: &Ctx<'_>,
-    outputs: &'e Element,
-) -> Result<Vec<(OutputDef, &'e Element)>, ToolError> {
-    let mut defs = Vec::new();
-    for el in &outputs.children {
-        if el.name != "data" {
-            let message = "not supported (only <data> outputs, no collections)";
-            return Err(cx.invalid(el, format!("<{}>", el.name), message));
-        }
-        let name = el.attr("name").unwrap_or_default().trim().to_string();
-        if !is_identifier(&name) {
-            let construct = format!("data name=\"{name}\"");
-            return Err(cx.invalid(
-                el,
-                construct,
-                "an output needs a name of letters, digits, '_'",
-            ));
-        }
-        if let Some(v) = el.attr("from_work_dir") {
-            let construct = format!("data from_work_dir=\"{v}\"");
-            return Err(cx.invalid(el, construct, "write the output to $name instead"));
-        }
-        if let Some(child) = el.children.first() {
-            let construct = format!("<{}> in <data>", child.name);
-            return Err(cx.invalid(child, construct, "not supported inside an output"));
-        }
-        let label = el.attr("label").map(str::to_string);
-        if let Some(label) = label
-            .as_deref()
-            .filter(|l| l.contains('$') || l.contains('#'))
-        {
-            let construct = format!("data label=\"{label}\"");
-            return Err(cx.invalid(el, construct, "Cheetah in labels is not supported"));
-        }
-        let format = el.attr("format").map(str::trim).filter(|f| !f.is_empty());
-        let def = OutputDef {
-            name,
-            format: format.unwrap_or("data").to_string(),
-            label,
-        };
-        defs.push((def, el));
+    el: &Element,
+    multiple: bool,
+    value: Option<&str>,
+    datasets: &[String],
+) -> Result<ParamKind, ToolError> {
+    let data_ref = el.attr("data_ref").map(str::trim).unwrap_or_default();
+    if data_ref.is_empty() {
+        let construct = "param type=\"data_column\"".to_string();
+        return Err(cx.invalid(el, construct, "missing attribute 'data_ref'"));
     }
-    Ok(defs)
+    if !datasets.iter().any(|d| d == data_ref) {
+        let construct = format!("param type=\"data_column\" data_ref=\"{data_ref}\"");
+        let message = "no data param of that name at this level or around it";
+        return Err(cx.invalid(el, construct, message));
+    }
+    if let Some(v) = value.filter(|v| !v.trim().is_empty())
+        && columns(v).is_none_or(|c| !multiple && c.len() > 1)
+    {
+        let construct = format!("param type=\"data_column\" value=\"{v}\"");
+        return Err(cx.invalid(el, construct, "expected a column number (1 is the first)"));
+    }
+    Ok(ParamKind::DataColumn {
+        data_ref: data_ref.to_string(),
+        multiple,
+        numerical: bool_attr(cx, el, "numerical")?.unwrap_or(false),
+        use_header_names: bool_attr(cx, el, "use_header_names")?.unwrap_or(false),
+    })
 }

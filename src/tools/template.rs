@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::sanitize::sanitize_text;
-use super::{ParamKind, ParamValue, Tool, ToolError};
+use super::{Input, ParamKind, ParamValue, Tool, ToolError};
 
 /// Cheetah directive keywords.
 const DIRECTIVES: &[&str] = &[
@@ -152,7 +152,22 @@ fn rewrite(command: &str, mut on_dollar: impl FnMut(&Placeholder<'_>) -> Option<
 }
 
 fn is_known(tool: &Tool, name: &str) -> bool {
-    tool.inputs.iter().any(|p| p.name == name) || tool.outputs.iter().any(|o| o.name == name)
+    tool.inputs.iter().any(|i| i.name() == name)
+        || tool.outputs.iter().any(|o| o.name == name)
+        || tool.configfiles.iter().any(|(n, _)| n == name)
+}
+
+/// Why `$name` cannot be rendered by placeholders alone, if it cannot.
+fn needs_cheetah(tool: &Tool, name: &str) -> Option<&'static str> {
+    if tool.configfiles.iter().any(|(n, _)| n == name) {
+        return Some("config files are not written yet; the command cannot use them");
+    }
+    match tool.inputs.iter().find(|i| i.name() == name)? {
+        Input::Param(_) => None,
+        Input::Conditional(_) => Some("a conditional's values need Cheetah (${cond.param})"),
+        Input::Repeat(_) => Some("a repeat's values need Cheetah (#for)"),
+        Input::Section(_) => Some("a section's values need Cheetah (${section.param})"),
+    }
 }
 
 pub(crate) fn render_command(
@@ -165,8 +180,16 @@ pub(crate) fn render_command(
         if !p.rest.is_empty() {
             return None;
         }
-        if let Some(param) = tool.inputs.iter().find(|param| param.name == p.name) {
-            if let ParamKind::Data { .. } = param.kind {
+        if let Some(param) = tool.top_params().find(|param| param.name == p.name) {
+            if let ParamKind::Data { multiple, .. } = param.kind {
+                if multiple {
+                    // A multiple data param's datasets are the inputs `name1`, `name2`, ...
+                    let paths: Vec<&str> = (1..)
+                        .map_while(|i| data_paths.get(&format!("{}{i}", p.name)))
+                        .map(String::as_str)
+                        .collect();
+                    return Some(paths.join(","));
+                }
                 return Some(data_paths.get(p.name).cloned().unwrap_or_default());
             }
             let value = values.iter().find(|(n, _)| n == p.name).map(|(_, v)| v);
@@ -186,6 +209,8 @@ pub(crate) fn render_command(
 /// How a checked value is written into a command line.
 fn value_text(kind: &ParamKind, value: &ParamValue) -> String {
     match value {
+        // A color is checked to be #rrggbb; Galaxy writes it as is.
+        ParamValue::Text(s) if matches!(kind, ParamKind::Color) => s.clone(),
         ParamValue::Text(s) | ParamValue::Select(s) => sanitize_text(s),
         ParamValue::Integer(i) => i.to_string(),
         ParamValue::Float(f) => float_text(*f),
@@ -194,7 +219,11 @@ fn value_text(kind: &ParamKind, value: &ParamValue) -> String {
             (ParamKind::Boolean { falsevalue, .. }, false) => falsevalue.clone(),
             (_, b) => b.to_string(),
         },
-        ParamValue::Data(_) => String::new(),
+        ParamValue::Columns(columns) => {
+            let texts: Vec<String> = columns.iter().map(u32::to_string).collect();
+            texts.join(",")
+        }
+        ParamValue::Data(_) | ParamValue::DataList(_) => String::new(),
     }
 }
 
@@ -262,6 +291,15 @@ fn expression_in(tool: &Tool, line: &str) -> Option<(String, String)> {
     let mut found = None;
     rewrite(line, |p| {
         if found.is_some() || !is_known(tool, p.name) {
+            return None;
+        }
+        if let Some(message) = needs_cheetah(tool, p.name) {
+            let shown = if p.braced {
+                format!("${{{}{}}}", p.name, p.rest)
+            } else {
+                format!("${}", p.name)
+            };
+            found = Some((format!("{shown} in <command>"), message.to_string()));
             return None;
         }
         let next = line.as_bytes().get(p.end).copied();

@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::dom::{self, Document, Element};
-use super::params;
-use super::{Tool, ToolError};
+use super::{Input, Requirement, Tool, ToolError, groups, macros, outputs, stdio};
 
 /// Tool children accepted and ignored: documentation and metadata that change nothing at run
 /// time here.
@@ -14,7 +13,6 @@ const IGNORED: &[&str] = &[
     "help",
     "citations",
     "tests",
-    "requirements",
     "edam_topics",
     "edam_operations",
     "xrefs",
@@ -31,15 +29,21 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn invalid(&self, element: &Element, construct: String, message: &str) -> ToolError {
-        self.invalid_at(self.doc.line(element.pos), construct, message)
-    }
-
-    pub fn invalid_at(&self, line: usize, construct: String, message: &str) -> ToolError {
+        let (file, line) = self.locate(element, element.pos);
         ToolError::Invalid {
-            file: self.file.to_path_buf(),
+            file,
             line,
             construct,
             message: message.to_string(),
+        }
+    }
+
+    /// The file and line of byte offset `pos` of `element`'s source (a macro file for an
+    /// element expanded from one).
+    pub fn locate(&self, element: &Element, pos: usize) -> (std::path::PathBuf, usize) {
+        match &element.origin {
+            Some(origin) => (origin.file.clone(), dom::line_of(&origin.src, pos)),
+            None => (self.file.to_path_buf(), self.doc.line(pos)),
         }
     }
 }
@@ -63,7 +67,11 @@ pub(crate) fn parse_tool_at(
     file: &Path,
     section: Option<String>,
 ) -> Result<(Tool, usize), ToolError> {
-    let doc = dom::parse(src, file)?;
+    let mut doc = dom::parse(src, file)?;
+    if doc.root.name == "tool" {
+        let place = macros::Place { file, src };
+        macros::expand(&mut doc.root, &place)?;
+    }
     let cx = Ctx { file, doc: &doc };
     let root = &doc.root;
     let tool_line = doc.line(root.pos);
@@ -96,10 +104,17 @@ pub(crate) fn parse_tool_at(
         ));
     }
 
+    let profile = root
+        .attr("profile")
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
     let mut description = String::new();
     let mut command: Option<&Element> = None;
+    let mut stdio_el: Option<&Element> = None;
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
+    let mut configfiles = Vec::new();
+    let mut requirements = Vec::new();
     for child in &root.children {
         match child.name.as_str() {
             "description" => description = child.text.trim().to_string(),
@@ -110,24 +125,47 @@ pub(crate) fn parse_tool_at(
                 check_command_attrs(&cx, child)?;
                 command = Some(child);
             }
-            "inputs" => inputs.extend(params::parse_inputs(&cx, child)?),
-            "outputs" => outputs.extend(params::parse_outputs(&cx, child)?),
+            "stdio" => {
+                if stdio_el.is_some() {
+                    return Err(cx.invalid(child, "<stdio>".into(), "given twice"));
+                }
+                stdio_el = Some(child);
+            }
+            "inputs" => inputs.extend(groups::parse_level(&cx, child, &[])?),
+            "outputs" => outputs.extend(outputs::parse_outputs(&cx, child)?),
+            "configfiles" => configfiles.extend(parse_configfiles(&cx, child)?),
+            "requirements" => requirements.extend(parse_requirements(child)),
             other if IGNORED.contains(&other) => {}
             other => return Err(cx.invalid(child, format!("<{other}>"), unsupported_child(other))),
         }
     }
     let command_el =
         command.ok_or_else(|| cx.invalid(root, "<command>".into(), "missing <command>"))?;
-    check_names(&cx, &inputs, &outputs)?;
+    check_names(&cx, &inputs, &outputs, &configfiles)?;
+    let legacy = profile.is_none_or(|p| version_below(p, (16, 4)));
+    let stdio = stdio::parse(&cx, Some(command_el), stdio_el, legacy)?;
+    let interpreter = command_el
+        .attr("interpreter")
+        .map(str::trim)
+        .filter(|i| !i.is_empty());
+    let mut command_text = command_el.text.trim().to_string();
+    if let Some(interpreter) = interpreter {
+        command_text = with_interpreter(file, interpreter, &command_text);
+    }
 
     let tool = Tool {
         id: id.to_string(),
         name: name.to_string(),
         version: version.unwrap_or("1.0.0").to_string(),
         description,
-        command: command_el.text.trim().to_string(),
-        inputs: inputs.into_iter().map(|(p, _)| p).collect(),
+        command: command_text,
+        interpreter: interpreter.map(str::to_string),
+        inputs,
         outputs: outputs.into_iter().map(|(o, _)| o).collect(),
+        stdio,
+        configfiles: configfiles.into_iter().map(|(c, _)| c).collect(),
+        requirements,
+        profile: profile.map(str::to_string),
         section,
         source_file: file.to_path_buf(),
     };
@@ -137,9 +175,16 @@ pub(crate) fn parse_tool_at(
     if let Some(issue) = super::template::scan_command(&tool) {
         let raw = &command_el.text;
         let leading = &raw[..raw.len() - raw.trim_start().len()];
-        let first_line = doc.line(command_el.content_pos) + leading.matches('\n').count();
+        let (at_file, content_line) = cx.locate(command_el, command_el.content_pos);
+        let first_line = content_line + leading.matches('\n').count();
+        // With an interpreter, the command's first line starts with the prepended text.
         let line = first_line + issue.line - 1;
-        return Err(cx.invalid_at(line, issue.construct, &issue.message));
+        return Err(ToolError::Invalid {
+            file: at_file,
+            line,
+            construct: issue.construct,
+            message: issue.message,
+        });
     }
     Ok((tool, tool_line))
 }
@@ -157,7 +202,8 @@ fn required_attr<'e>(cx: &Ctx<'_>, element: &'e Element, name: &str) -> Result<&
 
 fn check_command_attrs(cx: &Ctx<'_>, command: &Element) -> Result<(), ToolError> {
     for (key, value) in &command.attrs {
-        if !matches!(key.as_str(), "detect_errors" | "strict" | "oom_exit_code") {
+        let known = ["detect_errors", "strict", "oom_exit_code", "interpreter"];
+        if !known.contains(&key.as_str()) {
             let construct = format!("<command {key}=\"{value}\">");
             return Err(cx.invalid(command, construct, "attribute not supported"));
         }
@@ -175,33 +221,79 @@ fn check_command_attrs(cx: &Ctx<'_>, command: &Element) -> Result<(), ToolError>
 
 fn unsupported_child(name: &str) -> &'static str {
     match name {
-        "macros" | "expand" | "token" => "macros are not supported",
-        "configfiles" | "environment_variables" => {
-            "config files and environment variables are not supported"
-        }
-        "stdio" => "<stdio> is not supported: a job fails when its exit code is not 0",
+        "environment_variables" => "environment variables are not supported",
         _ => {
-            "not supported (supported: <description>, <command>, <inputs>, <outputs>, and the \
-             ignored <help>, <citations>, <tests>, <requirements>, <edam_topics>, \
-             <edam_operations>, <xrefs>, <version_command>, <creator>)"
+            "not supported (supported: <description>, <macros>, <command>, <inputs>, \
+             <outputs>, <stdio>, <configfiles>, <requirements>, and the ignored <help>, \
+             <citations>, <tests>, <edam_topics>, <edam_operations>, <xrefs>, \
+             <version_command>, <creator>, <license>)"
         }
     }
 }
 
-/// Param and output names are unique and never shared between a param and an output.
+/// Galaxy's `interpreter`: the script (the command's first word) is resolved against the
+/// tool's directory and the interpreter put in front.
+fn with_interpreter(file: &Path, interpreter: &str, command: &str) -> String {
+    let Some(script) = command.split_whitespace().next() else {
+        return format!("{interpreter} {command}");
+    };
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let resolved = dir.join(script).to_string_lossy().into_owned();
+    format!("{interpreter} {}", command.replacen(script, &resolved, 1))
+}
+
+/// `profile` below `(year, month)`; an unreadable profile counts as the newest.
+fn version_below(profile: &str, than: (u32, u32)) -> bool {
+    let mut parts = profile.split('.').map(|p| p.trim().parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(year)), Some(Ok(month))) => (year, month) < than,
+        (Some(Ok(year)), None) => (year, 0) < than,
+        _ => false,
+    }
+}
+
+/// A config file (name, text) and its element.
+type Named<'e> = ((String, String), &'e Element);
+
+fn parse_configfiles<'e>(cx: &Ctx<'_>, el: &'e Element) -> Result<Vec<Named<'e>>, ToolError> {
+    let mut files = Vec::new();
+    for child in &el.children {
+        if child.name != "configfile" {
+            let construct = format!("<{}> in <configfiles>", child.name);
+            return Err(cx.invalid(child, construct, "not supported (only <configfile>)"));
+        }
+        let name = child.attr("name").unwrap_or_default().trim();
+        if !super::params::is_identifier(name) {
+            let construct = format!("<configfile name=\"{name}\">");
+            return Err(cx.invalid(child, construct, "a name is letters, digits and '_'"));
+        }
+        files.push(((name.to_string(), child.text.clone()), child));
+    }
+    Ok(files)
+}
+
+fn parse_requirements(el: &Element) -> Vec<Requirement> {
+    el.children
+        .iter()
+        .filter(|c| c.name == "requirement")
+        .map(|c| Requirement {
+            kind: c.attr("type").unwrap_or("package").to_string(),
+            name: c.text.trim().to_string(),
+            version: c.attr("version").map(str::to_string),
+        })
+        .collect()
+}
+
+/// Names at the top level (params, groups), outputs and config files share one namespace.
 fn check_names(
     cx: &Ctx<'_>,
-    inputs: &[(super::Param, &Element)],
+    inputs: &[Input],
     outputs: &[(super::OutputDef, &Element)],
+    configfiles: &[Named<'_>],
 ) -> Result<(), ToolError> {
-    let mut seen = BTreeSet::new();
-    for (param, element) in inputs {
-        if !seen.insert(param.name.as_str()) {
-            let construct = format!("param name=\"{}\"", param.name);
-            return Err(cx.invalid(element, construct, "duplicate parameter name"));
-        }
-    }
-    let params = seen.clone();
+    let params: BTreeSet<&str> = inputs.iter().map(Input::name).collect();
+    let mut seen = params.clone();
     for (output, element) in outputs {
         let construct = format!("data name=\"{}\"", output.name);
         if params.contains(output.name.as_str()) {
@@ -209,6 +301,12 @@ fn check_names(
         }
         if !seen.insert(output.name.as_str()) {
             return Err(cx.invalid(element, construct, "duplicate output name"));
+        }
+    }
+    for ((name, _), element) in configfiles {
+        if !seen.insert(name.as_str()) {
+            let construct = format!("configfile name=\"{name}\"");
+            return Err(cx.invalid(element, construct, "name already used"));
         }
     }
     Ok(())

@@ -138,9 +138,8 @@ fn unknown_assign_method_yml(backend: Backend) {
     assert_config_error(&dir, &["bad_job_conf.yml", "telepathy"]);
 }
 
-/// `<conditional>` is on line 5.
+/// A conditional loads, but `${choice.mode}` on line 11 needs Cheetah.
 const CONDITIONAL_TOOL: &str = r#"<tool id="cond_tool" name="Conditional" version="1.0.0">
-    <command>echo '$mode' > '$out_file1'</command>
     <inputs>
         <param name="before" type="integer" value="1"/>
         <conditional name="choice">
@@ -150,6 +149,7 @@ const CONDITIONAL_TOOL: &str = r#"<tool id="cond_tool" name="Conditional" versio
             </param>
         </conditional>
     </inputs>
+    <command>echo '${choice.mode}' > '$out_file1'</command>
     <outputs>
         <data name="out_file1" format="txt"/>
     </outputs>
@@ -167,10 +167,10 @@ fn tool_with_conditional(backend: Backend) {
             )
             .tool_config_file("bad-tools/tool_conf.xml"),
     );
-    let stderr = assert_config_error(&dir, &["cond_tool.xml", "conditional"]);
+    let stderr = assert_config_error(&dir, &["cond_tool.xml", "${choice.mode}", "Cheetah"]);
     assert!(
-        mentions_line(&stderr, 5),
-        "stderr does not name line 5 (where <conditional> is):\n{stderr}"
+        mentions_line(&stderr, 11),
+        "stderr does not name line 11 (where the command is):\n{stderr}"
     );
 }
 

@@ -35,6 +35,7 @@ mod isolation;
 mod job_detail;
 mod jobs;
 mod metrics;
+mod nested_tools;
 mod restart;
 mod supervisor;
 mod tus;

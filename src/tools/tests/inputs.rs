@@ -55,7 +55,7 @@ fn defaults_fill_missing_params() {
 fn strings_and_json_values_are_coerced() {
     let values = check(json!({
         "n": "5", "req": " 2 ", "f": 1, "b": "no", "s": "x", "t": 42,
-        "d": {"src": "hda", "id": "abc"}, "unknown": [1, 2]
+        "d": {"src": "hda", "id": "abc"}, "__job_resource": {"x": 1}
     }))
     .unwrap();
     assert_eq!(values[0].1, ParamValue::Integer(5));
@@ -113,8 +113,6 @@ fn data_params_accept_every_client_shape() {
         json!({"input1": {"values": [{"src": "hda", "id": "a1"}]}}),
         json!({"input1": [{"src": "hda", "id": "a1"}]}),
         json!({"input1": "a1"}),
-        json!({"group|input1": {"src": "hda", "id": "a1"}}),
-        json!({"group": {"input1": {"values": [{"src": "hda", "id": "a1"}]}, "__current_case__": 0}}),
     ];
     for shape in shapes {
         let values = cat1.check_inputs(&inputs(shape.clone())).unwrap();
@@ -139,16 +137,19 @@ fn data_params_accept_every_client_shape() {
 }
 
 #[test]
-fn exact_top_level_key_wins_over_group_keys() {
+fn unknown_keys_are_refused_naming_the_key() {
     let sleep = shipped().get("sleep").unwrap().clone();
-    let values = sleep
-        .check_inputs(&inputs(json!({"a|seconds": "9", "seconds": "2"})))
-        .unwrap();
-    assert_eq!(values[0].1, ParamValue::Integer(2));
-    let values = sleep
-        .check_inputs(&inputs(json!({"a|seconds": "9"})))
-        .unwrap();
-    assert_eq!(values[0].1, ParamValue::Integer(9));
+    for (given, key) in [
+        (json!({"a|seconds": "9", "seconds": "2"}), "a|seconds"),
+        (json!({"seconds|x": "9"}), "seconds|x"),
+        (json!({"unknown": [1, 2]}), "unknown"),
+    ] {
+        let m = sleep.check_inputs(&inputs(given)).unwrap_err().to_string();
+        assert_eq!(
+            m,
+            format!("parameter '{key}': no such parameter in this tool")
+        );
+    }
     let values = sleep.check_inputs(&inputs(json!({}))).unwrap();
     assert_eq!(values[0].1, ParamValue::Integer(1));
 }

@@ -3,7 +3,10 @@
 mod inputs;
 mod json;
 mod load;
+mod macros;
+mod nested;
 mod render;
+mod stdio;
 mod upload;
 
 use std::path::{Path, PathBuf};

@@ -109,3 +109,35 @@ fn absent_optional_data_renders_empty_and_select_is_sanitized() {
     let command = sort1.render_command(&values, &BTreeMap::new(), &BTreeMap::new());
     assert!(command.contains("'x__sq__y'"), "{command}");
 }
+
+#[test]
+fn new_param_types_render_as_galaxy_writes_them() {
+    let t = tool(
+        r#"<tool id="cols" name="Cols">
+  <command><![CDATA[cut -f $c,$many --color=$shade --tag=$tag $inputs > '$out']]></command>
+  <inputs>
+    <param name="inputs" type="data" multiple="true"/>
+    <param name="c" type="data_column" data_ref="inputs"/>
+    <param name="many" type="data_column" data_ref="inputs" multiple="true"/>
+    <param name="shade" type="color"/>
+    <param name="tag" type="hidden" value="a b"/>
+  </inputs>
+  <outputs><data name="out" format="txt"/></outputs>
+</tool>"#,
+    );
+    let values = t
+        .check_inputs(&inputs(json!({
+            "inputs": [{"src": "hda", "id": "x"}, {"src": "hda", "id": "y"}],
+            "many": ["2", "4"], "shade": "#A0b0C0"
+        })))
+        .unwrap();
+    let refs = crate::tools::data_inputs(&values);
+    let names: Vec<&str> = refs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["inputs1", "inputs2"]);
+    let data = paths(&[("inputs1", "/d/1.dat"), ("inputs2", "/d/2.dat")]);
+    let command = t.render_command(&values, &data, &paths(&[("out", "/o/1.dat")]));
+    assert_eq!(
+        command,
+        "cut -f 1,2,4 --color=#a0b0c0 --tag=a b /d/1.dat,/d/2.dat > '/o/1.dat'"
+    );
+}

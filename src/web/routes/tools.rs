@@ -11,7 +11,7 @@ use super::{client_address, required_str};
 use crate::db::queries::collections::NewCollection;
 use crate::db::queries::{datasets, histories};
 use crate::jobs::submit::{self, MappedJob, MappedRequest, RunRequest, StagedUpload};
-use crate::tools::{ParamValue, Tool};
+use crate::tools::Tool;
 use crate::web::body::{ToolRequestBody, read_tool_request};
 use crate::web::{ApiError, AppState, auth::Caller, json};
 
@@ -139,8 +139,8 @@ async fn run(
         .db(move |c| {
             let history = target_history(c, &caller, history_id)?;
             let mut data_inputs = Vec::new();
-            for (name, value) in &values {
-                if let ParamValue::Data(Some(r)) = value {
+            for (name, r) in crate::tools::data_inputs(&values) {
+                {
                     if r.src != "hda" {
                         return Err(ApiError::BadRequest(format!(
                             "parameter '{name}': only src 'hda' datasets are supported, not '{}'.",
@@ -344,11 +344,8 @@ async fn run_batch(
                 );
                 let values = tool.check_inputs(&these)?;
                 let mut data_inputs = Vec::new();
-                for (name, value) in &values {
-                    let ParamValue::Data(Some(r)) = value else {
-                        continue;
-                    };
-                    if *name == batch.param {
+                for (name, r) in crate::tools::data_inputs(&values) {
+                    if name == batch.param {
                         data_inputs.push((name.clone(), *leaf));
                         continue;
                     }

@@ -21,15 +21,13 @@ pub(super) fn build_command(
         .ok_or_else(|| JobError::Internal(format!("tool '{}' is not loaded", job.tool_id)))?;
     let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&job.params)
         .map_err(|e| JobError::Internal(format!("job params: {e}")))?;
-    let values: Vec<(String, ParamValue)> = tool
-        .inputs
-        .iter()
-        .map(|p| {
-            let v = params
-                .get(&p.name)
-                .cloned()
-                .unwrap_or(serde_json::Value::Null);
-            (p.name.clone(), stored_value(&p.kind, v))
+    // Stored under flat keys (`cond|p`, `rep_0|p`); a key the tool no longer declares is
+    // skipped.
+    let values: Vec<(String, ParamValue)> = params
+        .into_iter()
+        .filter_map(|(key, v)| {
+            let kind = &tool.param(&key)?.kind;
+            Some((key, stored_value(kind, v)))
         })
         .collect();
     let data_paths: BTreeMap<String, String> = q::job_inputs(c, job.id)?
@@ -58,6 +56,22 @@ pub(super) fn build_command(
     ))
 }
 
+fn stored_ref(v: &serde_json::Value) -> Option<DataRef> {
+    let o = v.as_object()?;
+    Some(DataRef {
+        src: o
+            .get("src")
+            .and_then(|s| s.as_str())
+            .unwrap_or("hda")
+            .to_string(),
+        id: o
+            .get("id")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
 /// Reads back a parameter value stored by `submit::params_json`.
 fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamValue {
     use crate::tools::ParamKind as K;
@@ -66,20 +80,75 @@ fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamVa
         K::Float { .. } => ParamValue::Float(v.as_f64().unwrap_or_default()),
         K::Boolean { .. } => ParamValue::Boolean(v.as_bool().unwrap_or_default()),
         K::Select { .. } => ParamValue::Select(v.as_str().unwrap_or_default().to_string()),
-        K::Text => ParamValue::Text(v.as_str().unwrap_or_default().to_string()),
-        K::Data { .. } => ParamValue::Data(v.as_object().map(|o| {
-            DataRef {
-                src: o
-                    .get("src")
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("hda")
-                    .to_string(),
-                id: o
-                    .get("id")
-                    .and_then(|s| s.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-            }
-        })),
+        K::Text | K::Hidden | K::Color => {
+            ParamValue::Text(v.as_str().unwrap_or_default().to_string())
+        }
+        K::Data { multiple: true, .. } => ParamValue::DataList(
+            v.as_array()
+                .map(|items| items.iter().filter_map(stored_ref).collect())
+                .unwrap_or_default(),
+        ),
+        K::Data { .. } => ParamValue::Data(stored_ref(&v)),
+        K::DataColumn { .. } => {
+            let texts: Vec<String> = match &v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                serde_json::Value::String(s) => vec![s.clone()],
+                other => vec![other.to_string()],
+            };
+            let columns = texts
+                .iter()
+                .flat_map(|t| t.split(','))
+                .filter_map(|c| c.trim().parse().ok())
+                .collect();
+            ParamValue::Columns(columns)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::stored_value;
+    use crate::jobs::submit::params_json;
+    use crate::tools::{ParamValue, Tool};
+
+    /// What `POST /api/tools` checks is stored under flat keys and read back for rendering.
+    #[test]
+    fn tools_params_round_trip_through_the_job_row() {
+        let tool = Tool::from_xml(
+            r#"<tool id="t" name="T"><command>cat $d > '$out'</command><inputs>
+               <param name="d" type="data" multiple="true"/>
+               <param name="c" type="data_column" data_ref="d" multiple="true"/>
+               <conditional name="m"><param name="k" type="boolean"/>
+                 <when value="true"><param name="n" type="integer" value="2"/></when></conditional>
+               <repeat name="r"><param name="s" type="color"/></repeat>
+               </inputs><outputs><data name="out"/></outputs></tool>"#,
+            Path::new("t.xml"),
+            None,
+        )
+        .unwrap();
+        let given = json!({"d": ["a", "b"], "c": "1,3", "m": {"k": true}, "r": [{}]});
+        let serde_json::Value::Object(given) = given else {
+            unreachable!()
+        };
+        let values = tool.check_inputs(&given).unwrap();
+        let stored: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&params_json(&values)).unwrap();
+        assert_eq!(stored["c"], json!(["1", "3"]));
+        assert_eq!(stored["m|n"], json!(2));
+        let back: Vec<(String, ParamValue)> = values
+            .iter()
+            .map(|(k, _)| {
+                let kind = &tool.param(k).unwrap().kind;
+                (k.clone(), stored_value(kind, stored[k].clone()))
+            })
+            .collect();
+        assert_eq!(back, values);
     }
 }
