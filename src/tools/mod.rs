@@ -18,7 +18,7 @@ mod params;
 pub mod paste;
 mod sanitize;
 mod template;
-mod upload;
+pub mod upload;
 mod xml;
 
 #[cfg(test)]

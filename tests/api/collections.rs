@@ -147,6 +147,13 @@ fn collections_and_mapping(backend: Backend) {
     assert_eq!(implicit[0]["output_name"], "out_file1");
     assert_eq!(implicit[0]["element_count"], 20);
     let out_id = str_field(&implicit[0], "id");
+    // As in Galaxy, the per-element outputs are hidden and the output collection is shown.
+    assert_eq!(implicit[0]["visible"], true, "{run}");
+    for o in run["outputs"].as_array().expect("outputs") {
+        assert_eq!(o["visible"], false, "a mapped output is visible: {o}");
+        let shown = server.dataset(key, &str_field(o, "id"));
+        assert_eq!(shown["visible"], false, "{shown}");
+    }
     for job in jobs {
         server.wait_job_ok(key, &str_field(job, "id"));
     }
@@ -198,6 +205,12 @@ fn collections_and_mapping(backend: Backend) {
     assert_eq!(run["jobs"].as_array().map(Vec::len), Some(3), "{run}");
     assert_eq!(run["outputs"].as_array().map(Vec::len), Some(3), "{run}");
     assert_eq!(run["implicit_collections"], json!([]));
+    for o in run["outputs"].as_array().expect("outputs") {
+        assert_eq!(
+            o["visible"], true,
+            "a batch output without a collection: {o}"
+        );
+    }
     for job in run["jobs"].as_array().expect("jobs") {
         server.wait_job_ok(key, &str_field(job, "id"));
     }

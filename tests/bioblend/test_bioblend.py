@@ -206,6 +206,7 @@ def main():
         with open(got, "rb") as f:
             check(hashlib.sha256(f.read()).hexdigest() == digest.hexdigest(), "upload_file content differs")
     collections(gi, history_id)
+    fetched_collection(gi, history_id)
 
     print("BIOBLEND OK")
 
@@ -273,6 +274,52 @@ def collections(gi, history_id):
     for i, e in enumerate(out["elements"]):
         content = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
         check(content == f"a{i}\nb{i}\nc{i}\n".encode(), f"element {i}: {content!r}")
+
+
+def fetched_collection(gi, history_id):
+    """Three files through BioBlend's tus uploader into a new list (the fetch API with an
+    hdca destination), shown, then renamed, hidden, deleted and purged with BioBlend's
+    collection calls."""
+    texts = [f"fetched {i} {uuid.uuid4().hex}\n" for i in range(3)]
+    payload = {"history_id": history_id, "targets": [{
+        "destination": {"type": "hdca"}, "collection_type": "list", "name": "fetched",
+        "elements": []}]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, text in enumerate(texts):
+            path = os.path.join(tmp, f"part{i}.txt")
+            with open(path, "w") as f:
+                f.write(text)
+            uploader = gi.get_tus_uploader(path)
+            uploader.upload()
+            payload[f"files_{i}|file_data"] = {"session_id": uploader.session_id,
+                                               "name": f"part{i}.txt"}
+            payload["targets"][0]["elements"].append(
+                {"src": "files", "name": f"e{i}", "ext": "txt", "dbkey": "?"})
+        run = gi.make_post_request(gi.url + "/tools/fetch", payload=payload)
+    check(run["jobs"][0]["state"] == "ok", f"fetch into a list: {run}")
+    colls = run["output_collections"]
+    check(len(colls) == 1 and colls[0]["collection_type"] == "list", f"fetch: {run}")
+    coll_id = colls[0]["id"]
+
+    shown = gi.histories.show_dataset_collection(history_id, coll_id)
+    check([e["element_identifier"] for e in shown["elements"]] == ["e0", "e1", "e2"],
+          f"show_dataset_collection: {shown}")
+    for e, text in zip(shown["elements"], texts):
+        check(e["object"]["visible"] is False, f"element shown in the history: {e}")
+        got = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
+        check(got == text.encode(), f"element {e['element_identifier']}: {got!r}")
+    again = gi.dataset_collections.show_dataset_collection(coll_id)
+    check(again["name"] == "fetched" and again["element_count"] == 3, f"show: {again}")
+
+    updated = gi.histories.update_dataset_collection(history_id, coll_id, name="kept",
+                                                     visible=False)
+    check(updated["name"] == "kept" and updated["visible"] is False,
+          f"update_dataset_collection: {updated}")
+    gi.histories.delete_dataset_collection(history_id, coll_id)
+    shown = gi.histories.show_dataset_collection(history_id, coll_id)
+    check(shown["deleted"] is True, f"after delete_dataset_collection: {shown}")
+    check(gi.datasets.show_dataset(shown["elements"][0]["object"]["id"])["deleted"] is False,
+          "deleting a collection deleted its datasets")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ struct BatchDataset<'a> {
     file_size: i64,
     creating_job_id: Option<i64>,
     deleted: bool,
+    visible: bool,
     create_time: NaiveDateTime,
     update_time: NaiveDateTime,
 }
@@ -488,7 +489,8 @@ pub struct MappedCreated {
 
 /// Creates every job of a run over many inputs, their output datasets, the links, the first
 /// state-history rows and the output collections, in one transaction of multi-row inserts.
-/// A job whose input has failed is created paused, as `create_job` does.
+/// A job whose input has failed is created paused, as `create_job` does. When there are
+/// output collections, the output datasets are hidden (`visible` false).
 pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<MappedCreated> {
     let t = now();
     let input_ids: Vec<i64> = run
@@ -562,6 +564,9 @@ pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<Map
             .returning(history::hid_counter)
             .get_result(c)?;
         let first_hid = counter - n_hids;
+        // Datasets gathered into an output collection are hidden, as Galaxy hides them; the
+        // collection is what the history shows.
+        let hidden_outputs = &run.collections;
         let mut ds_rows = Vec::with_capacity(n_outputs);
         let mut owners = Vec::with_capacity(n_outputs);
         for (j, spec) in run.jobs.iter().enumerate() {
@@ -576,6 +581,7 @@ pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<Map
                     file_size: 0,
                     creating_job_id: Some(jobs[j].id),
                     deleted: false,
+                    visible: hidden_outputs.is_empty(),
                     create_time: t,
                     update_time: t,
                 });

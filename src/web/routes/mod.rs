@@ -1,6 +1,7 @@
 //! The API routes, one file per resource.
 
 mod authenticate;
+mod collection_upkeep;
 mod collections;
 mod datasets;
 mod fetch;
@@ -9,6 +10,7 @@ mod histories;
 mod jobs;
 mod meta;
 mod tools;
+mod upload_form;
 mod uploads;
 mod users;
 
@@ -25,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     jobs::configure(cfg);
     histories::configure(cfg);
     collections::configure(cfg);
+    collection_upkeep::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
     uploads::configure(cfg);

@@ -1,0 +1,136 @@
+//! Fetching an `http://` or `https://` URL for `POST /api/tools/fetch` (`src: url`): streamed
+//! into a temporary file beside the datasets, never held in memory, under the upload size
+//! limit (`upload_body_limit`, the one tus uses) and a timeout. TLS is rustls.
+//!
+//! Galaxy fetches URLs in the upload job and fails the job when a URL cannot be read; here
+//! uploads are finished in the request, so such a URL fails the request with a 400 that
+//! names it (and the HTTP status), before any dataset is created.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::config::ByteSize;
+use crate::tools::paste::Staged;
+
+/// The longest a URL may take to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a whole download (headers and body) may take.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The longest a download may go without receiving a byte.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a URL could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("Could not fetch '{url}': the server answered HTTP {status}.")]
+    Status { url: String, status: u16 },
+    #[error("Could not fetch '{url}': it is larger than {limit} (galaxy.upload_body_limit).")]
+    TooLarge { url: String, limit: ByteSize },
+    #[error("Could not fetch '{url}': {message}")]
+    Transport { url: String, message: String },
+    #[error("Could not store the content of '{url}' in {dir}: {source}")]
+    Spool {
+        url: String,
+        dir: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(TOTAL_TIMEOUT))
+            .timeout_per_read(Some(READ_TIMEOUT))
+            .max_redirects(10)
+            .user_agent("galaxy-server")
+            .build()
+            .new_agent()
+    })
+}
+
+/// Downloads `url` into a temporary file in `dir`; at most `limit` bytes.
+pub fn download(url: &str, limit: ByteSize, dir: &Path) -> Result<Staged, DownloadError> {
+    let transport = |message: String| DownloadError::Transport {
+        url: url.to_string(),
+        message,
+    };
+    let too_large = || DownloadError::TooLarge {
+        url: url.to_string(),
+        limit,
+    };
+    let response = agent().get(url).call().map_err(|e| match e {
+        ureq::Error::StatusCode(status) => DownloadError::Status {
+            url: url.to_string(),
+            status,
+        },
+        other => transport(other.to_string()),
+    })?;
+    let mut body = response.into_body();
+    if body.content_length().is_some_and(|n| n > limit.bytes()) {
+        return Err(too_large());
+    }
+    let spool = |source: io::Error| DownloadError::Spool {
+        url: url.to_string(),
+        dir: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(spool)?;
+    let (file, path) = tempfile::Builder::new()
+        .prefix(".url-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(spool)?
+        .into_parts();
+    let mut out = BufWriter::with_capacity(256 * 1024, file);
+    let mut reader = body.as_reader().take(limit.bytes().saturating_add(1));
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(transport(e.to_string())),
+        };
+        size += n as u64;
+        if size > limit.bytes() {
+            return Err(too_large());
+        }
+        out.write_all(&buf[..n]).map_err(spool)?;
+    }
+    out.flush().map_err(spool)?;
+    Ok(Staged { path, size })
+}
+
+/// The name a dataset fetched from `url` gets: the last segment of its path, else the URL.
+pub fn name_of(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    let after_scheme = without_query
+        .split_once("://")
+        .map_or(without_query, |(_, r)| r);
+    match after_scheme.split_once('/') {
+        Some((_, path)) => path
+            .rsplit('/')
+            .find(|s| !s.is_empty())
+            .map_or_else(|| url.to_string(), str::to_string),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_of;
+
+    #[test]
+    fn names_from_urls() {
+        assert_eq!(name_of("http://h:8/a/b/reads.fq?x=1"), "reads.fq");
+        assert_eq!(name_of("https://h/dir/"), "dir");
+        assert_eq!(name_of("https://h"), "https://h");
+        assert_eq!(name_of("http://h/"), "http://h/");
+    }
+}
