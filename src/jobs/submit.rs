@@ -167,7 +167,7 @@ pub fn create_mapped_tool_jobs(
             .map(|(o, out)| {
                 (
                     format!("{} on collection {hid}", req.tool.name),
-                    out.name.clone(),
+                    Some(out.name.clone()),
                     tree.map_leaves(&mut |j| (*j, o)),
                 )
             })

@@ -155,11 +155,7 @@ pub fn create_uploads_in(
                 history_id,
                 user_id,
                 jobs: vec![spec],
-                collections: vec![(
-                    name,
-                    output_name.clone(),
-                    structure.map_leaves(&mut |i| (0, *i)),
-                )],
+                collections: vec![(name, None, structure.map_leaves(&mut |i| (0, *i)))],
             };
             let mut made = collections::create_mapped_run(conn, &run)?;
             let job = made

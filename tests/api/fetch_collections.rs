@@ -165,7 +165,31 @@ fn fetch_into_collections(backend: Backend) {
     assert_eq!(before, after, "a refused fetch created something");
 }
 
-/// A Python `http.server` serving a directory on a free port, stopped when dropped.
+/// Python's `http.server` for a directory, plus `/stream/<name>`: the file sent without a
+/// `Content-Length` (read to the end of the connection).
+const FILE_SERVER: &str = r#"
+import http.server, os, sys
+root = sys.argv[2]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k):
+        super().__init__(*a, directory=root, **k)
+    def do_GET(self):
+        if self.path.startswith("/stream/"):
+            path = os.path.join(root, self.path[len("/stream/"):])
+            if not os.path.isfile(path):
+                return self.send_error(404)
+            self.send_response(200)
+            self.end_headers()
+            with open(path, "rb") as f:
+                self.wfile.write(f.read())
+            return
+        return super().do_GET()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"#;
+
+/// A Python HTTP server (`FILE_SERVER`) on a free port, stopped when dropped.
 struct FileServer {
     child: Child,
     port: u16,
@@ -178,20 +202,13 @@ impl FileServer {
             l.local_addr().expect("addr").port()
         };
         let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .arg("--directory")
+            .args(["-c", FILE_SERVER, &port.to_string()])
             .arg(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start python3 -m http.server");
+            .expect("start a python3 HTTP server");
         let up = eventually(Duration::from_secs(20), || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
@@ -235,7 +252,7 @@ fn fetch_from_urls(backend: Backend) {
             {"destination": {"type": "hdca"}, "collection_type": "list", "name": "from urls",
              "elements": [
                 {"src": "url", "url": files.url("small.tsv"), "name": "s", "ext": "tabular"},
-                {"src": "url", "url": files.url("big.txt"), "name": "b"}]}]}),
+                {"src": "url", "url": files.url("stream/big.txt"), "name": "b"}]}]}),
     );
     assert_eq!(status, 200, "fetch urls: {run}");
     let outputs = run["outputs"].as_array().expect("outputs");
@@ -328,4 +345,54 @@ fn fetch_file_url_needs_allow_path_paste() {
         str_field(&body, "err_msg").contains("allow_path_paste"),
         "{body}"
     );
+}
+
+/// A URL over `upload_body_limit` is refused with a 400 naming the URL and the limit, whether
+/// its length is announced or not.
+#[test]
+fn fetch_url_over_the_limit() {
+    let server = TestServer::start(
+        Backend::Sqlite,
+        Opts::default().galaxy_extra("  upload_body_limit: 1M\n"),
+    );
+    let user = server.create_user("fetchbig");
+    let hist = server.create_history(&user.key, "too big");
+    let served = tempfile::tempdir().expect("temp dir");
+    std::fs::write(served.path().join("big.bin"), vec![b'x'; 3 << 20]).expect("write big.bin");
+    std::fs::write(served.path().join("fits.txt"), "fits\n").expect("write fits.txt");
+    let files = FileServer::start(served.path());
+    for name in ["big.bin", "stream/big.bin"] {
+        let url = files.url(name);
+        let (status, body) = fetch(
+            &server,
+            &user.key,
+            &json!({"history_id": hist, "targets": [{"destination": {"type": "hdas"},
+                "elements": [{"src": "url", "url": url}]}]}),
+        );
+        assert_error(name, status, &body, &[400]);
+        let msg = str_field(&body, "err_msg");
+        assert!(
+            msg.contains(&url) && msg.contains("upload_body_limit"),
+            "{msg}"
+        );
+    }
+    let (status, run) = fetch(
+        &server,
+        &user.key,
+        &json!({"history_id": hist, "targets": [{"destination": {"type": "hdas"},
+            "elements": [{"src": "url", "url": files.url("stream/fits.txt")}]}]}),
+    );
+    assert_eq!(status, 200, "{run}");
+    server.assert_dataset(&user.key, &str_field(&run["outputs"][0], "id"), "fits\n");
+    // No temporary file is left behind by the refused downloads.
+    let objects = server.dir.path().join("objects");
+    let left: Vec<_> = std::fs::read_dir(&objects)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".url-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

@@ -475,8 +475,9 @@ pub struct MappedRun<'a> {
 }
 
 /// An output collection of a mapped run: (name, tool output name, structure with
-/// (job index, output index) leaves).
-pub type OutputCollection = (String, String, NewCollection<(usize, usize)>);
+/// (job index, output index) leaves). The output name is the hdca's `implicit_output_name`;
+/// `None` for a collection a job creates as such (an upload into a new collection).
+pub type OutputCollection = (String, Option<String>, NewCollection<(usize, usize)>);
 
 /// What [`create_mapped_run`] created.
 pub struct MappedCreated {
@@ -655,7 +656,7 @@ pub fn create_mapped_run(conn: &mut DbConn, run: &MappedRun<'_>) -> DbResult<Map
             .iter()
             .map(|(name, output, tree)| NewHdca {
                 name: name.clone(),
-                implicit_output_name: Some(output.clone()),
+                implicit_output_name: output.clone(),
                 collection: tree.map_leaves(&mut |k| by_owner.get(k).copied().unwrap_or(0)),
             })
             .collect();
