@@ -14,12 +14,25 @@ use std::time::Duration;
 use crate::config::ByteSize;
 use crate::tools::paste::Staged;
 
-/// The longest a URL may take to connect.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest a whole download (headers and body) may take.
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// The longest a download may go without receiving a byte.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a download may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To connect.
+    pub connect: Duration,
+    /// Without receiving a byte.
+    pub read: Duration,
+    /// The whole download, headers and body.
+    pub total: Duration,
+}
+
+impl Timeouts {
+    /// 30 s to connect, 60 s without a byte, 15 minutes in all.
+    pub const DEFAULT: Timeouts = Timeouts {
+        connect: Duration::from_secs(30),
+        read: Duration::from_secs(60),
+        total: Duration::from_secs(15 * 60),
+    };
+}
 
 /// Why a URL could not be fetched.
 #[derive(Debug, thiserror::Error)]
@@ -39,22 +52,34 @@ pub enum DownloadError {
     },
 }
 
-fn agent() -> &'static ureq::Agent {
-    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
-    AGENT.get_or_init(|| {
-        ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_global(Some(TOTAL_TIMEOUT))
-            .timeout_per_read(Some(READ_TIMEOUT))
-            .max_redirects(10)
-            .user_agent("galaxy-server")
-            .build()
-            .new_agent()
-    })
+fn new_agent(t: Timeouts) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(t.connect))
+        .timeout_global(Some(t.total))
+        .timeout_per_read(Some(t.read))
+        .max_redirects(10)
+        .user_agent("galaxy-server")
+        .build()
+        .new_agent()
 }
 
-/// Downloads `url` into a temporary file in `dir`; at most `limit` bytes.
-pub fn download(url: &str, limit: ByteSize, dir: &Path) -> Result<Staged, DownloadError> {
+/// One agent (and its connection pool) for the default timeouts.
+fn agent(t: Timeouts) -> ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    if t == Timeouts::DEFAULT {
+        AGENT.get_or_init(|| new_agent(t)).clone()
+    } else {
+        new_agent(t)
+    }
+}
+
+/// Downloads `url` into a temporary file in `dir`; at most `limit` bytes, within `timeouts`.
+pub fn download(
+    url: &str,
+    limit: ByteSize,
+    timeouts: Timeouts,
+    dir: &Path,
+) -> Result<Staged, DownloadError> {
     let transport = |message: String| DownloadError::Transport {
         url: url.to_string(),
         message,
@@ -63,7 +88,7 @@ pub fn download(url: &str, limit: ByteSize, dir: &Path) -> Result<Staged, Downlo
         url: url.to_string(),
         limit,
     };
-    let response = agent().get(url).call().map_err(|e| match e {
+    let response = agent(timeouts).get(url).call().map_err(|e| match e {
         ureq::Error::StatusCode(status) => DownloadError::Status {
             url: url.to_string(),
             status,
@@ -124,7 +149,49 @@ pub fn name_of(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::name_of;
+    use std::io::Read as _;
+    use std::time::{Duration, Instant};
+
+    use super::{ByteSize, DownloadError, Timeouts, download, name_of};
+
+    /// A server that accepts and reads the request but never answers: the read timeout ends
+    /// the download with an error naming the URL.
+    #[test]
+    fn a_silent_server_times_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                std::thread::sleep(Duration::from_secs(3));
+            }
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("http://127.0.0.1:{port}/slow.txt");
+        let t = Timeouts {
+            connect: Duration::from_secs(5),
+            read: Duration::from_millis(500),
+            total: Duration::from_secs(10),
+        };
+        let started = Instant::now();
+        let err = download(&url, ByteSize(1 << 20), t, dir.path()).err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        match err {
+            Some(e @ DownloadError::Transport { .. }) => {
+                assert!(e.to_string().contains(&url), "{e}");
+                assert!(e.to_string().contains("timeout"), "{e}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        let _ = server.join();
+        let left = std::fs::read_dir(dir.path()).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "a temporary file was left");
+    }
 
     #[test]
     fn names_from_urls() {

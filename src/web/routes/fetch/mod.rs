@@ -38,6 +38,7 @@ use crate::tools::paste::{self, Staged};
 use crate::tools::{Tool, UPLOAD_TOOL_ID};
 use crate::web::auth::Caller;
 use crate::web::body::ApiBody;
+use crate::web::download;
 use crate::web::tus::{TusStore, store_of};
 use crate::web::{ApiError, AppState};
 
@@ -110,7 +111,12 @@ fn stage_target(
     let mut downloaded = Vec::with_capacity(target.elements.len());
     for element in &target.elements {
         downloaded.push(match &element.source {
-            Source::Url(url) => Some(crate::web::download::download(url, limit, spool)?),
+            Source::Url(url) => Some(download::download(
+                url,
+                limit,
+                download::Timeouts::DEFAULT,
+                spool,
+            )?),
             _ => None,
         });
     }
@@ -123,7 +129,7 @@ fn stage_target(
         };
         let name = element.name.clone().or_else(|| match &element.source {
             Source::Path(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
-            Source::Url(url) => Some(crate::web::download::name_of(url)),
+            Source::Url(url) => Some(download::name_of(url)),
             _ => None,
         });
         uploads.push(StagedUpload {
