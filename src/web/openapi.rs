@@ -288,6 +288,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "dataset_collections",
         true,
     ),
+    (
+        "get",
+        "/api/dataset_collections/{id}/download",
+        "The collection's datasets as a zip archive (<name>/<identifier>.<ext>)",
+        "dataset_collections",
+        true,
+    ),
     ("get", "/api/datasets/{id}", "A dataset", "datasets", true),
     (
         "get",

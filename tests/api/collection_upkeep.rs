@@ -1,7 +1,7 @@
 //! Upkeep of dataset collections: renaming, hiding and deleting one
 //! (`PUT`/`DELETE /api/histories/{id}/contents/dataset_collections/{id}`, `?purge=true`
-//! purging its datasets), the `contents_url` of a collection and its sub-collections, and
-//! another user kept out of all of them.
+//! purging its datasets), the `contents_url` of a collection and its sub-collections, its zip
+//! download, and another user kept out of all of them.
 
 use serde_json::{Value, json};
 
@@ -57,6 +57,43 @@ fn collection_upkeep(backend: Backend) {
     );
     assert_error("foreign sub-collection", status, &body, &[404]);
 
+    // The whole collection as a zip archive.
+    let r = server
+        .api
+        .client
+        .get(format!(
+            "{}/api/dataset_collections/{id}/download",
+            server.url
+        ))
+        .header("x-api-key", key)
+        .send()
+        .expect("download");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/zip")
+    );
+    let bytes = r.bytes().expect("archive");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let mut found = Vec::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("entry");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut f, &mut text).expect("read entry");
+        found.push((f.name().expect("entry name").to_string(), text));
+    }
+    assert_eq!(
+        found,
+        [
+            ("pairs/p1/forward.txt".to_string(), "1f\n".to_string()),
+            ("pairs/p1/reverse.txt".to_string(), "1r\n".to_string()),
+            ("pairs/p2/forward.txt".to_string(), "2f\n".to_string()),
+            ("pairs/p2/reverse.txt".to_string(), "2r\n".to_string()),
+        ]
+    );
+
     // Rename and hide, then show again; bad values refused.
     let (status, up) = server.api.put(
         &in_history,
@@ -96,6 +133,11 @@ fn collection_upkeep(backend: Backend) {
     let okey = other.key.as_str();
     let (s, b) = server.api.get(&contents_url, Some(okey));
     assert_error("other: contents", s, &b, &[403, 404]);
+    let (s, b) = server.api.get(
+        &format!("/api/dataset_collections/{id}/download"),
+        Some(okey),
+    );
+    assert_error("other: download", s, &b, &[403, 404]);
     let (s, b) = server
         .api
         .put(&in_history, Some(okey), &json!({"name": "mine"}));
@@ -129,6 +171,12 @@ fn collection_upkeep(backend: Backend) {
             "{shown}"
         );
     }
+    let (status, body) = server.api.get(
+        &format!("/api/dataset_collections/{id}/download"),
+        Some(key),
+    );
+    assert_error("download of purged datasets", status, &body, &[400]);
+    assert!(str_field(&body, "err_msg").contains("p1/forward"), "{body}");
     let objects = server.dir.path().join("objects");
     let left: Vec<_> = walk(&objects)
         .into_iter()

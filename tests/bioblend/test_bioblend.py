@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import uuid
+import zipfile
 
 from bioblend.galaxy import GalaxyInstance
 from bioblend.galaxy.dataset_collections import (
@@ -310,6 +311,15 @@ def fetched_collection(gi, history_id):
         check(got == text.encode(), f"element {e['element_identifier']}: {got!r}")
     again = gi.dataset_collections.show_dataset_collection(coll_id)
     check(again["name"] == "fetched" and again["element_count"] == 3, f"show: {again}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = os.path.join(tmp, "fetched.zip")
+        got = gi.dataset_collections.download_dataset_collection(coll_id, archive)
+        check(got["archive_type"] == "zip", f"download_dataset_collection: {got}")
+        with zipfile.ZipFile(archive) as z:
+            names = sorted(z.namelist())
+            check(names == [f"fetched/e{i}.txt" for i in range(3)], f"archive: {names}")
+            check(z.read("fetched/e1.txt") == texts[1].encode(), "archive content")
 
     updated = gi.histories.update_dataset_collection(history_id, coll_id, name="kept",
                                                      visible=False)

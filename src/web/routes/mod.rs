@@ -1,6 +1,7 @@
 //! The API routes, one file per resource.
 
 mod authenticate;
+mod collection_download;
 mod collection_upkeep;
 mod collections;
 mod datasets;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     histories::configure(cfg);
     collections::configure(cfg);
     collection_upkeep::configure(cfg);
+    collection_download::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
     uploads::configure(cfg);
