@@ -5,13 +5,18 @@
 //! Galaxy fetches URLs in the upload job and fails the job when a URL cannot be read; here
 //! uploads are finished in the request, so such a URL fails the request with a 400 that
 //! names it (and the HTTP status), before any dataset is created.
+//!
+//! As in Galaxy, a URL whose host resolves to a private address (loopback, private ranges,
+//! link-local, …) is refused (403) unless `fetch_url_allowlist` lists it; redirects are
+//! followed here, each hop checked the same way.
 
 use std::io::{self, BufWriter, Read, Write};
+use std::net::ToSocketAddrs as _;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::config::ByteSize;
+use crate::config::{ByteSize, IpAllowlist};
 use crate::tools::paste::Staged;
 
 /// How long a download may take.
@@ -41,6 +46,11 @@ pub enum DownloadError {
     Status { url: String, status: u16 },
     #[error("Could not fetch '{url}': it is larger than {limit} (galaxy.upload_body_limit).")]
     TooLarge { url: String, limit: ByteSize },
+    #[error(
+        "Access to '{url}' is not permitted by the server's configuration: it is a local \
+         network address (see galaxy.fetch_url_allowlist)."
+    )]
+    NotAllowed { url: String },
     #[error("Could not fetch '{url}': {message}")]
     Transport { url: String, message: String },
     #[error("Could not store the content of '{url}' in {dir}: {source}")]
@@ -57,7 +67,8 @@ fn new_agent(t: Timeouts) -> ureq::Agent {
         .timeout_connect(Some(t.connect))
         .timeout_global(Some(t.total))
         .timeout_per_read(Some(t.read))
-        .max_redirects(10)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
         .user_agent("galaxy-server")
         .build()
         .new_agent()
@@ -73,11 +84,69 @@ fn agent(t: Timeouts) -> ureq::Agent {
     }
 }
 
-/// Downloads `url` into a temporary file in `dir`; at most `limit` bytes, within `timeouts`.
+/// Redirects followed at most.
+const MAX_REDIRECTS: usize = 10;
+
+/// Refuses `current` (reached from `url`) when its host resolves to an address the allowlist
+/// does not allow.
+fn check_address(current: &str, url: &str, allowlist: &IpAllowlist) -> Result<(), DownloadError> {
+    let transport = |message: String| DownloadError::Transport {
+        url: url.to_string(),
+        message,
+    };
+    let uri: ureq::http::Uri = current
+        .parse()
+        .map_err(|e| transport(format!("'{current}' is not a valid URL: {e}")))?;
+    let port = match (uri.scheme_str(), uri.port_u16()) {
+        (Some("http" | "https"), Some(p)) => p,
+        (Some("http"), None) => 80,
+        (Some("https"), None) => 443,
+        _ => return Err(transport(format!("'{current}' is not an http(s) URL"))),
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| transport(format!("'{current}' has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| transport(format!("could not resolve '{host}': {e}")))?;
+    for addr in addrs {
+        if !allowlist.allows(addr.ip()) {
+            return Err(DownloadError::NotAllowed {
+                url: url.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Where a redirect from `current` to `location` goes.
+fn redirect_target(current: &str, location: &str) -> Option<String> {
+    let lower = location.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(location.to_string());
+    }
+    let uri: ureq::http::Uri = current.parse().ok()?;
+    let scheme = uri.scheme_str()?;
+    if let Some(rest) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{rest}"));
+    }
+    let authority = uri.authority()?;
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let dir = uri.path().rsplit_once('/').map_or("", |(d, _)| d);
+    Some(format!("{scheme}://{authority}{dir}/{location}"))
+}
+
+/// Downloads `url` into a temporary file in `dir`; at most `limit` bytes, within `timeouts`,
+/// from addresses `allowlist` allows.
 pub fn download(
     url: &str,
     limit: ByteSize,
     timeouts: Timeouts,
+    allowlist: &IpAllowlist,
     dir: &Path,
 ) -> Result<Staged, DownloadError> {
     let transport = |message: String| DownloadError::Transport {
@@ -88,13 +157,31 @@ pub fn download(
         url: url.to_string(),
         limit,
     };
-    let response = agent(timeouts).get(url).call().map_err(|e| match e {
-        ureq::Error::StatusCode(status) => DownloadError::Status {
-            url: url.to_string(),
-            status,
-        },
-        other => transport(other.to_string()),
-    })?;
+    let agent = agent(timeouts);
+    let mut current = url.to_string();
+    let mut hops = 0;
+    let response = loop {
+        check_address(&current, url, allowlist)?;
+        let response = agent.get(&current).call().map_err(|e| match e {
+            ureq::Error::StatusCode(status) => DownloadError::Status {
+                url: url.to_string(),
+                status,
+            },
+            other => transport(other.to_string()),
+        })?;
+        if !response.status().is_redirection() {
+            break response;
+        }
+        hops += 1;
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| transport("a redirect without a Location".into()))?;
+        current = redirect_target(&current, location)
+            .filter(|_| hops <= MAX_REDIRECTS)
+            .ok_or_else(|| transport(format!("too many redirects, or a bad one ('{location}')")))?;
+    };
     let mut body = response.into_body();
     if body.content_length().is_some_and(|n| n > limit.bytes()) {
         return Err(too_large());
@@ -152,7 +239,40 @@ mod tests {
     use std::io::Read as _;
     use std::time::{Duration, Instant};
 
-    use super::{ByteSize, DownloadError, Timeouts, download, name_of};
+    use super::{
+        ByteSize, DownloadError, IpAllowlist, Timeouts, download, name_of, redirect_target,
+    };
+
+    #[test]
+    fn redirect_targets() {
+        let from = "http://h:8/a/b/c.txt?x=1";
+        for (loc, want) in [
+            ("https://o/x", "https://o/x"),
+            ("//o/y", "http://o/y"),
+            ("/z", "http://h:8/z"),
+            ("d.txt", "http://h:8/a/b/d.txt"),
+        ] {
+            assert_eq!(redirect_target(from, loc).as_deref(), Some(want), "{loc}");
+        }
+    }
+
+    /// Loopback is refused unless allowed, before any connection is made.
+    #[test]
+    fn local_addresses_need_the_allowlist() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = "http://127.0.0.1:9/x";
+        let err = download(
+            url,
+            ByteSize(1),
+            Timeouts::DEFAULT,
+            &IpAllowlist::default(),
+            dir.path(),
+        );
+        assert!(
+            matches!(err, Err(DownloadError::NotAllowed { .. })),
+            "{err:?}"
+        );
+    }
 
     /// A server that accepts and reads the request but never answers: the read timeout ends
     /// the download with an error naming the URL.
@@ -175,7 +295,8 @@ mod tests {
             total: Duration::from_secs(10),
         };
         let started = Instant::now();
-        let err = download(&url, ByteSize(1 << 20), t, dir.path()).err();
+        let local = IpAllowlist::parse(&["127.0.0.1".to_string()]).unwrap_or_default();
+        let err = download(&url, ByteSize(1 << 20), t, &local, dir.path()).err();
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "{:?}",

@@ -197,6 +197,7 @@ impl From<super::download::DownloadError> for ApiError {
             D::Status { .. } | D::TooLarge { .. } | D::Transport { .. } => {
                 ApiError::BadRequest(e.to_string())
             }
+            D::NotAllowed { .. } => ApiError::Forbidden(e.to_string()),
             D::Spool { .. } => ApiError::Internal(e.to_string()),
         }
     }

@@ -174,6 +174,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def __init__(self, *a, **k):
         super().__init__(*a, directory=root, **k)
     def do_GET(self):
+        if self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path[len("/redirect/"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/stream/"):
             path = os.path.join(root, self.path[len("/stream/"):])
             if not os.path.isfile(path):
@@ -231,7 +237,8 @@ impl Drop for FileServer {
 fn fetch_from_urls(backend: Backend) {
     let server = TestServer::start(
         backend,
-        Opts::default().galaxy_extra("  allow_path_paste: true\n"),
+        Opts::default()
+            .galaxy_extra("  allow_path_paste: true\n  fetch_url_allowlist: [127.0.0.1]\n"),
     );
     let user = server.create_user("fetchurl");
     let key = user.key.as_str();
@@ -252,7 +259,7 @@ fn fetch_from_urls(backend: Backend) {
             {"destination": {"type": "hdca"}, "collection_type": "list", "name": "from urls",
              "elements": [
                 {"src": "url", "url": files.url("small.tsv"), "name": "s", "ext": "tabular"},
-                {"src": "url", "url": files.url("stream/big.txt"), "name": "b"}]}]}),
+                {"src": "url", "url": files.url("redirect/stream/big.txt"), "name": "b"}]}]}),
     );
     assert_eq!(status, 200, "fetch urls: {run}");
     let outputs = run["outputs"].as_array().expect("outputs");
@@ -353,7 +360,7 @@ fn fetch_file_url_needs_allow_path_paste() {
 fn fetch_url_over_the_limit() {
     let server = TestServer::start(
         Backend::Sqlite,
-        Opts::default().galaxy_extra("  upload_body_limit: 1M\n"),
+        Opts::default().galaxy_extra("  upload_body_limit: 1M\n  fetch_url_allowlist: 127.0.0.1\n"),
     );
     let user = server.create_user("fetchbig");
     let hist = server.create_history(&user.key, "too big");
@@ -395,4 +402,32 @@ fn fetch_url_over_the_limit() {
         })
         .unwrap_or_default();
     assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+/// Without `fetch_url_allowlist`, a URL on a local address is refused with a 403, as Galaxy
+/// refuses it; a redirect does not get around it.
+#[test]
+fn fetch_local_url_needs_the_allowlist() {
+    let server = TestServer::start(Backend::Sqlite, Opts::default());
+    let user = server.create_user("fetchlocal");
+    let hist = server.create_history(&user.key, "local");
+    let served = tempfile::tempdir().expect("temp dir");
+    std::fs::write(served.path().join("secret.txt"), "secret\n").expect("write secret.txt");
+    let files = FileServer::start(served.path());
+    for url in [
+        files.url("secret.txt"),
+        format!("http://localhost:{}/secret.txt", files.port),
+    ] {
+        let (status, body) = fetch(
+            &server,
+            &user.key,
+            &json!({"history_id": hist, "targets": [{"destination": {"type": "hdas"},
+                "elements": [{"src": "url", "url": url}]}]}),
+        );
+        assert_error(&url, status, &body, &[403]);
+        assert!(
+            str_field(&body, "err_msg").contains("fetch_url_allowlist"),
+            "{body}"
+        );
+    }
 }

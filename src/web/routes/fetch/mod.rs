@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use self::parse::{Element, Source, Target, bad, parse_targets};
 use super::client_address;
 use super::tools::{run_response, target_history};
-use crate::config::ByteSize;
+use crate::config::{ByteSize, IpAllowlist};
 use crate::jobs::submit::{self, StagedUpload, UploadCollection};
 use crate::tools::paste::{self, Staged};
 use crate::tools::{Tool, UPLOAD_TOOL_ID};
@@ -107,6 +107,7 @@ fn stage_target(
     store: &TusStore,
     spool: &Path,
     limit: ByteSize,
+    allowlist: &IpAllowlist,
 ) -> Result<Vec<StagedUpload>, ApiError> {
     let mut downloaded = Vec::with_capacity(target.elements.len());
     for element in &target.elements {
@@ -115,6 +116,7 @@ fn stage_target(
                 url,
                 limit,
                 download::Timeouts::DEFAULT,
+                allowlist,
                 spool,
             )?),
             _ => None,
@@ -181,11 +183,14 @@ pub(super) async fn fetch(
     let client = client_address(&req);
     let spool = state.env.settings.galaxy.file_path.clone();
     let limit = state.env.settings.galaxy.upload_body_limit;
+    // Checked when the configuration was loaded.
+    let allowlist = IpAllowlist::parse(&state.env.settings.galaxy.fetch_url_allowlist)
+        .map_err(|e| ApiError::Internal(format!("galaxy.fetch_url_allowlist: {e}")))?;
     let stage_store = store.clone();
     let staged = web::block(move || -> Result<_, ApiError> {
         let mut all = Vec::with_capacity(targets.len());
         for target in targets {
-            let uploads = stage_target(&target, &stage_store, &spool, limit)?;
+            let uploads = stage_target(&target, &stage_store, &spool, limit, &allowlist)?;
             all.push((target, uploads));
         }
         Ok(all)
