@@ -208,6 +208,7 @@ def main():
             check(hashlib.sha256(f.read()).hexdigest() == digest.hexdigest(), "upload_file content differs")
     collections(gi, history_id)
     fetched_collection(gi, history_id)
+    legacy_upload(gi, history_id)
 
     print("BIOBLEND OK")
 
@@ -330,6 +331,28 @@ def fetched_collection(gi, history_id):
     check(shown["deleted"] is True, f"after delete_dataset_collection: {shown}")
     check(gi.datasets.show_dataset(shown["elements"][0]["object"]["id"])["deleted"] is False,
           "deleting a collection deleted its datasets")
+
+
+def legacy_upload(gi, history_id):
+    """upload_file as BioBlend sends it to a Galaxy older than 22.01: a multipart POST
+    /api/tools with the file part files_0|file_data."""
+    from bioblend.util import attach_file
+
+    text = f"legacy {uuid.uuid4().hex}\r\nsecond line\r\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "legacy.txt")
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        payload = gi.tools._upload_payload(history_id, file_type="txt", file_name="legacy.txt")
+        payload["files_0|file_data"] = attach_file(path, name="legacy.txt")
+        try:
+            up = gi.tools._post(payload, files_attached=True)
+        finally:
+            payload["files_0|file_data"].close()
+    check(up["jobs"][0]["state"] == "ok", f"legacy upload: {up}")
+    check(up["outputs"][0]["name"] == "legacy.txt", f"legacy upload name: {up}")
+    got = gi.datasets.download_dataset(up["outputs"][0]["id"], maxwait=60)
+    check(got == text.replace("\r\n", "\n").encode(), f"legacy upload content: {got!r}")
 
 
 if __name__ == "__main__":
