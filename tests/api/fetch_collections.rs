@@ -431,3 +431,63 @@ fn fetch_local_url_needs_the_allowlist() {
         );
     }
 }
+
+/// A URL that fails in a later target stops the request before the tus upload of an earlier
+/// target is taken: the upload can be fetched afterwards.
+#[test]
+fn a_failed_url_keeps_the_tus_upload() {
+    let server = TestServer::start(
+        Backend::Sqlite,
+        Opts::default().galaxy_extra("  fetch_url_allowlist: 127.0.0.1\n"),
+    );
+    let user = server.create_user("fetchkeep");
+    let key = user.key.as_str();
+    let hist = server.create_history(key, "keep");
+    let served = tempfile::tempdir().expect("temp dir");
+    let files = FileServer::start(served.path());
+    let c = &server.api.client;
+    let tus = format!("{}/api/upload/resumable_upload", server.url);
+    let created = c
+        .post(&tus)
+        .header("x-api-key", key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "6")
+        .send()
+        .expect("tus POST");
+    assert_eq!(created.status().as_u16(), 201);
+    let location = created
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string();
+    let session = location.rsplit('/').next().unwrap_or_default().to_string();
+    let patched = c
+        .patch(format!("{}{location}", server.url))
+        .header("x-api-key", key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body("kept\r\n")
+        .send()
+        .expect("tus PATCH");
+    assert_eq!(patched.status().as_u16(), 204);
+    let files_target = json!({"destination": {"type": "hdca"}, "collection_type": "list",
+        "name": "kept", "elements": [{"src": "files", "name": "k"}]});
+    let (status, body) = fetch(
+        &server,
+        key,
+        &json!({"history_id": hist, "files_0|file_data": {"session_id": session},
+            "targets": [files_target.clone(), {"destination": {"type": "hdas"},
+                "elements": [{"src": "url", "url": files.url("missing.txt")}]}]}),
+    );
+    assert_error("a missing URL after a tus upload", status, &body, &[400]);
+    let (status, run) = fetch(
+        &server,
+        key,
+        &json!({"history_id": hist, "files_0|file_data": {"session_id": session},
+            "targets": [files_target]}),
+    );
+    assert_eq!(status, 200, "the upload is still there: {run}");
+    server.assert_dataset(key, &str_field(&run["outputs"][0], "id"), "kept\n");
+}

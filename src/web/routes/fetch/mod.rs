@@ -100,15 +100,13 @@ fn copy_in(path: &Path, spool: &Path) -> std::io::Result<Staged> {
     Ok(Staged { path: temp, size })
 }
 
-/// Stages a target's elements: URLs first (a URL that fails stops the request before any
-/// tus session is taken), then the others.
-fn stage_target(
+/// Downloads the URL elements of a target (`None` for the others).
+fn download_urls(
     target: &Target,
-    store: &TusStore,
     spool: &Path,
     limit: ByteSize,
     allowlist: &IpAllowlist,
-) -> Result<Vec<StagedUpload>, ApiError> {
+) -> Result<Vec<Option<Staged>>, ApiError> {
     let mut downloaded = Vec::with_capacity(target.elements.len());
     for element in &target.elements {
         downloaded.push(match &element.source {
@@ -122,6 +120,16 @@ fn stage_target(
             _ => None,
         });
     }
+    Ok(downloaded)
+}
+
+/// Stages a target's elements, its URLs already downloaded.
+fn stage_target(
+    target: &Target,
+    downloaded: Vec<Option<Staged>>,
+    store: &TusStore,
+    spool: &Path,
+) -> Result<Vec<StagedUpload>, ApiError> {
     let mut uploads = Vec::with_capacity(target.elements.len());
     for (element, downloaded) in target.elements.iter().zip(downloaded) {
         let staged = stage(element, downloaded, store, spool)?;
@@ -188,9 +196,14 @@ pub(super) async fn fetch(
         .map_err(|e| ApiError::Internal(format!("galaxy.fetch_url_allowlist: {e}")))?;
     let stage_store = store.clone();
     let staged = web::block(move || -> Result<_, ApiError> {
+        // Every URL first: one that fails stops the request before any tus session is taken.
+        let mut downloads = Vec::with_capacity(targets.len());
+        for target in &targets {
+            downloads.push(download_urls(target, &spool, limit, &allowlist)?);
+        }
         let mut all = Vec::with_capacity(targets.len());
-        for target in targets {
-            let uploads = stage_target(&target, &stage_store, &spool, limit, &allowlist)?;
+        for (target, downloaded) in targets.into_iter().zip(downloads) {
+            let uploads = stage_target(&target, downloaded, &stage_store, &spool)?;
             all.push((target, uploads));
         }
         Ok(all)
