@@ -153,3 +153,36 @@ fn multipart_upload(backend: Backend) {
     );
     assert_error("someone else's history", status, &body, &[403, 404]);
 }
+
+/// A multipart body over `upload_body_limit` is answered 413 naming the limit; nothing is
+/// left in the object store.
+#[test]
+fn multipart_upload_over_the_limit() {
+    let server = TestServer::start(
+        Backend::Sqlite,
+        Opts::default().galaxy_extra("  upload_body_limit: 1M\n"),
+    );
+    let user = server.create_user("formbig");
+    let hist = server.create_history(&user.key, "too big");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, "x".repeat(2 << 20)).expect("write big.txt");
+    let (status, body) = post_form(
+        &server,
+        &user.key,
+        &[
+            "tool_id=upload1".into(),
+            format!("history_id={hist}"),
+            format!("files_0|file_data=@{}", path.display()),
+        ],
+    );
+    assert_error("multipart over the limit", status, &body, &[413]);
+    assert!(
+        str_field(&body, "err_msg").contains("upload_body_limit"),
+        "{body}"
+    );
+    let (_, contents) = server
+        .api
+        .get(&format!("/api/histories/{hist}/contents"), Some(&user.key));
+    assert_eq!(contents, json!([]), "a refused upload created something");
+}
