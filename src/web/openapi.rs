@@ -284,7 +284,7 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     (
         "get",
         "/api/dataset_collections/{id}/contents/{collection_id}",
-        "The elements of a dataset collection or of one of its sub-collections",
+        "The elements of a dataset collection or of one of its sub-collections; ?limit=&offset=",
         "dataset_collections",
         true,
     ),

@@ -43,6 +43,16 @@ fn collection_upkeep(backend: Backend) {
     assert_eq!(top.len(), 2);
     assert_eq!(top[1]["element_identifier"], "p2");
     assert_eq!(top[1]["element_type"], "dataset_collection");
+    let (status, paged) = server
+        .api
+        .get(&format!("{contents_url}?offset=1&limit=5"), Some(key));
+    assert_eq!(status, 200, "{paged}");
+    assert_eq!(paged.as_array().map(Vec::len), Some(1), "{paged}");
+    assert_eq!(paged[0]["element_identifier"], "p2");
+    let (status, body) = server
+        .api
+        .get(&format!("{contents_url}?limit=-1"), Some(key));
+    assert_error("negative limit", status, &body, &[400]);
     let pair_id = str_field(&top[1]["object"], "id");
     let pair_url = format!("/api/dataset_collections/{id}/contents/{pair_id}");
     let (status, pair) = server.api.get(&pair_url, Some(key));

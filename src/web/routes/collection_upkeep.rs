@@ -2,8 +2,9 @@
 //! (`purge`: the element datasets purged as a dataset purge does) of
 //! `/api/histories/{history_id}/contents/dataset_collections/{id}` (BioBlend's
 //! `update_dataset_collection`, `delete_dataset_collection`), and
-//! `GET /api/dataset_collections/{id}/contents/{collection_id}`, the elements of the
-//! collection or of one of its sub-collections (the `contents_url` an hdca advertises).
+//! `GET /api/dataset_collections/{id}/contents/{collection_id}` (`?limit=&offset=`), the
+//! elements of the collection or of one of its sub-collections (the `contents_url` an hdca
+//! advertises).
 
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
@@ -136,10 +137,18 @@ fn find_collection(c: &Collection, id: i64) -> Option<&Collection> {
     })
 }
 
+/// `?limit=&offset=` of the contents, as Galaxy pages them.
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
 async fn contents(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
+    page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let (id, collection_id) = ids_of(&state, path.into_inner())?;
@@ -151,5 +160,10 @@ async fn contents(
             state.ids.encode(id)
         ))
     })?;
-    Ok(HttpResponse::Ok().json(json::collection_elements(&state.ids, sub)))
+    let elements: Vec<Value> = json::collection_elements(&state.ids, sub)
+        .into_iter()
+        .skip(page.offset.unwrap_or(0))
+        .take(page.limit.unwrap_or(usize::MAX))
+        .collect();
+    Ok(HttpResponse::Ok().json(elements))
 }
