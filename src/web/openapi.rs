@@ -151,7 +151,7 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     (
         "get",
         "/api/histories/{id}/contents",
-        "The datasets and collections of a history, in hid order",
+        "The datasets and collections of a history, in hid order; ?deleted=, ?visible=, ?types=dataset,dataset_collection",
         "histories",
         true,
     ),

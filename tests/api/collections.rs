@@ -157,6 +157,45 @@ fn collections_and_mapping(backend: Backend) {
     for job in jobs {
         server.wait_job_ok(key, &str_field(job, "id"));
     }
+    // History contents filtered as BioBlend's show_history(contents=True, ...) asks.
+    let listed = |query: &str| -> Vec<String> {
+        let (status, v) = server.api.get(
+            &format!("/api/histories/{hist}/contents?{query}"),
+            Some(key),
+        );
+        assert_eq!(status, 200, "contents?{query}: {v}");
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| str_field(i, "id"))
+            .collect()
+    };
+    let hidden: Vec<String> = run["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|o| str_field(o, "id"))
+        .collect();
+    let visible = listed("visible=True");
+    assert!(
+        hidden.iter().all(|h| !visible.contains(h)),
+        "hidden outputs listed"
+    );
+    assert!(visible.contains(&out_id) && visible.contains(&data[0]));
+    assert_eq!(listed("visible=False"), hidden);
+    assert_eq!(
+        listed("types=dataset_collection"),
+        [list_id.clone(), paired_id.clone(), out_id.clone()]
+    );
+    assert_eq!(
+        listed("types=dataset&types=dataset_collection&deleted=False").len(),
+        43
+    );
+    let (status, body) = server.api.get(
+        &format!("/api/histories/{hist}/contents?types=library"),
+        Some(key),
+    );
+    assert_error("types=library", status, &body, &[400]);
     let (status, out) = server
         .api
         .get(&format!("/api/dataset_collections/{out_id}"), Some(key));

@@ -310,6 +310,15 @@ def fetched_collection(gi, history_id):
         check(e["object"]["visible"] is False, f"element shown in the history: {e}")
         got = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
         check(got == text.encode(), f"element {e['element_identifier']}: {got!r}")
+    shown_ids = {c["id"] for c in gi.histories.show_history(history_id, contents=True,
+                                                             visible=True)}
+    check(coll_id in shown_ids, "the fetched collection is not listed as visible")
+    check(not any(e["object"]["id"] in shown_ids for e in shown["elements"]),
+          "a collection's element datasets are listed as visible")
+    colls = gi.histories.show_history(history_id, contents=True, types=["dataset_collection"])
+    check(coll_id in {c["id"] for c in colls}
+          and all(c["history_content_type"] == "dataset_collection" for c in colls),
+          f"show_history(types=['dataset_collection']): {colls}")
     again = gi.dataset_collections.show_dataset_collection(coll_id)
     check(again["name"] == "fetched" and again["element_count"] == 3, f"show: {again}")
 

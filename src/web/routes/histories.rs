@@ -169,9 +169,11 @@ async fn contents(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let id = state.ids.decode(&path)?;
+    let filter = super::contents_filter::ContentsFilter::parse(&query)?;
     let (ds, hdcas) = state
         .db(move |c| {
             accessible_history(c, &caller, id)?;
@@ -184,10 +186,12 @@ async fn contents(
     // Datasets and collections share the history's hids: one list in hid order.
     let mut items: Vec<(i64, serde_json::Value)> = ds
         .iter()
+        .filter(|d| filter.keeps_dataset(d))
         .map(|d| (d.hid, json::content_item(&state.ids, d)))
         .chain(
             hdcas
                 .iter()
+                .filter(|(h, _)| filter.keeps_hdca(h))
                 .map(|(h, c)| (h.hid, json::hdca_summary(&state.ids, h, c))),
         )
         .collect();

@@ -4,6 +4,7 @@ mod authenticate;
 mod collection_download;
 mod collection_upkeep;
 mod collections;
+mod contents_filter;
 mod datasets;
 mod fetch;
 mod handlers;
