@@ -131,6 +131,10 @@ pub struct GalaxySettings {
     /// Whether admins may add server files to a history by path (`src: path` in
     /// `POST /api/tools/fetch`), as Galaxy's option of the same name.
     pub allow_path_paste: bool,
+    /// The local network addresses (`10.0.1.5`, `10.0.1.0/24`, `fd00::/8`) that `src: url`
+    /// fetches may reach; every other private address is refused, as in Galaxy.
+    #[serde(deserialize_with = "string_or_list")]
+    pub fetch_url_allowlist: Vec<String>,
 }
 
 impl Default for GalaxySettings {
@@ -154,6 +158,7 @@ impl Default for GalaxySettings {
             upload_body_limit: ByteSize(ByteSize::GIB),
             tus_upload_store: None,
             allow_path_paste: false,
+            fetch_url_allowlist: Vec::new(),
         }
     }
 }

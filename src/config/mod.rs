@@ -4,6 +4,7 @@
 mod condition;
 mod execution;
 pub mod galaxy;
+pub mod ip_allowlist;
 pub mod job_conf;
 mod job_conf_xml;
 mod job_conf_yml;
@@ -21,6 +22,7 @@ pub use execution::{EnvEntry, Execution, Resubmit, RunnerKind, Shell};
 pub use galaxy::{
     CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,
 };
+pub use ip_allowlist::IpAllowlist;
 pub use job_conf::{
     AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping,
 };

@@ -270,3 +270,30 @@ fn body_limits_take_sizes_and_reject_bad_values_naming_the_key() {
         assert_eq!(*at, Some(line), "{value}: {err}");
     }
 }
+
+#[test]
+fn fetch_url_allowlist_takes_addresses_and_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "g.yml",
+        "galaxy:\n  fetch_url_allowlist: 10.0.0.5,192.168.0.0/16\n",
+    );
+    let s = Settings::load_with_env(Some(&p), Vec::new()).unwrap();
+    assert_eq!(
+        s.galaxy.fetch_url_allowlist,
+        vec!["10.0.0.5".to_string(), "192.168.0.0/16".to_string()]
+    );
+    let p = write(
+        dir.path(),
+        "bad.yml",
+        "galaxy:\n  fetch_url_allowlist: [127.0.0.1, intranet]\n",
+    );
+    let err = Settings::load_with_env(Some(&p), Vec::new()).unwrap_err();
+    let ConfigError::Invalid { key, line, .. } = &err else {
+        panic!("not an Invalid error: {err}");
+    };
+    assert_eq!(key, "galaxy.fetch_url_allowlist", "{err}");
+    assert_eq!(*line, Some(2), "{err}");
+    assert!(err.to_string().contains("intranet"), "{err}");
+}

@@ -55,6 +55,9 @@ impl Settings {
                 &format!("expected sqlite:///PATH or postgresql://USER@HOST/DB, got `{url}`"),
             ));
         }
+        if let Err(e) = super::IpAllowlist::parse(&g.fetch_url_allowlist) {
+            return Err(bad("galaxy.fetch_url_allowlist", &e));
+        }
         if u32::from_str_radix(&self.gravity.gunicorn.umask, 8).is_err() {
             return Err(bad(
                 "gravity.gunicorn.umask",

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod runners;
 pub mod states;
 pub mod submit;
+pub mod uploads;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,14 +1,15 @@
-//! Creating jobs: a tool run becomes a `new` job with `queued` output datasets; an `upload1`
-//! paste becomes a dataset written at once, recorded by a finished job.
+//! Creating jobs: a tool run becomes a `new` job with `queued` output datasets. Uploads,
+//! written at once and recorded by a finished job, are in `jobs::uploads` (re-exported here).
 
 use std::sync::Arc;
 
+pub use super::uploads::{
+    StagedUpload, UploadCollection, Uploaded, create_upload, create_uploads, create_uploads_in,
+};
+use crate::db::DbConn;
 use crate::db::models::{Dataset, Job};
 use crate::db::queries::collections::{self, MappedCreated, MappedRun, NewCollection};
-use crate::db::queries::transitions::{self, End};
-use crate::db::queries::{datasets, jobs, notify};
-use crate::db::{DbConn, DbError};
-use crate::tools::paste::Staged;
+use crate::db::queries::{jobs, notify};
 use crate::tools::{ParamValue, Tool};
 
 use super::assign::Assignment;
@@ -66,148 +67,6 @@ pub fn create_tool_job(
         log::warn!("(job {}) could not notify handlers: {e}", job.id);
     }
     Ok((job, outputs, assignment))
-}
-
-/// An upload with its content written to a temporary file (or why it could not be).
-pub struct StagedUpload {
-    pub name: Option<String>,
-    /// `auto` when not given.
-    pub file_type: String,
-    pub content: Result<Staged, String>,
-}
-
-/// Writes a pasted dataset: the job and dataset rows first (so the file has its id), then the
-/// file, then both rows finished.
-pub fn create_upload(
-    env: &JobsEnv,
-    conn: &mut DbConn,
-    user_id: Option<i64>,
-    history_id: i64,
-    tool: &Tool,
-    upload: StagedUpload,
-    client_address: Option<&str>,
-) -> Result<(Job, Dataset), JobError> {
-    let (job, mut datasets) = create_uploads(
-        env,
-        conn,
-        user_id,
-        history_id,
-        tool,
-        vec![upload],
-        client_address,
-    )?;
-    let dataset = datasets
-        .pop()
-        .ok_or_else(|| JobError::Internal("upload created no dataset".into()))?;
-    Ok((job, dataset))
-}
-
-/// One finished upload job with one dataset per upload (`POST /api/tools/fetch` sends the
-/// elements of a target): the rows first, then each file moved into place, then the job
-/// ended, `ok` when every file is in place.
-pub fn create_uploads(
-    env: &JobsEnv,
-    conn: &mut DbConn,
-    user_id: Option<i64>,
-    history_id: i64,
-    tool: &Tool,
-    uploads: Vec<StagedUpload>,
-    client_address: Option<&str>,
-) -> Result<(Job, Vec<Dataset>), JobError> {
-    let mut params = serde_json::Map::new();
-    let mut outputs = Vec::new();
-    for (i, upload) in uploads.iter().enumerate() {
-        let ext = if upload.file_type == "auto" {
-            "txt".to_string()
-        } else {
-            upload.file_type.clone()
-        };
-        let name = upload
-            .name
-            .clone()
-            .unwrap_or_else(|| "Pasted Entry".to_string());
-        if i == 0 {
-            params.insert("file_type".into(), upload.file_type.clone().into());
-        }
-        params.insert(
-            format!("files_{i}|file_type"),
-            upload.file_type.clone().into(),
-        );
-        params.insert(format!("files_{i}|NAME"), name.clone().into());
-        let output = if i == 0 {
-            primary_output(tool)
-        } else {
-            format!("output{i}")
-        };
-        outputs.push((output, name, ext));
-    }
-    let params = serde_json::Value::Object(params).to_string();
-    let spec = jobs::JobSpec {
-        user_id,
-        history_id,
-        tool_id: &tool.id,
-        tool_version: &tool.version,
-        state: JobState::Queued,
-        handler: Some(&env.server_name),
-        handler_tag: None,
-        params: &params,
-        destination_id: None,
-        client_address,
-        inputs: vec![],
-        outputs,
-    };
-    let (job, outputs) = jobs::create_job(conn, &spec)?;
-    if outputs.len() != uploads.len() {
-        return Err(JobError::Internal("upload created too few datasets".into()));
-    }
-    let mut sizes = Vec::new();
-    let mut failures = Vec::new();
-    for ((_, dataset), upload) in outputs.iter().zip(uploads) {
-        let path = env.dataset_path(dataset.id);
-        let written = upload.content.and_then(|staged| {
-            staged
-                .persist(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        });
-        match written {
-            Ok(size) => sizes.push((dataset.id, size as i64)),
-            Err(info) => {
-                sizes.push((dataset.id, 0));
-                failures.push(info);
-            }
-        }
-    }
-    let ok = failures.is_empty();
-    let info = (!ok).then(|| failures.join("; "));
-    let token = jobs::claim_queued_upload(conn, job.id)?;
-    let end = End {
-        id: job.id,
-        tok: token,
-        ok,
-        exit_code: Some(if ok { 0 } else { 1 }),
-        stdout: String::new(),
-        stderr: info.clone().unwrap_or_default(),
-        info,
-        outputs: Some(sizes),
-        metrics: Vec::new(),
-    };
-    transitions::apply(conn, &[], &[], &[end])?;
-    let job = jobs::find_job(conn, job.id)?
-        .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))?;
-    let mut datasets = Vec::new();
-    for (_, d) in outputs {
-        datasets.push(
-            datasets::find_dataset(conn, d.id)?
-                .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))?,
-        );
-    }
-    Ok((job, datasets))
-}
-
-fn primary_output(tool: &Tool) -> String {
-    tool.outputs
-        .first()
-        .map_or_else(|| "output0".to_string(), |o| o.name.clone())
 }
 
 /// A run's output datasets: (output name, dataset name, format). A dataset is named by its
@@ -322,7 +181,7 @@ pub fn create_mapped_tool_jobs(
             .map(|(o, out)| {
                 (
                     format!("{} on collection {hid}", req.tool.name),
-                    out.name.clone(),
+                    Some(out.name.clone()),
                     tree.map_leaves(&mut |j| (*j, o)),
                 )
             })

@@ -24,7 +24,7 @@ mod sanitize;
 mod stdio;
 mod template;
 mod tree;
-mod upload;
+pub mod upload;
 mod values;
 mod xml;
 

@@ -11,8 +11,8 @@
 //! accepted too. `url_paste` is stored as the dataset's content (URLs in it are not fetched).
 //! A body read by the API streams the first pasted content it holds to disk
 //! ([`PastedFile`]); that content is the upload's, whichever of the forms carried it.
-//! `files_0|ftp_files` (`upload_from_ftp`) and `files_0|file_data` (multipart uploads) are
-//! refused with a 400. `dbkey` is accepted and not recorded.
+//! `files_0|ftp_files` (`upload_from_ftp`) is refused with a 400; `files_0|file_data` is a
+//! multipart file part (`web::routes::upload_form`), never a JSON value. `dbkey` is accepted and not recorded.
 
 use serde_json::{Map, Value};
 
@@ -90,6 +90,28 @@ pub(crate) fn upload_request(
             message: "no content was pasted".into(),
         });
     }
+    let options = upload_options(inputs)?;
+    Ok(UploadRequest {
+        content,
+        name: options.name,
+        file_type: options.file_type,
+        to_posix_lines: options.to_posix_lines,
+        space_to_tab: options.space_to_tab,
+    })
+}
+
+/// How an upload is to be stored: its name, datatype and line conversions.
+pub struct UploadOptions {
+    pub name: Option<String>,
+    /// `auto` when not given.
+    pub file_type: String,
+    pub to_posix_lines: bool,
+    pub space_to_tab: bool,
+}
+
+/// The options of `files_0` (`files_0|NAME`, `file_type`, `files_0|to_posix_lines`,
+/// `files_0|space_to_tab`), whatever carries the content (a paste, or a multipart file part).
+pub fn upload_options(inputs: &Map<String, Value>) -> Result<UploadOptions, ToolInputError> {
     let name = file_field(inputs, "NAME")
         .map(|v| text_of("files_0|NAME", v))
         .transpose()?
@@ -120,8 +142,7 @@ pub(crate) fn upload_request(
         file_field(inputs, "space_to_tab"),
         false,
     )?;
-    Ok(UploadRequest {
-        content,
+    Ok(UploadOptions {
         name,
         file_type,
         to_posix_lines,

@@ -190,6 +190,19 @@ impl From<super::tus::TusError> for ApiError {
     }
 }
 
+impl From<super::download::DownloadError> for ApiError {
+    fn from(e: super::download::DownloadError) -> Self {
+        use super::download::DownloadError as D;
+        match e {
+            D::Status { .. } | D::TooLarge { .. } | D::Transport { .. } => {
+                ApiError::BadRequest(e.to_string())
+            }
+            D::NotAllowed { .. } => ApiError::Forbidden(e.to_string()),
+            D::Spool { .. } => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Any other 413 (actix's own payload extractors answer in plain text) in Galaxy's shape.
 pub fn payload_too_large<B>(
     res: actix_web::dev::ServiceResponse<B>,

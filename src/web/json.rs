@@ -384,7 +384,8 @@ pub fn hdca(ids: &IdEncoder, h: &Hdca, c: &Collection) -> Value {
     v
 }
 
-fn collection_elements(ids: &IdEncoder, c: &Collection) -> Vec<Value> {
+/// The elements of a collection (Galaxy's DCESummary list), sub-collections nested.
+pub fn collection_elements(ids: &IdEncoder, c: &Collection) -> Vec<Value> {
     c.elements
         .iter()
         .map(|e| {

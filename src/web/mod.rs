@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body;
 pub mod dashboard;
+pub mod download;
 pub mod errors;
 pub mod ids;
 pub mod json;

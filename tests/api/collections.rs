@@ -147,9 +147,55 @@ fn collections_and_mapping(backend: Backend) {
     assert_eq!(implicit[0]["output_name"], "out_file1");
     assert_eq!(implicit[0]["element_count"], 20);
     let out_id = str_field(&implicit[0], "id");
+    // As in Galaxy, the per-element outputs are hidden and the output collection is shown.
+    assert_eq!(implicit[0]["visible"], true, "{run}");
+    for o in run["outputs"].as_array().expect("outputs") {
+        assert_eq!(o["visible"], false, "a mapped output is visible: {o}");
+        let shown = server.dataset(key, &str_field(o, "id"));
+        assert_eq!(shown["visible"], false, "{shown}");
+    }
     for job in jobs {
         server.wait_job_ok(key, &str_field(job, "id"));
     }
+    // History contents filtered as BioBlend's show_history(contents=True, ...) asks.
+    let listed = |query: &str| -> Vec<String> {
+        let (status, v) = server.api.get(
+            &format!("/api/histories/{hist}/contents?{query}"),
+            Some(key),
+        );
+        assert_eq!(status, 200, "contents?{query}: {v}");
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| str_field(i, "id"))
+            .collect()
+    };
+    let hidden: Vec<String> = run["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|o| str_field(o, "id"))
+        .collect();
+    let visible = listed("visible=True");
+    assert!(
+        hidden.iter().all(|h| !visible.contains(h)),
+        "hidden outputs listed"
+    );
+    assert!(visible.contains(&out_id) && visible.contains(&data[0]));
+    assert_eq!(listed("visible=False"), hidden);
+    assert_eq!(
+        listed("types=dataset_collection"),
+        [list_id.clone(), paired_id.clone(), out_id.clone()]
+    );
+    assert_eq!(
+        listed("types=dataset&types=dataset_collection&deleted=False").len(),
+        43
+    );
+    let (status, body) = server.api.get(
+        &format!("/api/histories/{hist}/contents?types=library"),
+        Some(key),
+    );
+    assert_error("types=library", status, &body, &[400]);
     let (status, out) = server
         .api
         .get(&format!("/api/dataset_collections/{out_id}"), Some(key));
@@ -198,6 +244,12 @@ fn collections_and_mapping(backend: Backend) {
     assert_eq!(run["jobs"].as_array().map(Vec::len), Some(3), "{run}");
     assert_eq!(run["outputs"].as_array().map(Vec::len), Some(3), "{run}");
     assert_eq!(run["implicit_collections"], json!([]));
+    for o in run["outputs"].as_array().expect("outputs") {
+        assert_eq!(
+            o["visible"], true,
+            "a batch output without a collection: {o}"
+        );
+    }
     for job in run["jobs"].as_array().expect("jobs") {
         server.wait_job_ok(key, &str_field(job, "id"));
     }

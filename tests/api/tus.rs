@@ -308,12 +308,14 @@ fn fetch_pastes_and_refuses_what_it_does_not_do() {
     assert_eq!(server.display(&user.key, &second), "raw\r");
     for (payload, want) in [
         (json!({"history_id": hid}), 400),
+        // A collection target without its collection_type.
         (
             json!({"history_id": hid, "targets": [{"destination": {"type": "hdca"}, "elements": [{"src": "pasted", "paste_content": "x"}]}]}),
             400,
         ),
+        // A URL scheme other than http, https and file.
         (
-            json!({"history_id": hid, "targets": [{"destination": {"type": "hdas"}, "elements": [{"src": "url", "url": "http://example.org/x"}]}]}),
+            json!({"history_id": hid, "targets": [{"destination": {"type": "hdas"}, "elements": [{"src": "url", "url": "ftp://example.org/x"}]}]}),
             400,
         ),
         (

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import uuid
+import zipfile
 
 from bioblend.galaxy import GalaxyInstance
 from bioblend.galaxy.dataset_collections import (
@@ -206,6 +207,8 @@ def main():
         with open(got, "rb") as f:
             check(hashlib.sha256(f.read()).hexdigest() == digest.hexdigest(), "upload_file content differs")
     collections(gi, history_id)
+    fetched_collection(gi, history_id)
+    legacy_upload(gi, history_id)
 
     print("BIOBLEND OK")
 
@@ -273,6 +276,92 @@ def collections(gi, history_id):
     for i, e in enumerate(out["elements"]):
         content = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
         check(content == f"a{i}\nb{i}\nc{i}\n".encode(), f"element {i}: {content!r}")
+
+
+def fetched_collection(gi, history_id):
+    """Three files through BioBlend's tus uploader into a new list (the fetch API with an
+    hdca destination), shown, then renamed, hidden, deleted and purged with BioBlend's
+    collection calls."""
+    texts = [f"fetched {i} {uuid.uuid4().hex}\n" for i in range(3)]
+    payload = {"history_id": history_id, "targets": [{
+        "destination": {"type": "hdca"}, "collection_type": "list", "name": "fetched",
+        "elements": []}]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, text in enumerate(texts):
+            path = os.path.join(tmp, f"part{i}.txt")
+            with open(path, "w") as f:
+                f.write(text)
+            uploader = gi.get_tus_uploader(path)
+            uploader.upload()
+            payload[f"files_{i}|file_data"] = {"session_id": uploader.session_id,
+                                               "name": f"part{i}.txt"}
+            payload["targets"][0]["elements"].append(
+                {"src": "files", "name": f"e{i}", "ext": "txt", "dbkey": "?"})
+        run = gi.make_post_request(gi.url + "/tools/fetch", payload=payload)
+    check(run["jobs"][0]["state"] == "ok", f"fetch into a list: {run}")
+    colls = run["output_collections"]
+    check(len(colls) == 1 and colls[0]["collection_type"] == "list", f"fetch: {run}")
+    coll_id = colls[0]["id"]
+
+    shown = gi.histories.show_dataset_collection(history_id, coll_id)
+    check([e["element_identifier"] for e in shown["elements"]] == ["e0", "e1", "e2"],
+          f"show_dataset_collection: {shown}")
+    for e, text in zip(shown["elements"], texts):
+        check(e["object"]["visible"] is False, f"element shown in the history: {e}")
+        got = gi.datasets.download_dataset(e["object"]["id"], maxwait=60)
+        check(got == text.encode(), f"element {e['element_identifier']}: {got!r}")
+    shown_ids = {c["id"] for c in gi.histories.show_history(history_id, contents=True,
+                                                             visible=True)}
+    check(coll_id in shown_ids, "the fetched collection is not listed as visible")
+    check(not any(e["object"]["id"] in shown_ids for e in shown["elements"]),
+          "a collection's element datasets are listed as visible")
+    colls = gi.histories.show_history(history_id, contents=True, types=["dataset_collection"])
+    check(coll_id in {c["id"] for c in colls}
+          and all(c["history_content_type"] == "dataset_collection" for c in colls),
+          f"show_history(types=['dataset_collection']): {colls}")
+    again = gi.dataset_collections.show_dataset_collection(coll_id)
+    check(again["name"] == "fetched" and again["element_count"] == 3, f"show: {again}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = os.path.join(tmp, "fetched.zip")
+        got = gi.dataset_collections.download_dataset_collection(coll_id, archive)
+        check(got["archive_type"] == "zip", f"download_dataset_collection: {got}")
+        with zipfile.ZipFile(archive) as z:
+            names = sorted(z.namelist())
+            check(names == [f"fetched/e{i}.txt" for i in range(3)], f"archive: {names}")
+            check(z.read("fetched/e1.txt") == texts[1].encode(), "archive content")
+
+    updated = gi.histories.update_dataset_collection(history_id, coll_id, name="kept",
+                                                     visible=False)
+    check(updated["name"] == "kept" and updated["visible"] is False,
+          f"update_dataset_collection: {updated}")
+    gi.histories.delete_dataset_collection(history_id, coll_id)
+    shown = gi.histories.show_dataset_collection(history_id, coll_id)
+    check(shown["deleted"] is True, f"after delete_dataset_collection: {shown}")
+    check(gi.datasets.show_dataset(shown["elements"][0]["object"]["id"])["deleted"] is False,
+          "deleting a collection deleted its datasets")
+
+
+def legacy_upload(gi, history_id):
+    """upload_file as BioBlend sends it to a Galaxy older than 22.01: a multipart POST
+    /api/tools with the file part files_0|file_data."""
+    from bioblend.util import attach_file
+
+    text = f"legacy {uuid.uuid4().hex}\r\nsecond line\r\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "legacy.txt")
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        payload = gi.tools._upload_payload(history_id, file_type="txt", file_name="legacy.txt")
+        payload["files_0|file_data"] = attach_file(path, name="legacy.txt")
+        try:
+            up = gi.tools._post(payload, files_attached=True)
+        finally:
+            payload["files_0|file_data"].close()
+    check(up["jobs"][0]["state"] == "ok", f"legacy upload: {up}")
+    check(up["outputs"][0]["name"] == "legacy.txt", f"legacy upload name: {up}")
+    got = gi.datasets.download_dataset(up["outputs"][0]["id"], maxwait=60)
+    check(got == text.replace("\r\n", "\n").encode(), f"legacy upload content: {got!r}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ pub mod attempts;
 pub mod claim;
 pub mod collections;
 pub mod datasets;
+pub mod hdcas;
 pub mod histories;
 pub mod jobs;
 pub mod limits;

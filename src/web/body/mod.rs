@@ -3,6 +3,7 @@
 //! disk. Every body over its limit is answered with Galaxy's error JSON (413).
 
 mod json_stream;
+mod multipart;
 mod reader;
 mod tool_request;
 
@@ -19,6 +20,7 @@ use futures_util::StreamExt as _;
 use super::ApiError;
 use crate::config::{ByteSize, GalaxySettings};
 
+pub use multipart::{FilePart, MultipartBody, is_multipart, read_multipart};
 pub use tool_request::{ToolRequestBody, read_tool_request};
 
 /// At most this much of a body over its limit is read (and dropped) before the 413 is sent,

@@ -44,7 +44,7 @@ pub(crate) fn accessible_hdca(
 }
 
 /// The collection types this server builds: `list`, `paired`, nested with `:`.
-fn check_type(collection_type: &str) -> Result<(), ApiError> {
+pub(super) fn check_type(collection_type: &str) -> Result<(), ApiError> {
     let levels: Vec<&str> = collection_type.split(':').collect();
     if levels.len() > MAX_DEPTH || levels.iter().any(|l| !matches!(*l, "list" | "paired")) {
         return Err(ApiError::BadRequest(format!(

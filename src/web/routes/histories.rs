@@ -169,9 +169,11 @@ async fn contents(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let id = state.ids.decode(&path)?;
+    let filter = super::contents_filter::ContentsFilter::parse(&query)?;
     let (ds, hdcas) = state
         .db(move |c| {
             accessible_history(c, &caller, id)?;
@@ -184,10 +186,12 @@ async fn contents(
     // Datasets and collections share the history's hids: one list in hid order.
     let mut items: Vec<(i64, serde_json::Value)> = ds
         .iter()
+        .filter(|d| filter.keeps_dataset(d))
         .map(|d| (d.hid, json::content_item(&state.ids, d)))
         .chain(
             hdcas
                 .iter()
+                .filter(|(h, _)| filter.keeps_hdca(h))
                 .map(|(h, c)| (h.hid, json::hdca_summary(&state.ids, h, c))),
         )
         .collect();
@@ -228,7 +232,7 @@ fn opt_str(map: &Map<String, Value>, key: &str) -> Result<Option<Option<String>>
 }
 
 /// A name: a string, not empty.
-fn opt_name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+pub(super) fn opt_name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     match opt_str(map, "name")? {
         None => Ok(None),
         Some(Some(n)) if !n.trim().is_empty() => Ok(Some(n)),
@@ -240,7 +244,7 @@ fn opt_name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
 
 /// An optional boolean field of a payload (JSON `true`/`false`, or the strings Galaxy's
 /// clients sometimes send).
-fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
+pub(super) fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -253,7 +257,7 @@ fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiErro
 }
 
 /// Removes the files of purged datasets (a file already gone is fine).
-async fn remove_files(state: &AppState, ids: Vec<i64>) -> Result<(), ApiError> {
+pub(super) async fn remove_files(state: &AppState, ids: Vec<i64>) -> Result<(), ApiError> {
     let paths: Vec<_> = ids.iter().map(|id| state.env.dataset_path(*id)).collect();
     web::block(move || {
         for p in paths {
@@ -274,7 +278,7 @@ async fn remove_files(state: &AppState, ids: Vec<i64>) -> Result<(), ApiError> {
 }
 
 /// The refusal of a purge while jobs may still write some of the datasets.
-fn busy(list: &[(i64, crate::jobs::states::DatasetState)]) -> ApiError {
+pub(super) fn busy(list: &[(i64, crate::jobs::states::DatasetState)]) -> ApiError {
     let names: Vec<String> = list.iter().map(|(hid, s)| format!("{hid} ({s})")).collect();
     ApiError::BadRequest(format!(
         "Cannot purge while a job may still write dataset(s) {}: wait until they finish or \
@@ -351,13 +355,13 @@ async fn update(
 }
 
 #[derive(Debug, Deserialize)]
-struct PurgeQuery {
+pub(super) struct PurgeQuery {
     #[serde(default, deserialize_with = "query_bool")]
     purge: Option<bool>,
 }
 
 /// `purge` from the query string or the JSON body (BioBlend sends the body).
-fn purge_flag(q: &PurgeQuery, body: &[u8]) -> Result<bool, ApiError> {
+pub(super) fn purge_flag(q: &PurgeQuery, body: &[u8]) -> Result<bool, ApiError> {
     let payload = body_object(body)?;
     Ok(q.purge.unwrap_or(false) || opt_bool(&payload, "purge")?.unwrap_or(false))
 }

@@ -1,7 +1,10 @@
 //! The API routes, one file per resource.
 
 mod authenticate;
+mod collection_download;
+mod collection_upkeep;
 mod collections;
+mod contents_filter;
 mod datasets;
 mod fetch;
 mod handlers;
@@ -9,6 +12,7 @@ mod histories;
 mod jobs;
 mod meta;
 mod tools;
+mod upload_form;
 mod uploads;
 mod users;
 
@@ -25,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     jobs::configure(cfg);
     histories::configure(cfg);
     collections::configure(cfg);
+    collection_upkeep::configure(cfg);
+    collection_download::configure(cfg);
     datasets::configure(cfg);
     handlers::configure(cfg);
     uploads::configure(cfg);

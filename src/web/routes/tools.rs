@@ -47,7 +47,7 @@ async fn show(
 }
 
 /// `inputs` as an object; clients may also send it as a JSON string.
-fn inputs_of(payload: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn inputs_of(payload: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     match payload.get("inputs") {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m.clone()),
@@ -70,6 +70,9 @@ async fn run(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
+    if crate::web::body::is_multipart(&req) {
+        return super::upload_form::run(req, state, caller, body).await;
+    }
     let spool_dir = state.env.settings.galaxy.file_path.clone();
     let ToolRequestBody { payload, pasted } =
         read_tool_request(&req, body, spool_dir.clone()).await?;
