@@ -29,6 +29,7 @@ mod bioblend;
 mod bodies;
 mod cancel;
 mod collections;
+mod datatypes;
 mod disk;
 mod helpers;
 mod isolation;
