@@ -368,22 +368,31 @@ impl HandlerCore {
         started: Option<(JobDir, Vec<OutputFile>)>,
         failure: Option<Failure>,
     ) {
+        // The outputs from the database when not known; then the end read from the files
+        // (sizes, metadata) without holding a connection.
         let collect = || {
             let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
-            self.env.blocking(move |c| {
-                let (dir, output_ids) = match started {
+            async move {
+                let (dir, outputs) = match started {
                     Some(started) => started,
                     None => {
-                        let dir = JobDir {
-                            root: env.job_directory(job_id),
-                        };
-                        let outputs = q::job_outputs(c, job_id)?.into_iter();
-                        (dir, outputs.map(|(_, d)| (d.id, d.extension)).collect())
+                        let outputs = env
+                            .blocking(move |c| {
+                                let outputs = q::job_outputs(c, job_id)?.into_iter();
+                                Ok(outputs.map(|(_, d)| (d.id, d.extension)).collect())
+                            })
+                            .await?;
+                        let root = env.job_directory(job_id);
+                        (JobDir { root }, outputs)
                     }
                 };
-                let end = collect_end(&env, &dir, job_id, token, output_ids, failure);
-                Ok((end, dir))
-            })
+                tokio::task::spawn_blocking(move || {
+                    let end = collect_end(&env, &dir, job_id, token, outputs, failure);
+                    (end, dir)
+                })
+                .await
+                .map_err(|e| JobError::Internal(format!("collecting the job's end: {e}")))
+            }
         };
         let result = match self.persist(collect).await {
             Ok((end, dir)) => self
