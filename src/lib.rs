@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod ctl;
+pub mod datatypes;
 pub mod db;
 pub mod faults;
 pub mod jobs;

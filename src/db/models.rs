@@ -85,6 +85,8 @@ pub struct Dataset {
     pub annotation: Option<String>,
     pub visible: bool,
     pub purged: bool,
+    /// Galaxy's metadata as JSON text (`columns`, `column_types`, …); `None` until set.
+    pub metadata: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

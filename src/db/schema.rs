@@ -54,6 +54,7 @@ diesel::table! {
         annotation -> Nullable<Text>,
         visible -> Bool,
         purged -> Bool,
+        metadata -> Nullable<Text>,
     }
 }
 

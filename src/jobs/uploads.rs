@@ -5,7 +5,8 @@
 
 use crate::db::models::{Dataset, Job};
 use crate::db::queries::collections::{self, CollectionRow, Hdca, MappedRun, NewCollection};
-use crate::db::queries::transitions::{self, End};
+use crate::datatypes;
+use crate::db::queries::transitions::{self, End, Output};
 use crate::db::queries::{datasets, jobs};
 use crate::db::{DbConn, DbError};
 use crate::tools::Tool;
@@ -177,15 +178,26 @@ pub fn create_uploads_in(
     let mut failures = Vec::new();
     for ((_, dataset), upload) in outputs.iter().zip(uploads) {
         let path = env.dataset_path(dataset.id);
+        let file_type = upload.file_type;
         let written = upload.content.and_then(|staged| {
             staged
                 .persist(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))
         });
         match written {
-            Ok(size) => sizes.push((dataset.id, size as i64)),
+            Ok(size) => {
+                // `auto` is sniffed; an explicit type is kept.
+                let ext = datatypes::upload_ext(&file_type, &path);
+                let metadata = datatypes::metadata_json(&path, &ext);
+                sizes.push(Output {
+                    id: dataset.id,
+                    size: size as i64,
+                    ext: Some(ext),
+                    metadata,
+                });
+            }
             Err(info) => {
-                sizes.push((dataset.id, 0));
+                sizes.push(Output::sized(dataset.id, 0));
                 failures.push(info);
             }
         }

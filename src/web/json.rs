@@ -37,7 +37,7 @@ pub fn user(ids: &IdEncoder, u: &User, is_admin: bool) -> Value {
 
 pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
     let id = ids.encode(d.id);
-    json!({
+    let mut v = json!({
         "model_class": "HistoryDatasetAssociation",
         "id": id,
         "name": d.name,
@@ -54,7 +54,7 @@ pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
         "genome_build": "?",
         "misc_info": d.info.clone().unwrap_or_default(),
         "misc_blurb": blurb(d),
-        "data_type": "galaxy.datatypes.data.Text",
+        "data_type": crate::datatypes::class_name(&d.extension),
         "history_content_type": "dataset",
         "type": "file",
         "dataset_id": id,
@@ -69,7 +69,18 @@ pub fn dataset(ids: &IdEncoder, d: &Dataset) -> Value {
         "tags": [],
         "annotation": d.annotation,
         "metadata_dbkey": "?",
-    })
+    });
+    // Galaxy's serializer: each metadata element as `metadata_<name>`.
+    if let Some(Value::Object(m)) = d
+        .metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+    {
+        for (name, value) in m {
+            v[format!("metadata_{name}")] = value;
+        }
+    }
+    v
 }
 
 fn blurb(d: &Dataset) -> String {

@@ -30,6 +30,7 @@ mod bodies;
 mod cancel;
 mod collection_upkeep;
 mod collections;
+mod datatypes;
 mod disk;
 mod fetch_collections;
 mod helpers;

@@ -25,6 +25,7 @@ use super::batch::Transitions;
 
 mod claims;
 mod command;
+mod end;
 mod recovery;
 mod resubmit;
 mod run;

@@ -142,6 +142,7 @@ async fn run(
         .db(move |c| {
             let history = target_history(c, &caller, history_id)?;
             let mut data_inputs = Vec::new();
+            let mut columns = std::collections::HashMap::new();
             for (name, r) in crate::tools::data_inputs(&values) {
                 {
                     if r.src != "hda" {
@@ -151,9 +152,16 @@ async fn run(
                         )));
                     }
                     let id = ids.decode(&r.id)?;
-                    accessible_dataset(c, &caller, id)?;
+                    let dataset = accessible_dataset(c, &caller, id)?;
+                    if let Some(n) = crate::datatypes::columns(dataset.metadata.as_deref()) {
+                        columns.insert(r.id.clone(), n);
+                    }
                     data_inputs.push((name.clone(), id));
                 }
+            }
+            if !columns.is_empty() {
+                // A data_column past the last column of its dataset's metadata.
+                tool.check_state(&inputs, &|r| columns.get(&r.id).copied())?;
             }
             let request = RunRequest {
                 user_id: caller.user_id(),

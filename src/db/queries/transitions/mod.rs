@@ -49,14 +49,38 @@ pub struct End {
     pub stdout: String,
     pub stderr: String,
     pub info: Option<String>,
-    /// (dataset id, size in bytes) of its outputs; `None`: all of them, empty (nothing was
+    /// Its outputs with their sizes and metadata; `None`: all of them, empty (nothing was
     /// written: a job that failed before it ran, or the benchmark's no-op runner).
     #[serde(skip)]
-    pub outputs: Option<Vec<(i64, i64)>>,
+    pub outputs: Option<Vec<Output>>,
     /// (name, value) of the job's metrics, recorded under [`METRICS_PLUGIN`] when, and only
     /// when, this end is applied.
     #[serde(skip)]
     pub metrics: Vec<(String, f64)>,
+}
+
+/// One output of an ending job, as its file says: written with the end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    /// The dataset.
+    pub id: i64,
+    /// Its size in bytes.
+    pub size: i64,
+    /// A new extension (an upload sent as `auto`, sniffed); `None`: kept.
+    pub ext: Option<String>,
+    /// Its metadata as JSON text; `None`: none.
+    pub metadata: Option<String>,
+}
+
+impl Output {
+    /// An output of `size` bytes, its extension kept, without metadata.
+    pub fn sized(id: i64, size: i64) -> Self {
+        Self {
+            id,
+            size,
+            ..Self::default()
+        }
+    }
 }
 
 /// The plugin the metrics of an [`End`] are recorded under: Galaxy's `core`.

@@ -49,8 +49,10 @@ const END: &str = "WITH t AS MATERIALIZED (SELECT * FROM json_to_recordset($1::j
       SELECT id, state, NULL, $2 FROM ended), \
     listed AS (UPDATE dataset SET \
       state = CASE e.state WHEN 'ok' THEN 'ok' WHEN 'deleted' THEN 'discarded' ELSE 'error' END, \
-      file_size = o.size, deleted = (e.state = 'deleted'), update_time = $2 \
-      FROM json_to_recordset($3::json) AS o(job bigint, id bigint, size bigint) JOIN ended e ON e.id = o.job \
+      file_size = o.size, deleted = (e.state = 'deleted'), update_time = $2, \
+      extension = COALESCE(o.ext, dataset.extension), metadata = o.metadata \
+      FROM json_to_recordset($3::json) AS o(job bigint, id bigint, size bigint, ext text, metadata text) \
+      JOIN ended e ON e.id = o.job \
       WHERE dataset.id = o.id), \
     whole AS (UPDATE dataset SET \
       state = CASE e.state WHEN 'ok' THEN 'ok' WHEN 'deleted' THEN 'discarded' ELSE 'error' END, \
@@ -75,10 +77,12 @@ struct EndRow<'a> {
 }
 
 #[derive(Serialize)]
-struct OutputRow {
+struct OutputRow<'a> {
     job: i64,
     id: i64,
     size: i64,
+    ext: Option<&'a str>,
+    metadata: Option<&'a str>,
 }
 
 fn sql(template: &str) -> String {
@@ -124,10 +128,12 @@ pub(super) fn apply(
         let mut outputs: Vec<OutputRow> = ends
             .iter()
             .flat_map(|e| {
-                e.outputs.iter().flatten().map(|&(id, size)| OutputRow {
+                e.outputs.iter().flatten().map(|o| OutputRow {
                     job: e.id,
-                    id,
-                    size,
+                    id: o.id,
+                    size: o.size,
+                    ext: o.ext.as_deref(),
+                    metadata: o.metadata.as_deref(),
                 })
             })
             .collect();

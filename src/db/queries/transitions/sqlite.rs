@@ -30,17 +30,20 @@ const END: &str = "UPDATE job SET state = CASE WHEN job.state = 'deleting' THEN 
     WHERE job.id = t.id AND job.claim_token = t.tok \
     AND (job.state IN ('running', 'queued', 'deleting')) IS TRUE RETURNING job.id, job.state";
 
-const OUTPUTS: &str = "UPDATE dataset SET state = t.state, file_size = t.size, deleted = t.deleted, update_time = ?2 \
-    FROM (SELECT value ->> 'id' AS id, value ->> 'size' AS size, value ->> 'state' AS state, value ->> 'deleted' AS deleted \
-      FROM json_each(?1)) AS t \
+const OUTPUTS: &str = "UPDATE dataset SET state = t.state, file_size = t.size, deleted = t.deleted, update_time = ?2, \
+    extension = COALESCE(t.ext, dataset.extension), metadata = t.metadata \
+    FROM (SELECT value ->> 'id' AS id, value ->> 'size' AS size, value ->> 'state' AS state, value ->> 'deleted' AS deleted, \
+      value ->> 'ext' AS ext, value ->> 'metadata' AS metadata FROM json_each(?1)) AS t \
     WHERE dataset.id = t.id";
 
 #[derive(Serialize)]
-struct OutputRow {
+struct OutputRow<'a> {
     id: i64,
     size: i64,
     state: DatasetState,
     deleted: bool,
+    ext: Option<&'a str>,
+    metadata: Option<&'a str>,
 }
 
 /// The state of the outputs of a job that ended in `job_state`.
@@ -146,11 +149,13 @@ pub(super) fn apply(
                 };
                 let ds_state = dataset_state(state);
                 match &end.outputs {
-                    Some(outputs) => listed.extend(outputs.iter().map(|&(id, size)| OutputRow {
-                        id,
-                        size,
+                    Some(outputs) => listed.extend(outputs.iter().map(|o| OutputRow {
+                        id: o.id,
+                        size: o.size,
                         state: ds_state,
                         deleted: state == JobState::Deleted,
+                        ext: o.ext.as_deref(),
+                        metadata: o.metadata.as_deref(),
                     })),
                     None => whole.entry(state).or_default().push(end.id),
                 }
@@ -201,6 +206,7 @@ mod tests {
                 "info",
                 "size",
                 "state",
+                "metadata",
             ];
             assert_eq!(unknown_state_literals(sql, &keys), [""; 0], "{sql}");
         }

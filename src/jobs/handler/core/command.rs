@@ -14,7 +14,7 @@ pub(super) fn build_command(
     env: &JobsEnv,
     c: &mut crate::db::DbConn,
     job: &Job,
-) -> Result<(String, Vec<i64>), JobError> {
+) -> Result<(String, Vec<(i64, String)>), JobError> {
     let tool = env
         .toolbox
         .get(&job.tool_id)
@@ -40,7 +40,10 @@ pub(super) fn build_command(
         })
         .collect();
     let outputs = q::job_outputs(c, job.id)?;
-    let output_ids = outputs.iter().map(|(_, ds)| ds.id).collect();
+    let output_ids = outputs
+        .iter()
+        .map(|(_, ds)| (ds.id, ds.extension.clone()))
+        .collect();
     let output_paths: BTreeMap<String, String> = outputs
         .into_iter()
         .map(|(link, ds)| {

@@ -9,16 +9,17 @@ use std::time::Duration;
 
 use super::HandlerCore;
 use super::command::build_command;
+use super::end::{OutputFile, collect_end};
 use crate::config::{CleanupJob, Execution, RunnerKind};
 use crate::db::models::Job;
 use crate::db::queries::transitions::{End, ExternalId, Start};
 use crate::db::queries::{attempts, jobs as q};
+use crate::jobs::JobError;
 use crate::jobs::runners::{
-    Failure, FailureKind, JobDir, JobRunner, JobSpec, LocalRunner, Progress, ProgressRx,
-    RunnerError, cluster_job_name,
+    Failure, FailureKind, JobDir, JobRunner, JobSpec, Progress, ProgressRx, RunnerError,
+    cluster_job_name,
 };
 use crate::jobs::states::JobState;
-use crate::jobs::{JobError, JobsEnv};
 
 /// A job sent back for another attempt: run it again with this token, after this delay.
 pub(super) struct Again {
@@ -137,7 +138,7 @@ impl HandlerCore {
                     .runner
                     .prepare(&spec, &command)
                     .map_err(|e| JobError::Io(format!("{}: {e}", spec.dir.root.display())))?;
-                for ds in &outputs {
+                for (ds, _) in &outputs {
                     let path = env.dataset_path(*ds);
                     if let Some(parent) = path.parent() {
                         std::fs::create_dir_all(parent)
@@ -255,7 +256,7 @@ impl HandlerCore {
         mut progress: ProgressRx,
         mut running: bool,
         marks: (&str, &str),
-        outputs: Option<Vec<i64>>,
+        outputs: Option<Vec<OutputFile>>,
     ) -> Option<Again> {
         let job_id = spec.job_id;
         let failure = loop {
@@ -364,25 +365,34 @@ impl HandlerCore {
         &self,
         job_id: i64,
         token: i64,
-        started: Option<(JobDir, Vec<i64>)>,
+        started: Option<(JobDir, Vec<OutputFile>)>,
         failure: Option<Failure>,
     ) {
+        // The outputs from the database when not known; then the end read from the files
+        // (sizes, metadata) without holding a connection.
         let collect = || {
             let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
-            self.env.blocking(move |c| {
-                let (dir, output_ids) = match started {
+            async move {
+                let (dir, outputs) = match started {
                     Some(started) => started,
                     None => {
-                        let dir = JobDir {
-                            root: env.job_directory(job_id),
-                        };
-                        let ids = q::job_outputs(c, job_id)?.into_iter().map(|(_, d)| d.id);
-                        (dir, ids.collect())
+                        let outputs = env
+                            .blocking(move |c| {
+                                let outputs = q::job_outputs(c, job_id)?.into_iter();
+                                Ok(outputs.map(|(_, d)| (d.id, d.extension)).collect())
+                            })
+                            .await?;
+                        let root = env.job_directory(job_id);
+                        (JobDir { root }, outputs)
                     }
                 };
-                let end = collect_end(&env, &dir, job_id, token, output_ids, failure);
-                Ok((end, dir))
-            })
+                tokio::task::spawn_blocking(move || {
+                    let end = collect_end(&env, &dir, job_id, token, outputs, failure);
+                    (end, dir)
+                })
+                .await
+                .map_err(|e| JobError::Internal(format!("collecting the job's end: {e}")))
+            }
         };
         let result = match self.persist(collect).await {
             Ok((end, dir)) => self
@@ -427,85 +437,5 @@ impl HandlerCore {
         if dependents || !self.limits.is_empty() {
             self.wake();
         }
-    }
-}
-
-/// The end of a job whose process has ended: its exit code and output from its directory,
-/// the sizes of its outputs (an output the job did not write is created empty). A job that
-/// failed for lack of disk space says so, naming the full place, and is logged at WARN.
-fn collect_end(
-    env: &JobsEnv,
-    dir: &JobDir,
-    job_id: i64,
-    token: i64,
-    outputs: Vec<i64>,
-    failure: Option<Failure>,
-) -> End {
-    let mut outcome = LocalRunner::collect(dir);
-    let paths: Vec<_> = outputs.iter().map(|ds| env.dataset_path(*ds)).collect();
-    let no_space = match outcome.exit_code {
-        Some(0) => None,
-        _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
-    };
-    let outputs = outputs
-        .into_iter()
-        .zip(&paths)
-        .map(|(ds, path)| {
-            let size = match std::fs::metadata(path) {
-                Ok(m) => m.len() as i64,
-                Err(_) => {
-                    let _ = std::fs::write(path, b"");
-                    0
-                }
-            };
-            (ds, size)
-        })
-        .collect();
-    let ended = match (&failure, outcome.exit_code) {
-        (Some(f), _) => Some(f.message.clone()),
-        (None, None) => Some("the job's process ended without writing its exit code".to_string()),
-        (None, Some(0)) => None,
-        (None, Some(code)) => Some(format!("exit code {code}")),
-    };
-    if let Some(f) = failure
-        .as_ref()
-        .filter(|f| f.kind != FailureKind::Cancelled)
-    {
-        // Said where the tool's own errors are read too.
-        if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
-            outcome.stderr.push('\n');
-        }
-        outcome.stderr.push_str(&f.message);
-    }
-    let info = match (no_space, ended) {
-        (Some(no_space), ended) => {
-            log::warn!(
-                "(job {job_id}) {no_space}{}",
-                ended
-                    .as_deref()
-                    .map(|e| format!("; {e}"))
-                    .unwrap_or_default()
-            );
-            if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
-                outcome.stderr.push('\n');
-            }
-            outcome.stderr.push_str(&no_space);
-            Some(match ended {
-                Some(e) => format!("{no_space}; {e}"),
-                None => no_space,
-            })
-        }
-        (None, ended) => ended,
-    };
-    End {
-        id: job_id,
-        tok: token,
-        ok: outcome.exit_code == Some(0) && failure.is_none(),
-        exit_code: outcome.exit_code,
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        info,
-        outputs: Some(outputs),
-        metrics: crate::jobs::runners::metrics::read(dir),
     }
 }

@@ -1,0 +1,107 @@
+//! The end of a job whose process has ended, read from its directory and its output
+//! files: exit code, captured output, metrics, and each output's size and metadata
+//! (`crate::datatypes`, computed here, outside the database, and written with the end).
+
+use std::path::Path;
+
+use crate::datatypes;
+use crate::db::queries::transitions::{End, Output};
+use crate::jobs::JobsEnv;
+use crate::jobs::runners::{Failure, FailureKind, JobDir, LocalRunner};
+
+/// An output dataset of a job: its id and extension.
+pub(super) type OutputFile = (i64, String);
+
+/// An output's size (an output the job did not write is created empty) and, for a job that
+/// ended `ok`, its metadata by its extension.
+fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len() as i64,
+        Err(_) => {
+            let _ = std::fs::write(path, b"");
+            0
+        }
+    };
+    let metadata = ok.then(|| datatypes::metadata_json(path, ext)).flatten();
+    Output {
+        id,
+        size,
+        ext: None,
+        metadata,
+    }
+}
+
+/// The end of a job whose process has ended: its exit code and output from its directory,
+/// the sizes of its outputs (an output the job did not write is created empty). A job that
+/// failed for lack of disk space says so, naming the full place, and is logged at WARN.
+pub(super) fn collect_end(
+    env: &JobsEnv,
+    dir: &JobDir,
+    job_id: i64,
+    token: i64,
+    outputs: Vec<OutputFile>,
+    failure: Option<Failure>,
+) -> End {
+    let mut outcome = LocalRunner::collect(dir);
+    let paths: Vec<_> = outputs
+        .iter()
+        .map(|(ds, _)| env.dataset_path(*ds))
+        .collect();
+    let no_space = match outcome.exit_code {
+        Some(0) => None,
+        _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
+    };
+    let ended = match (&failure, outcome.exit_code) {
+        (Some(f), _) => Some(f.message.clone()),
+        (None, None) => Some("the job's process ended without writing its exit code".to_string()),
+        (None, Some(0)) => None,
+        (None, Some(code)) => Some(format!("exit code {code}")),
+    };
+    if let Some(f) = failure
+        .as_ref()
+        .filter(|f| f.kind != FailureKind::Cancelled)
+    {
+        // Said where the tool's own errors are read too.
+        if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+            outcome.stderr.push('\n');
+        }
+        outcome.stderr.push_str(&f.message);
+    }
+    let info = match (no_space, ended) {
+        (Some(no_space), ended) => {
+            log::warn!(
+                "(job {job_id}) {no_space}{}",
+                ended
+                    .as_deref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            );
+            if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+                outcome.stderr.push('\n');
+            }
+            outcome.stderr.push_str(&no_space);
+            Some(match ended {
+                Some(e) => format!("{no_space}; {e}"),
+                None => no_space,
+            })
+        }
+        (None, ended) => ended,
+    };
+    let ok = outcome.exit_code == Some(0) && failure.is_none();
+    let outputs = outputs
+        .into_iter()
+        .zip(&paths)
+        .map(|((id, ext), path)| output(id, &ext, path, ok))
+        .collect();
+    End {
+        id: job_id,
+        tok: token,
+        ok,
+        exit_code: outcome.exit_code,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        info,
+        outputs: Some(outputs),
+        metrics: crate::jobs::runners::metrics::read(dir),
+    }
+}
