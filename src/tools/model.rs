@@ -68,6 +68,8 @@ pub struct Tool {
     /// Section name from tool_conf.xml, if any.
     pub section: Option<String>,
     pub source_file: PathBuf,
+    /// `<tests>`, as written (`tests_xml`); served as Galaxy's test dicts (`tests_json`).
+    pub tests: Vec<super::tests_xml::ToolTest>,
 }
 
 /// `<requirement type="package" version="1.0">name</requirement>`.
