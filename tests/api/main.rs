@@ -38,5 +38,6 @@ mod metrics;
 mod nested_tools;
 mod restart;
 mod supervisor;
+mod tool_test;
 mod tus;
 mod upkeep;
