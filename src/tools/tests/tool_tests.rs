@@ -9,6 +9,10 @@ const NESTED: &str = r#"<tool id="t" name="T" version="2.0">
   <command>cat '$input' > '$out'</command>
   <inputs>
     <param name="input" type="data" format="txt"/>
+    <param name="fmt" type="select">
+      <option value="t">Tab separated</option>
+      <option value="c">Comma</option>
+    </param>
     <conditional name="mode">
       <param name="kind" type="select">
         <option value="plain" selected="true">Plain text</option>
@@ -28,8 +32,9 @@ const NESTED: &str = r#"<tool id="t" name="T" version="2.0">
   <tests>
     <test expect_num_outputs="1">
       <param name="input" value="a.txt" ftype="txt"/>
+      <param name="fmt" value="Comma"/>
       <conditional name="mode">
-        <param name="kind" value="Fancy output"/>
+        <param name="kind" value="fancy"/>
         <param name="width" value="7"/>
       </conditional>
       <repeat name="queries"><param name="q" value="x y"/></repeat>
@@ -57,6 +62,7 @@ fn nested_test_params_become_galaxys_flat_inputs() {
         d["inputs"],
         json!({
             "input": ["a.txt"],
+            "fmt": ["c"],
             "mode|kind": ["fancy"],
             "mode|width": ["7"],
             "queries_0|q": "x y",
@@ -99,7 +105,10 @@ fn a_test_this_server_cannot_run_is_an_error_not_a_load_failure() {
 
 #[test]
 fn a_missing_required_dataset_is_reported() {
-    let xml = NESTED.replace(r#"<param name="input" value="a.txt" ftype="txt"/>"#, "");
+    let xml = NESTED.replace(
+        r#"<param name="input" value="a.txt" ftype="txt"/>"#,
+        r#"<param name="input"/>"#,
+    );
     let dicts = tool(&xml).test_dicts();
     let d = &dicts[0];
     assert_eq!(d["error"], true, "{d:#}");
