@@ -189,7 +189,15 @@ pub struct UploadRequest {
 impl UploadRequest {
     /// Writes the dataset's content, converted, into a temporary file in `dir`.
     pub fn stage(self, dir: &Path) -> std::io::Result<super::paste::Staged> {
-        super::paste::stage(self.content, self.to_posix_lines, self.space_to_tab, dir)
+        // Galaxy keeps the file of a compressed datatype (`fastqsanger.gz`) compressed.
+        let decompress = !self.file_type.ends_with("gz");
+        super::paste::stage_upload(
+            self.content,
+            self.to_posix_lines,
+            self.space_to_tab,
+            decompress,
+            dir,
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 //! Form bodies of `POST /api/tools`, as Galaxy's own clients send them (galaxy-tool-test
 //! posts `requests`' `data=` and `files=`): `application/x-www-form-urlencoded` fields, and
-//! `multipart/form-data` whose file parts (`files_0|file_data`) are streamed to disk as pasted
-//! content is. Every field is a string (`inputs` is a JSON string, which the route parses);
-//! the fields may take `room` bytes of memory, a file part only disk.
+//! `multipart/form-data` whose file part (`files_0|file_data`, any bytes) is streamed to disk
+//! as pasted content is, and staged as Galaxy's `upload1` stages a file
+//! (`paste::stage_upload`). Every field is a string (`inputs` is a JSON string, which the
+//! route parses); the fields may take `room` bytes of memory, a file part only disk.
 
 use std::io::Read;
 use std::path::Path;
@@ -116,7 +117,7 @@ pub(super) fn multipart(
         let (name, filename) = disposition(&headers)?;
         if filename.is_some() && paste.is_none() {
             let mut writer =
-                PasteWriter::create(spool_dir).map_err(|e| spool_error(spool_dir, e))?;
+                PasteWriter::create_raw(spool_dir).map_err(|e| spool_error(spool_dir, e))?;
             r.stream_until(delimiter.as_bytes(), |piece| {
                 writer.write(piece).map_err(|e| spool_error(spool_dir, e))
             })?;
