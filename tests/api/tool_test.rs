@@ -41,7 +41,7 @@ fn galaxy_tool_test(backend: Backend) {
     for tool in SHIPPED {
         let count = summary[*tool]["1.0.0"]["count"].as_u64().unwrap_or(0);
         assert!(count > 0, "{tool} has no tests in the summary: {summary}");
-        let report = run_tool_tests(&server, &bin, &user.key, tool);
+        let report = run_tool_tests(&server, &bin, &user.key, tool, &[]);
         let results = &report["results"];
         assert_eq!(
             (results["total"].as_u64(), results["errors"].as_u64()),
@@ -60,9 +60,44 @@ fn galaxy_tool_test(backend: Backend) {
     }
 }
 
+/// `--force_path_paste`: the client uploads the test data as `file://` paths (an admin, with
+/// `allow_path_paste`); anyone else is refused.
+#[test]
+fn galaxy_tool_test_with_path_paste() {
+    let bin = tool_test_bin();
+    let opts = Opts::default().galaxy_extra("  allow_path_paste: true\n");
+    let server = TestServer::start(Backend::Sqlite, opts);
+    let report = run_tool_tests(&server, &bin, ADMIN_KEY, "cat1", &["--force_path_paste"]);
+    let results = &report["results"];
+    assert_eq!(results["errors"].as_u64(), Some(0), "{report:#}");
+    assert_eq!(results["failures"].as_u64(), Some(0), "{report:#}");
+    assert!(results["total"].as_u64().unwrap_or(0) >= 3, "{report:#}");
+
+    let user = server.create_user("notadmin");
+    let hid = server.create_history(&user.key, "paths");
+    let file = crate::helpers::manifest_dir().join("tools/test-data/1.bed");
+    let body = serde_json::json!({"tool_id": "upload1", "history_id": hid, "inputs": {
+        "files_0|url_paste": format!("file://{}", file.display())}});
+    let (status, body) = server.api.post("/api/tools", Some(&user.key), &body);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["err_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("administrators"),
+        "{body}"
+    );
+}
+
 /// `galaxy-tool-test -u URL -k KEY -a ADMIN_KEY -t TOOL -j REPORT` (300 s at most): asserts it
 /// exits 0 and returns its JSON report.
-fn run_tool_tests(server: &TestServer, bin: &PathBuf, key: &str, tool: &str) -> Value {
+fn run_tool_tests(
+    server: &TestServer,
+    bin: &PathBuf,
+    key: &str,
+    tool: &str,
+    extra: &[&str],
+) -> Value {
     let dir = server.dir.path();
     let report_path = dir.join(format!("tool-test-{tool}.json"));
     let out_path = dir.join(format!("tool-test-{tool}.out"));
@@ -81,6 +116,7 @@ fn run_tool_tests(server: &TestServer, bin: &PathBuf, key: &str, tool: &str) -> 
         .arg("-j")
         .arg(&report_path)
         .arg("--verbose")
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out_path).expect("create galaxy-tool-test's stdout file"))
         .stderr(fs::File::create(&err_path).expect("create galaxy-tool-test's stderr file"))
@@ -149,6 +185,20 @@ fn test_data_routes_refuse_bad_requests() {
         body.as_str()
             .unwrap_or_default()
             .ends_with("tools/test-data/1.bed"),
+        "{body}"
+    );
+    // A path upload needs allow_path_paste, even for an admin.
+    let hid = server.create_history(ADMIN_KEY, "paths");
+    let file = body.as_str().unwrap_or_default();
+    let run = serde_json::json!({"tool_id": "upload1", "history_id": hid,
+        "inputs": {"files_0|url_paste": format!("file://{file}")}});
+    let (status, body) = api.post("/api/tools", Some(ADMIN_KEY), &run);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["err_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("allow_path_paste"),
         "{body}"
     );
 }

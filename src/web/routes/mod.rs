@@ -8,6 +8,7 @@ mod handlers;
 mod histories;
 mod jobs;
 mod meta;
+mod path_paste;
 mod provenance;
 mod tool_tests;
 mod tools;
