@@ -60,6 +60,25 @@ fn galaxy_tool_test(backend: Backend) {
     }
 }
 
+/// A tool with a conditional, a repeat, a section and a multiple data param: the test params
+/// inside their groups (and unqualified) reach the tool as Galaxy's flat keys.
+#[test]
+fn galaxy_tool_test_with_groups() {
+    let bin = tool_test_bin();
+    let conf = crate::helpers::manifest_dir().join("tests/fixtures/tools/tooltest/tool_conf.xml");
+    let opts = Opts::default().tool_config_file(&conf.display().to_string());
+    let server = TestServer::start(Backend::Sqlite, opts);
+    let report = run_tool_tests(&server, &bin, ADMIN_KEY, "nested_tooltest", &[]);
+    let results = &report["results"];
+    assert_eq!(results["total"].as_u64(), Some(3), "{report:#}");
+    assert_eq!(results["errors"].as_u64(), Some(0), "{report:#}");
+    assert_eq!(results["failures"].as_u64(), Some(0), "{report:#}");
+    let inputs = &report["tests"][0]["data"]["inputs"];
+    assert_eq!(inputs["mode|n"], "2", "{report:#}");
+    assert_eq!(inputs["r_1|q"], "second", "{report:#}");
+    assert_eq!(inputs["adv|flag"], true, "{report:#}");
+}
+
 /// `--force_path_paste`: the client uploads the test data as `file://` paths (an admin, with
 /// `allow_path_paste`); anyone else is refused.
 #[test]
