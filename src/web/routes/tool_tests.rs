@@ -126,22 +126,25 @@ async fn test_data_download(
 ) -> Result<HttpResponse, ApiError> {
     let tool = tool_at(&state, &path, q.tool_version.as_deref())?;
     let filename = q.filename.clone();
-    let (name, bytes) = web::block(move || {
+    let (name, f, len) = web::block(move || {
         let file = test_data_file(&tool, filename.as_deref())?;
-        let bytes = std::fs::read(&file)
-            .map_err(|e| ApiError::Internal(format!("reading {}: {e}", file.display())))?;
+        let unreadable =
+            |e: std::io::Error| ApiError::Internal(format!("reading {}: {e}", file.display()));
+        let f = std::fs::File::open(&file).map_err(unreadable)?;
+        let len = f.metadata().map_err(unreadable)?.len();
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().replace('"', ""))
             .unwrap_or_default();
-        Ok::<_, ApiError>((name, bytes))
+        Ok::<_, ApiError>((name, f, len))
     })
     .await??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("application/octet-stream")
         .insert_header((
             "content-disposition",
             format!("attachment; filename=\"{name}\""),
         ))
-        .body(bytes))
+        .no_chunking(len);
+    Ok(resp.streaming(super::datasets::stream_file(f, len)))
 }
