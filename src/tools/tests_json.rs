@@ -105,7 +105,7 @@ impl Processing {
                         continue;
                     };
                     out.extend(self.level(&case.inputs, &place)?);
-                    if declared.is_some() {
+                    if declared_value.is_some() {
                         let value = simple_value(&c.test, json!([case.value]), self.unqualified);
                         out.insert(for_state(&test_place), value);
                     }

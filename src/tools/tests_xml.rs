@@ -69,7 +69,7 @@ fn parse_test(cx: &Ctx<'_>, el: &Element) -> ToolTest {
         maxseconds: el.attr("maxseconds").map(str::to_string),
         ..ToolTest::default()
     };
-    let mut problem: Option<(&Element, String, &str)> = None;
+    let mut problem: Problem<'_> = None;
     collect_params(el, "", &mut test.params, &mut problem);
     for child in &el.children {
         match child.name.as_str() {
@@ -97,6 +97,7 @@ fn parse_test(cx: &Ctx<'_>, el: &Element) -> ToolTest {
     test
 }
 
+/// The first construct of a test the server cannot run: element, construct, why.
 type Problem<'e> = Option<(&'e Element, String, &'static str)>;
 
 /// Galaxy's `__expand_input_elems`: this level's params, then those of its repeats (numbered
