@@ -8,6 +8,7 @@
 //! - `inputs`/`values`/`upload`: checking what a client posts to `/api/tools`.
 //! - `template`/`sanitize`: rendering `<command>` safely.
 //! - `json`: Galaxy's tool dictionaries for `/api/tools`.
+//! - `tests_xml`/`tests_json`: `<tests>` and Galaxy's test dicts for `/api/tools/{id}/test_data`.
 
 pub mod model;
 
@@ -23,6 +24,8 @@ pub mod paste;
 mod sanitize;
 mod stdio;
 mod template;
+mod tests_json;
+pub mod tests_xml;
 mod tree;
 pub mod upload;
 mod values;

@@ -68,6 +68,8 @@ pub struct Tool {
     /// Section name from tool_conf.xml, if any.
     pub section: Option<String>,
     pub source_file: PathBuf,
+    /// `<tests>`, as written (`tests_xml`); served as Galaxy's test dicts (`tests_json`).
+    pub tests: Vec<super::tests_xml::ToolTest>,
 }
 
 /// `<requirement type="package" version="1.0">name</requirement>`.
@@ -187,7 +189,15 @@ pub struct UploadRequest {
 impl UploadRequest {
     /// Writes the dataset's content, converted, into a temporary file in `dir`.
     pub fn stage(self, dir: &Path) -> std::io::Result<super::paste::Staged> {
-        super::paste::stage(self.content, self.to_posix_lines, self.space_to_tab, dir)
+        // Galaxy keeps the file of a compressed datatype (`fastqsanger.gz`) compressed.
+        let decompress = !self.file_type.ends_with("gz");
+        super::paste::stage_upload(
+            self.content,
+            self.to_posix_lines,
+            self.space_to_tab,
+            decompress,
+            dir,
+        )
     }
 }
 

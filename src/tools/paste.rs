@@ -21,6 +21,8 @@ pub struct PastedFile {
     size: u64,
     has_cr: bool,
     ends_with_newline: bool,
+    /// An uploaded file (any bytes), staged by [`stage_upload`].
+    raw: bool,
 }
 
 impl PastedFile {
@@ -52,6 +54,7 @@ pub struct PasteWriter {
     last: Option<u8>,
     /// The start of a UTF-8 character cut by the end of the previous piece.
     pending: Vec<u8>,
+    raw: bool,
 }
 
 impl PasteWriter {
@@ -64,7 +67,15 @@ impl PasteWriter {
             has_cr: false,
             last: None,
             pending: Vec::new(),
+            raw: false,
         })
+    }
+
+    /// A writer for an uploaded file: any bytes, no UTF-8 check.
+    pub fn create_raw(dir: &Path) -> io::Result<PasteWriter> {
+        let mut w = PasteWriter::create(dir)?;
+        w.raw = true;
+        Ok(w)
     }
 
     /// Appends text; `Err(InvalidData)` when the bytes so far are not UTF-8.
@@ -72,7 +83,9 @@ impl PasteWriter {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.check_utf8(bytes)?;
+        if !self.raw {
+            self.check_utf8(bytes)?;
+        }
         self.out.write_all(bytes)?;
         self.size += bytes.len() as u64;
         self.has_cr |= bytes.contains(&b'\r');
@@ -117,6 +130,7 @@ impl PasteWriter {
             size: self.size,
             has_cr: self.has_cr,
             ends_with_newline: self.last == Some(b'\n'),
+            raw: self.raw,
         })
     }
 }
@@ -393,6 +407,9 @@ impl PosixLines {
         Ok(())
     }
 }
+
+mod upload;
+pub use upload::stage_upload;
 
 #[cfg(test)]
 mod tests;

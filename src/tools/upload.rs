@@ -11,8 +11,10 @@
 //! accepted too. `url_paste` is stored as the dataset's content (URLs in it are not fetched).
 //! A body read by the API streams the first pasted content it holds to disk
 //! ([`PastedFile`]); that content is the upload's, whichever of the forms carried it.
-//! `files_0|ftp_files` (`upload_from_ftp`) is refused with a 400; `files_0|file_data` is a
-//! multipart file part (`web::routes::upload_form`), never a JSON value. `dbkey` is accepted and not recorded.
+//! A multipart body's file part (`files_0|file_data`, what BioBlend's legacy upload and
+//! galaxy-tool-test send) arrives as that on-disk content too. `files_0|ftp_files`
+//! (`upload_from_ftp`), and `files_0|file_data` given as a plain field, are refused with a
+//! 400. `dbkey` is accepted and not recorded.
 
 use serde_json::{Map, Value};
 
@@ -67,10 +69,13 @@ pub(crate) fn upload_request(
     inputs: &Map<String, Value>,
     pasted: Option<PastedFile>,
 ) -> Result<UploadRequest, ToolInputError> {
-    for (key, what) in [("ftp_files", "FTP uploads"), ("file_data", "file uploads")] {
+    for (key, what) in [
+        ("ftp_files", "FTP uploads are not supported"),
+        ("file_data", "a file upload must be a multipart file part"),
+    ] {
         if file_field(inputs, key).is_some_and(|v| v.as_str() != Some("")) {
             return Err(ToolInputError::Other(format!(
-                "{what} (files_0|{key}) are not supported; paste the content as files_0|url_paste"
+                "{what} (files_0|{key}); or paste the content as files_0|url_paste"
             )));
         }
     }

@@ -12,7 +12,6 @@ use super::{Input, Requirement, Tool, ToolError, groups, macros, outputs, stdio}
 const IGNORED: &[&str] = &[
     "help",
     "citations",
-    "tests",
     "edam_topics",
     "edam_operations",
     "xrefs",
@@ -115,6 +114,7 @@ pub(crate) fn parse_tool_at(
     let mut outputs = Vec::new();
     let mut configfiles = Vec::new();
     let mut requirements = Vec::new();
+    let mut tests = Vec::new();
     for child in &root.children {
         match child.name.as_str() {
             "description" => description = child.text.trim().to_string(),
@@ -135,6 +135,7 @@ pub(crate) fn parse_tool_at(
             "outputs" => outputs.extend(outputs::parse_outputs(&cx, child)?),
             "configfiles" => configfiles.extend(parse_configfiles(&cx, child)?),
             "requirements" => requirements.extend(parse_requirements(child)),
+            "tests" => tests.extend(super::tests_xml::parse_tests(&cx, child)),
             other if IGNORED.contains(&other) => {}
             other => return Err(cx.invalid(child, format!("<{other}>"), unsupported_child(other))),
         }
@@ -168,6 +169,7 @@ pub(crate) fn parse_tool_at(
         profile: profile.map(str::to_string),
         section,
         source_file: file.to_path_buf(),
+        tests,
     };
     if tool.command.is_empty() && !tool.is_upload() {
         return Err(cx.invalid(command_el, "<command>".into(), "the command is empty"));

@@ -163,7 +163,7 @@ impl From<super::body::BodyError> for ApiError {
         use super::body::BodyError as B;
         match e {
             B::TooLarge { limit, key } => ApiError::PayloadTooLarge { limit, key },
-            B::Syntax { .. } | B::Payload(_) => ApiError::BadRequest(e.to_string()),
+            B::Syntax { .. } | B::Payload(_) | B::Form(_) => ApiError::BadRequest(e.to_string()),
             B::Spool { .. } => ApiError::Internal(e.to_string()),
         }
     }

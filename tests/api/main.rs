@@ -41,6 +41,7 @@ mod metrics;
 mod nested_tools;
 mod restart;
 mod supervisor;
+mod tool_test;
 mod tus;
 mod upkeep;
 mod upload_form;

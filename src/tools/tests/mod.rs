@@ -7,6 +7,7 @@ mod macros;
 mod nested;
 mod render;
 mod stdio;
+mod tool_tests;
 mod upload;
 
 use std::path::{Path, PathBuf};

@@ -25,6 +25,7 @@ enum Place {
     FileList,
 }
 
+#[derive(Debug)]
 pub(super) struct Parsed {
     /// `None` for an empty (or all-whitespace) body.
     pub value: Option<Value>,

@@ -2,6 +2,7 @@
 //! memory, `upload_body_limit` for `POST /api/tools`, whose pasted content is streamed to
 //! disk. Every body over its limit is answered with Galaxy's error JSON (413).
 
+mod form;
 mod json_stream;
 mod multipart;
 mod reader;
@@ -56,6 +57,9 @@ pub enum BodyError {
     TooLarge { limit: ByteSize, key: &'static str },
     #[error("Invalid JSON payload: {message} at byte {offset}")]
     Syntax { offset: u64, message: String },
+    /// A malformed form body (`application/x-www-form-urlencoded`, `multipart/form-data`).
+    #[error("Invalid form payload: {0}")]
+    Form(String),
     #[error("reading the request body: {0}")]
     Payload(String),
     #[error("could not store the pasted content in {}: {source}", dir.display())]
@@ -100,6 +104,28 @@ async fn drain(payload: &mut Payload) {
             break;
         }
     }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body already in memory, as strings.
+pub fn form_fields(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let over = BodyError::Form("the form is too large".into());
+    let parsed = form::urlencoded(body, body.len() as u64, over)?;
+    match parsed.value {
+        Some(serde_json::Value::Object(fields)) => Ok(fields),
+        _ => Ok(serde_json::Map::new()),
+    }
+}
+
+/// Whether a request says its body is a URL-encoded form.
+pub fn is_urlencoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// A whole request body, at most `api_body_limit` long, in memory.

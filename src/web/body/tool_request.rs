@@ -1,4 +1,5 @@
-//! The body of `POST /api/tools`: up to `upload_body_limit`, parsed while it arrives; pasted
+//! The body of `POST /api/tools` (JSON, or a form: `form.rs`): up to `upload_body_limit`,
+//! parsed while it arrives; pasted (or uploaded)
 //! content is written to a temporary file beside the datasets (`file_path`), the rest is
 //! held in memory within `api_body_limit`.
 
@@ -10,7 +11,7 @@ use futures_util::StreamExt as _;
 use serde_json::{Map, Value};
 
 use super::reader::ChannelReader;
-use super::{BodyError, BodyLimits, declared_length, drain, json_stream};
+use super::{BodyError, BodyLimits, declared_length, drain, form, json_stream};
 use crate::tools::paste::PastedFile;
 use crate::web::ApiError;
 
@@ -21,6 +22,34 @@ const PIECES_IN_FLIGHT: usize = 8;
 pub struct ToolRequestBody {
     pub payload: Map<String, Value>,
     pub pasted: Option<PastedFile>,
+}
+
+/// How the body is encoded: JSON (the default), or a form as `requests`' `data=`/`files=`.
+enum BodyKind {
+    Json,
+    UrlEncoded,
+    Multipart(String),
+}
+
+impl BodyKind {
+    fn of(req: &HttpRequest) -> Result<BodyKind, BodyError> {
+        let content_type = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mime = content_type.split(';').next().unwrap_or_default().trim();
+        if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            Ok(BodyKind::UrlEncoded)
+        } else if mime.eq_ignore_ascii_case("multipart/form-data") {
+            form::boundary(content_type)
+                .filter(|b| !b.is_empty())
+                .map(BodyKind::Multipart)
+                .ok_or_else(|| BodyError::Form("multipart/form-data without a boundary".into()))
+        } else {
+            Ok(BodyKind::Json)
+        }
+    }
 }
 
 pub async fn read_tool_request(
@@ -40,13 +69,17 @@ pub async fn read_tool_request(
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(PIECES_IN_FLIGHT);
     let room = limits.api.bytes();
+    let kind = BodyKind::of(req)?;
     let parser = web::block(move || {
-        json_stream::parse(
-            ChannelReader::new(rx),
-            room,
-            &spool_dir,
-            BodyError::api_limit(limits),
-        )
+        let input = ChannelReader::new(rx);
+        let over = BodyError::api_limit(limits);
+        match kind {
+            BodyKind::Json => json_stream::parse(input, room, &spool_dir, over),
+            BodyKind::UrlEncoded => form::urlencoded(input, room, over),
+            BodyKind::Multipart(boundary) => {
+                form::multipart(input, &boundary, room, &spool_dir, over)
+            }
+        }
     });
     let mut tx = Some(tx);
     let mut read = 0u64;

@@ -455,7 +455,7 @@ fn read_chunk(
 }
 
 /// The first `len` bytes of `f`, read on the blocking pool a buffer at a time.
-pub(super) fn stream_file(
+pub(crate) fn stream_file(
     f: std::fs::File,
     len: u64,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> {

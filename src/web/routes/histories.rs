@@ -116,12 +116,18 @@ async fn list(
 }
 
 async fn create(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     ApiBody(body): ApiBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
-    let payload = body_object(&body)?;
+    // Galaxy's tool-test client posts `{"name": ...}` as a form.
+    let payload = if crate::web::body::is_urlencoded(&req) {
+        crate::web::body::form_fields(&body)?
+    } else {
+        body_object(&body)?
+    };
     let name = match payload.get("name") {
         None | Some(serde_json::Value::Null) => "Unnamed history".to_string(),
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -427,7 +433,7 @@ async fn undelete(
 }
 
 /// A dataset of a history the caller may see: 404 when not in that history.
-fn history_dataset(
+pub(crate) fn history_dataset(
     c: &mut crate::db::DbConn,
     caller: &Caller,
     history_id: i64,

@@ -32,7 +32,11 @@ struct ShowQuery {
 }
 
 /// Loads a job the caller may see: 404 when missing, 403 when someone else's.
-fn accessible_job(c: &mut crate::db::DbConn, caller: &Caller, id: i64) -> Result<Job, ApiError> {
+pub(crate) fn accessible_job(
+    c: &mut crate::db::DbConn,
+    caller: &Caller,
+    id: i64,
+) -> Result<Job, ApiError> {
     let j = jobs::find_job(c, id)?.ok_or_else(|| ApiError::NotFound("Job not found.".into()))?;
     if !caller.can_access(j.user_id) {
         return Err(ApiError::Forbidden(

@@ -74,8 +74,10 @@ async fn run(
         return super::upload_form::run(req, state, caller, body).await;
     }
     let spool_dir = state.env.settings.galaxy.file_path.clone();
-    let ToolRequestBody { payload, pasted } =
-        read_tool_request(&req, body, spool_dir.clone()).await?;
+    let ToolRequestBody {
+        payload,
+        mut pasted,
+    } = read_tool_request(&req, body, spool_dir.clone()).await?;
     let tool_id = required_str(&payload, "tool_id")?;
     let tool: Arc<Tool> = state.env.toolbox.get(tool_id).cloned().ok_or_else(|| {
         ApiError::BadRequest(format!("Tool '{tool_id}' is not installed on this server."))
@@ -100,6 +102,7 @@ async fn run(
     let env = state.env.clone();
     let ids = state.ids.clone();
     if tool.is_upload() {
+        super::path_paste::take(&state, &caller, &mut inputs, &mut pasted).await?;
         let upload = Tool::upload_request(&inputs, pasted)?;
         let (name, file_type) = (upload.name.clone(), upload.file_type.clone());
         let content = web::block(move || {
