@@ -3,9 +3,9 @@
 //! finished; no handler is involved. A fetch target may gather its datasets into a new
 //! collection, created with the job and the datasets in one transaction.
 
+use crate::datatypes;
 use crate::db::models::{Dataset, Job};
 use crate::db::queries::collections::{self, CollectionRow, Hdca, MappedRun, NewCollection};
-use crate::datatypes;
 use crate::db::queries::transitions::{self, End, Output};
 use crate::db::queries::{datasets, jobs};
 use crate::db::{DbConn, DbError};

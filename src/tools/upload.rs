@@ -120,7 +120,15 @@ pub fn upload_options(inputs: &Map<String, Value>) -> Result<UploadOptions, Tool
     let name = file_field(inputs, "NAME")
         .map(|v| text_of("files_0|NAME", v))
         .transpose()?
-        .filter(|n| !n.trim().is_empty());
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| {
+            // A multipart file part's own name (`web::body::form`).
+            inputs
+                .get("__files_0_filename")
+                .and_then(Value::as_str)
+                .filter(|n| !n.trim().is_empty())
+                .map(str::to_string)
+        });
     let file_type = match inputs.get("file_type").filter(|v| !v.is_null()) {
         None => "auto".to_string(),
         Some(v) => text_of("file_type", v)?.trim().to_string(),

@@ -115,7 +115,12 @@ pub(super) fn multipart(
         r.buf.drain(..2);
         let headers = r.take_until(b"\r\n\r\n", MAX_PART_HEADERS)?;
         let (name, filename) = disposition(&headers)?;
-        if filename.is_some() && paste.is_none() {
+        if let Some(filename) = filename.as_ref().filter(|_| paste.is_none()) {
+            // The file's own name names the dataset unless `files_0|NAME` does (as Galaxy).
+            let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+            if !base.is_empty() {
+                fields.insert(UPLOAD_FILENAME.into(), Value::String(base.to_string()));
+            }
             let mut writer =
                 PasteWriter::create_raw(spool_dir).map_err(|e| spool_error(spool_dir, e))?;
             r.stream_until(delimiter.as_bytes(), |piece| {
@@ -143,6 +148,9 @@ pub(super) fn multipart(
         paste,
     })
 }
+
+/// The field under which a multipart file part's `filename` reaches the upload's options.
+pub const UPLOAD_FILENAME: &str = "__files_0_filename";
 
 /// The `name` and `filename` of a part's `Content-Disposition`.
 fn disposition(headers: &[u8]) -> Result<(String, Option<String>), BodyError> {

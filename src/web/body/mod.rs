@@ -4,7 +4,6 @@
 
 mod form;
 mod json_stream;
-mod multipart;
 mod reader;
 mod tool_request;
 
@@ -21,7 +20,6 @@ use futures_util::StreamExt as _;
 use super::ApiError;
 use crate::config::{ByteSize, GalaxySettings};
 
-pub use multipart::{FilePart, MultipartBody, is_multipart, read_multipart};
 pub use tool_request::{ToolRequestBody, read_tool_request};
 
 /// At most this much of a body over its limit is read (and dropped) before the 413 is sent,

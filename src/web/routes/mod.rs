@@ -15,7 +15,6 @@ mod path_paste;
 mod provenance;
 mod tool_tests;
 mod tools;
-mod upload_form;
 mod uploads;
 mod users;
 

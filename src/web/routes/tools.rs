@@ -70,9 +70,6 @@ async fn run(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require()?;
-    if crate::web::body::is_multipart(&req) {
-        return super::upload_form::run(req, state, caller, body).await;
-    }
     let spool_dir = state.env.settings.galaxy.file_path.clone();
     let ToolRequestBody {
         payload,
