@@ -10,6 +10,7 @@
 
 pub mod model;
 
+pub(crate) mod cheetah;
 mod conf;
 pub(crate) mod dom;
 mod inputs;

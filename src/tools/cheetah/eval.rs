@@ -1,0 +1,373 @@
+//! Evaluating expressions against the locals (`#set`, `#for`) and the caller's [`Scope`].
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::builtins::{builtin, method, percent_format};
+use super::expr::{BinOp, CmpOp, Expr, Part};
+use super::value::{Scope, Value};
+
+/// Why an evaluation failed; the renderer adds the line.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// A name (or `a.b` path) that is nowhere: Cheetah's `NotFound`.
+    NotFound(String),
+    Error(String),
+}
+
+pub(crate) type EvalResult = Result<Value, Fault>;
+
+pub(crate) fn err<T>(message: impl Into<String>) -> Result<T, Fault> {
+    Err(Fault::Error(message.into()))
+}
+
+/// The names a render sees: its own (`#set`, `#for`) over the caller's.
+pub(crate) struct Ctx<'s> {
+    pub scope: &'s Scope,
+    pub locals: HashMap<String, Value>,
+}
+
+/// Methods that change a list or dict held in a variable.
+const MUTATING: &[&str] = &["append", "extend", "insert", "pop", "update", "remove"];
+
+impl Ctx<'_> {
+    pub fn lookup(&self, name: &str) -> Option<&Value> {
+        self.locals.get(name).or_else(|| self.scope.get(name))
+    }
+
+    pub fn eval(&mut self, expr: &Expr) -> EvalResult {
+        match expr {
+            Expr::Lit(v) => Ok(v.clone()),
+            Expr::Interp(parts) => {
+                let mut s = String::new();
+                for part in parts {
+                    match part {
+                        Part::Text(t) => s.push_str(t),
+                        Part::Expr(e) => s.push_str(&placeholder_text(&self.eval(e)?)),
+                    }
+                }
+                Ok(Value::Str(s))
+            }
+            Expr::Name(name) => match self.lookup(name) {
+                Some(v) => Ok(v.clone()),
+                None => Err(Fault::NotFound(name.clone())),
+            },
+            Expr::Attr(obj, name) => {
+                let v = self.eval(obj)?;
+                attr(&v, name).ok_or_else(|| match path(expr) {
+                    Some(p) => Fault::NotFound(p),
+                    None => Fault::NotFound(name.clone()),
+                })
+            }
+            Expr::Index(obj, key) => {
+                let (v, k) = (self.eval(obj)?, self.eval(key)?);
+                index(&v, &k)
+            }
+            Expr::Slice(obj, [start, end]) => {
+                let v = self.eval(obj)?;
+                let start = self.eval_opt(start.as_deref())?;
+                let end = self.eval_opt(end.as_deref())?;
+                slice(&v, start, end)
+            }
+            Expr::Builtin(name, args, kwargs) => {
+                let args = self.eval_all(args)?;
+                let mut kw = Vec::with_capacity(kwargs.len());
+                for (k, e) in kwargs {
+                    kw.push((k.as_str(), self.eval(e)?));
+                }
+                builtin(self, name, args, &kw)
+            }
+            Expr::Method(obj, name, args) => {
+                let args = self.eval_all(args)?;
+                if let Expr::Name(var) = obj.as_ref()
+                    && MUTATING.contains(&name.as_str())
+                    && self.lookup(var).is_some_and(|v| matches!(v, Value::List(_) | Value::Map(_)))
+                {
+                    if !self.locals.contains_key(var) {
+                        let v = self.lookup(var).cloned().unwrap_or(Value::None);
+                        self.locals.insert(var.clone(), v);
+                    }
+                    let Some(target) = self.locals.get_mut(var) else {
+                        return Err(Fault::NotFound(var.clone()));
+                    };
+                    return super::builtins::mutate(target, name, args);
+                }
+                let v = self.eval(obj)?;
+                method(&v, name, &args)
+            }
+            Expr::Neg(e) => match self.eval(e)? {
+                Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(overflow),
+                Value::Float(f) => Ok(Value::Float(-f)),
+                Value::Bool(b) => Ok(Value::Int(-i64::from(b))),
+                v => err(format!("bad operand type for unary -: '{}'", v.type_name())),
+            },
+            Expr::Not(e) => Ok(Value::Bool(!self.eval(e)?.truthy())),
+            Expr::And(a, b) => {
+                let a = self.eval(a)?;
+                if a.truthy() { self.eval(b) } else { Ok(a) }
+            }
+            Expr::Or(a, b) => {
+                let a = self.eval(a)?;
+                if a.truthy() { Ok(a) } else { self.eval(b) }
+            }
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                binary(*op, a, b)
+            }
+            Expr::Compare(first, rest) => {
+                let mut left = self.eval(first)?;
+                for (op, e) in rest {
+                    let right = self.eval(e)?;
+                    if !compare(*op, &left, &right)? {
+                        return Ok(Value::Bool(false));
+                    }
+                    left = right;
+                }
+                Ok(Value::Bool(true))
+            }
+            Expr::Cond(parts) => {
+                let [cond, then, orelse] = parts.as_ref();
+                if self.eval(cond)?.truthy() {
+                    self.eval(then)
+                } else {
+                    self.eval(orelse)
+                }
+            }
+            Expr::List(items) => Ok(Value::List(self.eval_all(items)?)),
+            Expr::Tuple(items) => Ok(Value::Tuple(self.eval_all(items)?)),
+            Expr::Dict(items) => {
+                let mut map = super::value::Map::new();
+                for (k, v) in items {
+                    let key = match self.eval(k)? {
+                        Value::Str(s) => s,
+                        other => return err(format!("dict key {} is not a str", other.repr())),
+                    };
+                    map.insert(key, self.eval(v)?);
+                }
+                Ok(Value::Map(map))
+            }
+        }
+    }
+
+    fn eval_all(&mut self, items: &[Expr]) -> Result<Vec<Value>, Fault> {
+        items.iter().map(|e| self.eval(e)).collect()
+    }
+
+    fn eval_opt(&mut self, e: Option<&Expr>) -> Result<Option<Value>, Fault> {
+        e.map(|e| self.eval(e)).transpose()
+    }
+
+    /// `getVar('a.b')`: a dotted path through locals, the scope and attributes.
+    pub fn get_var(&self, path: &str) -> Option<Value> {
+        let mut parts = path.trim_start_matches('$').split('.');
+        let mut v = self.lookup(parts.next()?)?.clone();
+        for p in parts {
+            v = attr(&v, p)?;
+        }
+        Some(v)
+    }
+}
+
+fn overflow() -> Fault {
+    Fault::Error("integer overflow".into())
+}
+
+/// `a.b.c` for error messages, when the expression is a plain dotted path.
+fn path(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.clone()),
+        Expr::Attr(obj, name) => Some(format!("{}.{name}", path(obj)?)),
+        _ => None,
+    }
+}
+
+/// What a placeholder writes: Cheetah's default filter (`None` writes nothing).
+pub(crate) fn placeholder_text(v: &Value) -> String {
+    match v {
+        Value::None => String::new(),
+        v => v.to_str(),
+    }
+}
+
+/// `v.name`: a map key or a wrapper attribute.
+pub(crate) fn attr(v: &Value, name: &str) -> Option<Value> {
+    match v {
+        Value::Map(m) => m.get(name).cloned(),
+        Value::Object(o) => o.attr(name),
+        _ => None,
+    }
+}
+
+fn position(len: usize, i: i64) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let i = if i < 0 { i + len } else { i };
+    (0..len).contains(&i).then_some(i as usize)
+}
+
+fn index(v: &Value, k: &Value) -> EvalResult {
+    let key_error = || Fault::Error(format!("{} has no item {}", v.type_name(), k.repr()));
+    match (v, k) {
+        (Value::List(items) | Value::Tuple(items), Value::Int(i)) => position(items.len(), *i)
+            .map(|i| items[i].clone())
+            .ok_or_else(key_error),
+        (Value::Str(s), Value::Int(i)) => {
+            let chars: Vec<char> = s.chars().collect();
+            position(chars.len(), *i)
+                .map(|i| Value::Str(chars[i].to_string()))
+                .ok_or_else(key_error)
+        }
+        (Value::Map(m), Value::Str(key)) => m.get(key).cloned().ok_or_else(key_error),
+        (Value::Object(o), k) => o.index(k).ok_or_else(key_error),
+        _ => Err(key_error()),
+    }
+}
+
+fn bound(len: usize, v: Option<Value>, default: usize) -> Result<usize, Fault> {
+    let len = len as i64;
+    match v {
+        None | Some(Value::None) => Ok(default),
+        Some(Value::Int(i)) => Ok((if i < 0 { i + len } else { i }).clamp(0, len) as usize),
+        Some(other) => err(format!("slice index must be int, not {}", other.type_name())),
+    }
+}
+
+fn slice(v: &Value, start: Option<Value>, end: Option<Value>) -> EvalResult {
+    match v {
+        Value::Str(s) => {
+            let chars: Vec<char> = s.chars().collect();
+            let a = bound(chars.len(), start, 0)?;
+            let b = bound(chars.len(), end, chars.len())?;
+            Ok(Value::Str(chars[a..b.max(a)].iter().collect()))
+        }
+        Value::List(items) | Value::Tuple(items) => {
+            let a = bound(items.len(), start, 0)?;
+            let b = bound(items.len(), end, items.len())?;
+            let part = items[a..b.max(a)].to_vec();
+            Ok(match v {
+                Value::Tuple(_) => Value::Tuple(part),
+                _ => Value::List(part),
+            })
+        }
+        other => err(format!("{} cannot be sliced", other.type_name())),
+    }
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> EvalResult {
+    use Value::*;
+    let unsupported = |a: &Value, b: &Value| {
+        err(format!(
+            "unsupported operand types for {op:?}: '{}' and '{}'",
+            a.type_name(),
+            b.type_name()
+        ))
+    };
+    if let (Some(x), Some(y)) = (as_int(&a), as_int(&b)) {
+        return match op {
+            BinOp::Add => x.checked_add(y).map(Int).ok_or_else(overflow),
+            BinOp::Sub => x.checked_sub(y).map(Int).ok_or_else(overflow),
+            BinOp::Mul => x.checked_mul(y).map(Int).ok_or_else(overflow),
+            BinOp::Div if y == 0 => err("division by zero"),
+            BinOp::Div => Ok(Float(x as f64 / y as f64)),
+            BinOp::FloorDiv | BinOp::Mod if y == 0 => err("integer division or modulo by zero"),
+            BinOp::FloorDiv => {
+                let (q, r) = (x.checked_div(y).ok_or_else(overflow)?, x % y);
+                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) { q - 1 } else { q }))
+            }
+            BinOp::Mod => {
+                let r = x.checked_rem(y).ok_or_else(overflow)?;
+                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r }))
+            }
+        };
+    }
+    if let (Some(x), Some(y)) = (a.number(), b.number()) {
+        return match op {
+            BinOp::Add => Ok(Float(x + y)),
+            BinOp::Sub => Ok(Float(x - y)),
+            BinOp::Mul => Ok(Float(x * y)),
+            _ if y == 0.0 => err("float division by zero"),
+            BinOp::Div => Ok(Float(x / y)),
+            BinOp::FloorDiv => Ok(Float((x / y).floor())),
+            BinOp::Mod => Ok(Float(x - y * (x / y).floor())),
+        };
+    }
+    match (op, &a, &b) {
+        (BinOp::Add, Str(x), Str(y)) => Ok(Str(format!("{x}{y}"))),
+        // Galaxy's select wrapper adds as text; accepted for every wrapper.
+        (BinOp::Add, Str(_) | Object(_), Str(_) | Object(_)) => {
+            Ok(Str(format!("{}{}", a.to_str(), b.to_str())))
+        }
+        (BinOp::Add, List(x), List(y)) => Ok(List([x.as_slice(), y].concat())),
+        (BinOp::Add, Tuple(x), Tuple(y)) => Ok(Tuple([x.as_slice(), y].concat())),
+        (BinOp::Mul, Str(s), n) | (BinOp::Mul, n, Str(s)) if as_int(n).is_some() => {
+            Ok(Str(s.repeat(as_int(n).unwrap_or(0).max(0) as usize)))
+        }
+        (BinOp::Mul, List(l), n) | (BinOp::Mul, n, List(l)) if as_int(n).is_some() => {
+            {
+            let times = as_int(n).unwrap_or(0).max(0) as usize;
+            Ok(List((0..times).flat_map(|_| l.iter().cloned()).collect()))
+        }
+        }
+        (BinOp::Mod, Str(fmt), args) => percent_format(fmt, args).map(Str),
+        _ => unsupported(&a, &b),
+    }
+}
+
+/// `a in b`.
+pub(crate) fn contains(container: &Value, item: &Value) -> Result<bool, Fault> {
+    match container {
+        Value::Str(s) => match item {
+            Value::Str(i) => Ok(s.contains(i.as_str())),
+            Value::Object(o) => Ok(s.contains(&o.str())),
+            other => err(format!("'in <string>' requires str, not {}", other.type_name())),
+        },
+        Value::List(items) | Value::Tuple(items) => Ok(items.iter().any(|v| v.py_eq(item))),
+        Value::Map(m) => Ok(matches!(item, Value::Str(k) if m.get(k).is_some())),
+        Value::Object(o) => match o.iter() {
+            Some(items) => Ok(items.iter().any(|v| v.py_eq(item))),
+            None => err("argument of type 'object' is not iterable"),
+        },
+        other => err(format!("argument of type '{}' is not iterable", other.type_name())),
+    }
+}
+
+pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
+    let order = || {
+        a.py_cmp(b).ok_or_else(|| {
+            Fault::Error(format!(
+                "'{}' and '{}' cannot be ordered",
+                a.type_name(),
+                b.type_name()
+            ))
+        })
+    };
+    Ok(match op {
+        CmpOp::Eq => a.py_eq(b),
+        CmpOp::Ne => !a.py_eq(b),
+        CmpOp::Lt => order()? == Ordering::Less,
+        CmpOp::Le => order()? != Ordering::Greater,
+        CmpOp::Gt => order()? == Ordering::Greater,
+        CmpOp::Ge => order()? != Ordering::Less,
+        CmpOp::In => contains(b, a)?,
+        CmpOp::NotIn => !contains(b, a)?,
+        CmpOp::Is => identical(a, b),
+        CmpOp::IsNot => !identical(a, b),
+    })
+}
+
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::None, Value::None) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}

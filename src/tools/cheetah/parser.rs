@@ -1,0 +1,445 @@
+//! The template: text, placeholders and directives into a tree of [`Node`]s.
+
+use super::CheetahError;
+use super::expr::{Expr, describe, parse_expr, parse_expr_list, parse_trailers};
+use super::lexer::{Cursor, Tok};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SetOp {
+    Assign,
+    Add,
+    Sub,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Node {
+    Text(String),
+    /// A placeholder (or `#echo`); `silent` (`$!x`) writes nothing for a missing name.
+    Out {
+        expr: Expr,
+        line: usize,
+        silent: bool,
+    },
+    If {
+        branches: Vec<(Expr, usize, Vec<Node>)>,
+        orelse: Vec<Node>,
+    },
+    For {
+        targets: Vec<String>,
+        iter: Expr,
+        line: usize,
+        body: Vec<Node>,
+    },
+    Set {
+        name: String,
+        op: SetOp,
+        expr: Expr,
+        line: usize,
+    },
+    Silent {
+        expr: Expr,
+        line: usize,
+    },
+    Break,
+    Continue,
+}
+
+/// Directives Cheetah has that this subset does not.
+const UNSUPPORTED: &[&str] = &[
+    "def", "block", "import", "from", "include", "raw", "extends", "implements", "while",
+    "unless", "try", "except", "finally", "raise", "assert", "del", "return", "yield", "stop",
+    "call", "capture", "filter", "cache", "attr", "compiler", "compiler-settings", "encoding",
+    "errorCatcher", "breakpoint", "indent", "arg", "closure", "super", "transform", "decorator",
+    "global", "py", "with", "elseif", "macro", "i18n",
+];
+
+/// Why a body stopped.
+enum Stop {
+    Eof,
+    Elif(Expr, usize),
+    Else,
+    End(String),
+}
+
+pub(crate) fn parse(src: &str) -> Result<Vec<Node>, CheetahError> {
+    let mut p = Parser {
+        cur: Cursor::new(src),
+        buf: String::new(),
+        loops: 0,
+    };
+    let mut nodes = Vec::new();
+    match p.body(&mut nodes)? {
+        Stop::Eof => Ok(nodes),
+        Stop::Elif(..) => Err(p.cur.error("#elif", "without #if")),
+        Stop::Else => Err(p.cur.error("#else", "without #if")),
+        Stop::End(what) => Err(p.cur.error(format!("#end {what}"), "without an open block")),
+    }
+}
+
+/// Parses a placeholder at `$`; `None` (cursor unchanged) when `$` starts none.
+pub(crate) fn placeholder(cur: &mut Cursor<'_>) -> Result<Option<(Expr, bool)>, CheetahError> {
+    let start = cur.pos;
+    let rest = cur.rest().as_bytes();
+    let silent = rest.get(1) == Some(&b'!');
+    let at = 1 + usize::from(silent);
+    let ident_start = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+    let close = match rest.get(at) {
+        Some(b'{') => "}",
+        Some(b'(') => ")",
+        Some(b'[') => "]",
+        b if ident_start(b) => "",
+        _ => return Ok(None),
+    };
+    if !close.is_empty() && !ident_start(rest.get(at + 1)) {
+        return Ok(None);
+    }
+    cur.pos += at;
+    let expr = if close.is_empty() {
+        let name = cur.ident();
+        parse_trailers(cur, Expr::Name(name), false)?
+    } else {
+        cur.pos += 1;
+        cur.depth += 1;
+        let expr = parse_expr(cur)?;
+        match cur.next_tok()? {
+            Tok::Op(o) if o == close => {}
+            other => {
+                cur.pos = start;
+                return Err(cur.error(
+                    describe(&other),
+                    format!("placeholder not closed by '{close}'"),
+                ));
+            }
+        }
+        cur.depth -= 1;
+        expr
+    };
+    Ok(Some((expr, silent)))
+}
+
+struct Parser<'a> {
+    cur: Cursor<'a>,
+    /// Text not yet made a node.
+    buf: String,
+    /// Open `#for` blocks, for `#break`/`#continue`.
+    loops: usize,
+}
+
+impl Parser<'_> {
+    fn flush(&mut self, out: &mut Vec<Node>) {
+        if !self.buf.is_empty() {
+            out.push(Node::Text(std::mem::take(&mut self.buf)));
+        }
+    }
+
+    /// Whether only spaces and tabs precede byte `at` on its line.
+    fn line_clear(&self, at: usize) -> bool {
+        let line_start = self.cur.src[..at].rfind('\n').map_or(0, |i| i + 1);
+        self.cur.src[line_start..at]
+            .bytes()
+            .all(|b| b == b' ' || b == b'\t')
+    }
+
+    fn strip_line_indent(&mut self) {
+        let kept = self.buf.trim_end_matches([' ', '\t']).len();
+        self.buf.truncate(kept);
+    }
+
+    /// Skips to the end of the line; with `gobble`, past the newline too.
+    fn to_eol(&mut self, gobble: bool) {
+        let rest = self.cur.rest();
+        let eol = rest.find('\n').unwrap_or(rest.len());
+        self.cur.pos += eol;
+        if gobble && eol < rest.len() {
+            self.cur.pos += 1;
+        }
+    }
+
+    fn body(&mut self, out: &mut Vec<Node>) -> Result<Stop, CheetahError> {
+        loop {
+            let rest = self.cur.rest();
+            let Some(c) = rest.chars().next() else {
+                self.flush(out);
+                return Ok(Stop::Eof);
+            };
+            match c {
+                '\\' if rest[1..].starts_with(['$', '#']) => {
+                    self.buf.push_str(&rest[1..2]);
+                    self.cur.pos += 2;
+                }
+                '$' => match placeholder(&mut self.cur)? {
+                    Some((expr, silent)) => {
+                        let line = self.cur.line();
+                        self.flush(out);
+                        out.push(Node::Out { expr, line, silent });
+                    }
+                    None => {
+                        self.buf.push('$');
+                        self.cur.pos += 1;
+                    }
+                },
+                '#' => {
+                    if let Some(stop) = self.hash(out)? {
+                        return Ok(stop);
+                    }
+                }
+                c => {
+                    self.buf.push(c);
+                    self.cur.pos += c.len_utf8();
+                }
+            }
+        }
+    }
+
+    /// A `#` in text: a comment, a directive, or a literal `#`.
+    fn hash(&mut self, out: &mut Vec<Node>) -> Result<Option<Stop>, CheetahError> {
+        let at = self.cur.pos;
+        let clear = self.line_clear(at);
+        let rest = self.cur.rest();
+        if rest.starts_with("##") {
+            if clear {
+                self.strip_line_indent();
+            }
+            self.to_eol(clear);
+            return Ok(None);
+        }
+        if rest.starts_with("#*") {
+            let first_eol = at + rest.find('\n').unwrap_or(rest.len());
+            let Some(end) = rest[2..].find("*#") else {
+                return Err(self.cur.error("#*", "comment not closed by *#"));
+            };
+            self.cur.pos += end + 4;
+            if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {
+                self.strip_line_indent();
+            }
+            return Ok(None);
+        }
+        let word_len = rest[1..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+            .count();
+        let word = rest[1..1 + word_len].trim_end_matches('-').to_string();
+        let known = [
+            "if", "elif", "else", "end", "for", "set", "silent", "slurp", "break", "continue",
+            "echo", "pass",
+        ];
+        if UNSUPPORTED.contains(&word.as_str()) {
+            return Err(self.cur.error(
+                format!("#{word}"),
+                "directive outside the supported Cheetah subset",
+            ));
+        }
+        if !known.contains(&word.as_str()) {
+            self.buf.push('#');
+            self.cur.pos += 1;
+            return Ok(None);
+        }
+        let first_eol = at + rest.find('\n').unwrap_or(rest.len());
+        let line = self.cur.line();
+        self.cur.pos += 1 + word.len();
+        let mut stop = None;
+        let mut node = None;
+        match word.as_str() {
+            "slurp" => {
+                if clear {
+                    self.strip_line_indent();
+                }
+                self.to_eol(true);
+                self.flush(out);
+                return Ok(None);
+            }
+            "if" => {
+                let cond = self.condition("#if")?;
+                self.end_tag(clear, first_eol)?;
+                self.flush(out);
+                out.push(self.if_block(cond, line)?);
+                return Ok(None);
+            }
+            "for" => {
+                let (targets, iter) = self.for_head()?;
+                self.end_tag(clear, first_eol)?;
+                self.flush(out);
+                self.loops += 1;
+                let mut body = Vec::new();
+                let ended = self.body(&mut body)?;
+                self.loops -= 1;
+                self.expect_end(ended, "for", line)?;
+                out.push(Node::For {
+                    targets,
+                    iter,
+                    line,
+                    body,
+                });
+                return Ok(None);
+            }
+            "elif" => stop = Some(Stop::Elif(self.condition("#elif")?, line)),
+            "else" => {
+                self.cur.skip_space();
+                if self.cur.rest().starts_with("if")
+                    && !self.cur.rest()[2..].starts_with(|c: char| c.is_alphanumeric())
+                {
+                    self.cur.pos += 2;
+                    stop = Some(Stop::Elif(self.condition("#else if")?, line));
+                } else {
+                    stop = Some(Stop::Else);
+                }
+            }
+            "end" => {
+                self.cur.skip_space();
+                let what = self.cur.ident();
+                if what != "if" && what != "for" {
+                    return Err(self.cur.error(format!("#end {what}"), "unknown block end"));
+                }
+                stop = Some(Stop::End(what));
+            }
+            "set" => node = Some(self.set(line)?),
+            "silent" => {
+                let expr = parse_expr_list(&mut self.cur)?;
+                node = Some(Node::Silent { expr, line });
+            }
+            "echo" => {
+                let expr = parse_expr_list(&mut self.cur)?;
+                node = Some(Node::Out {
+                    expr,
+                    line,
+                    silent: false,
+                });
+            }
+            "break" | "continue" if self.loops == 0 => {
+                return Err(self.cur.error(format!("#{word}"), "outside #for"));
+            }
+            "break" => node = Some(Node::Break),
+            "continue" => node = Some(Node::Continue),
+            _ => {} // pass
+        }
+        self.end_tag(clear, first_eol)?;
+        self.flush(out);
+        out.extend(node);
+        Ok(stop)
+    }
+
+    /// Cheetah's end of a directive tag: a closing `#`, or the end of the line, which a
+    /// directive alone on its line swallows together with its indentation.
+    fn end_tag(&mut self, clear: bool, first_eol: usize) -> Result<(), CheetahError> {
+        self.cur.skip_space();
+        let rest = self.cur.rest();
+        if rest.starts_with(':') {
+            // `#if c:` at the end of a line is the block form; `#if c: text` is not supported.
+            let line_rest = rest[1..].split('\n').next().unwrap_or("").trim();
+            if !line_rest.is_empty() && !line_rest.starts_with("##") {
+                return Err(self.cur.error(":", "single-line directive form (directive: text)"));
+            }
+            self.cur.pos += 1;
+            self.cur.skip_space();
+        }
+        let rest = self.cur.rest();
+        if rest.starts_with('#') && !rest.starts_with("##") {
+            self.cur.pos += 1;
+        } else if clear && rest.starts_with(['\n', '\r']) {
+            self.to_eol(true);
+        }
+        if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {
+            self.strip_line_indent();
+        }
+        Ok(())
+    }
+
+    fn expect_end(&self, stop: Stop, what: &str, line: usize) -> Result<(), CheetahError> {
+        let open = |message: &str| CheetahError {
+            line,
+            construct: format!("#{what}"),
+            message: message.to_string(),
+        };
+        match stop {
+            Stop::End(w) if w == what => Ok(()),
+            Stop::End(w) => Err(self.cur.error(format!("#end {w}"), format!("inside #{what}"))),
+            Stop::Eof => Err(open(&format!("not closed by #end {what}"))),
+            Stop::Elif(..) | Stop::Else => Err(self.cur.error("#else", "inside #for")),
+        }
+    }
+
+    fn condition(&mut self, what: &str) -> Result<Expr, CheetahError> {
+        if matches!(self.cur.peek()?, Tok::End) {
+            return Err(self.cur.error(what, "needs a condition"));
+        }
+        parse_expr(&mut self.cur)
+    }
+
+    fn if_block(&mut self, cond: Expr, line: usize) -> Result<Node, CheetahError> {
+        let mut branches = Vec::new();
+        let (mut cond, mut cond_line) = (cond, line);
+        loop {
+            let mut body = Vec::new();
+            match self.body(&mut body)? {
+                Stop::Elif(next, next_line) => {
+                    branches.push((cond, cond_line, body));
+                    (cond, cond_line) = (next, next_line);
+                }
+                Stop::Else => {
+                    branches.push((cond, cond_line, body));
+                    let mut orelse = Vec::new();
+                    let stop = self.body(&mut orelse)?;
+                    self.expect_end(stop, "if", line)?;
+                    return Ok(Node::If { branches, orelse });
+                }
+                stop => {
+                    self.expect_end(stop, "if", line)?;
+                    branches.push((cond, cond_line, body));
+                    return Ok(Node::If {
+                        branches,
+                        orelse: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn target_name(&mut self) -> Result<String, CheetahError> {
+        match self.cur.next_tok()? {
+            Tok::Name(n) if !["in", "global"].contains(&n.as_str()) => Ok(n),
+            other => Err(self.cur.error(describe(&other), "expected a variable name")),
+        }
+    }
+
+    fn for_head(&mut self) -> Result<(Vec<String>, Expr), CheetahError> {
+        let paren = self.cur.peek()? == Tok::Op("(");
+        if paren {
+            self.cur.next_tok()?;
+        }
+        let mut targets = vec![self.target_name()?];
+        while self.cur.peek()? == Tok::Op(",") {
+            self.cur.next_tok()?;
+            targets.push(self.target_name()?);
+        }
+        if paren && self.cur.next_tok()? != Tok::Op(")") {
+            return Err(self.cur.error("#for", "expected ')' after the loop variables"));
+        }
+        if self.cur.next_tok()? != Tok::Name("in".into()) {
+            return Err(self.cur.error("#for", "expected 'in'"));
+        }
+        Ok((targets, parse_expr_list(&mut self.cur)?))
+    }
+
+    fn set(&mut self, line: usize) -> Result<Node, CheetahError> {
+        if matches!(self.cur.peek()?, Tok::Name(n) if n == "global" || n == "local") {
+            self.cur.next_tok()?;
+        }
+        let name = self.target_name()?;
+        let op = match self.cur.next_tok()? {
+            Tok::Op("=") => SetOp::Assign,
+            Tok::Op("+=") => SetOp::Add,
+            Tok::Op("-=") => SetOp::Sub,
+            other => {
+                let what = format!("#set {name} {}", describe(&other));
+                return Err(self.cur.error(what, "only '#set name = expr' (or += / -=)"));
+            }
+        };
+        let expr = parse_expr_list(&mut self.cur)?;
+        Ok(Node::Set {
+            name,
+            op,
+            expr,
+            line,
+        })
+    }
+}
