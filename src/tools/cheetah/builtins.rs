@@ -21,7 +21,10 @@ pub(crate) fn iterate(v: &Value) -> Result<Vec<Value>, Fault> {
 
 fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), Fault> {
     if args.len() < min || args.len() > max {
-        return err(format!("{name}() takes {min} to {max} arguments ({} given)", args.len()));
+        return err(format!(
+            "{name}() takes {min} to {max} arguments ({} given)",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -43,7 +46,10 @@ pub(crate) fn to_int(v: &Value) -> EvalResult {
             Value::Float(f) => to_int(&Value::Float(f)),
             other => to_int(&other),
         },
-        other => err(format!("int() argument must not be '{}'", other.type_name())),
+        other => err(format!(
+            "int() argument must not be '{}'",
+            other.type_name()
+        )),
     }
 }
 
@@ -61,12 +67,15 @@ pub(crate) fn to_float(v: &Value) -> EvalResult {
                 }
                 _ => None,
             };
-            parsed
-                .map(Value::Float)
-                .ok_or_else(|| Fault::Error(format!("could not convert string to float: {}", v.repr())))
+            parsed.map(Value::Float).ok_or_else(|| {
+                Fault::Error(format!("could not convert string to float: {}", v.repr()))
+            })
         }
         Value::Object(o) => to_float(&Value::Str(o.str())),
-        other => err(format!("float() argument must not be '{}'", other.type_name())),
+        other => err(format!(
+            "float() argument must not be '{}'",
+            other.type_name()
+        )),
     }
 }
 
@@ -127,7 +136,9 @@ fn range(args: &[Value]) -> EvalResult {
     if count > 1_000_000 {
         return err("range() too long for a template");
     }
-    Ok(Value::List((0..count).map(|i| Value::Int(start + i * step)).collect()))
+    Ok(Value::List(
+        (0..count).map(|i| Value::Int(start + i * step)).collect(),
+    ))
 }
 
 /// Calls builtin `name` (one of `expr::BUILTINS`).
@@ -171,9 +182,15 @@ pub(crate) fn builtin(
             Ok(Value::List(items))
         }
         "abs" => match first {
-            Value::Int(i) => i.checked_abs().map(Value::Int).ok_or_else(|| Fault::Error("integer overflow".into())),
+            Value::Int(i) => i
+                .checked_abs()
+                .map(Value::Int)
+                .ok_or_else(|| Fault::Error("integer overflow".into())),
             Value::Float(f) => Ok(Value::Float(f.abs())),
-            other => err(format!("bad operand type for abs(): '{}'", other.type_name())),
+            other => err(format!(
+                "bad operand type for abs(): '{}'",
+                other.type_name()
+            )),
         },
         "min" => extreme(name, args, Ordering::Less),
         "max" => extreme(name, args, Ordering::Greater),
@@ -182,7 +199,12 @@ pub(crate) fn builtin(
             let start = match args.get(1) {
                 None => 0,
                 Some(Value::Int(i)) => *i,
-                Some(other) => return err(format!("enumerate() start must be int, not '{}'", other.type_name())),
+                Some(other) => {
+                    return err(format!(
+                        "enumerate() start must be int, not '{}'",
+                        other.type_name()
+                    ));
+                }
             };
             let items = iterate(&first)?;
             Ok(Value::List(

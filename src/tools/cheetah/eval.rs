@@ -81,7 +81,9 @@ impl Ctx<'_> {
                 let args = self.eval_all(args)?;
                 if let Expr::Name(var) = obj.as_ref()
                     && MUTATING.contains(&name.as_str())
-                    && self.lookup(var).is_some_and(|v| matches!(v, Value::List(_) | Value::Map(_)))
+                    && self
+                        .lookup(var)
+                        .is_some_and(|v| matches!(v, Value::List(_) | Value::Map(_)))
                 {
                     if !self.locals.contains_key(var) {
                         let v = self.lookup(var).cloned().unwrap_or(Value::None);
@@ -227,7 +229,10 @@ fn bound(len: usize, v: Option<Value>, default: usize) -> Result<usize, Fault> {
     match v {
         None | Some(Value::None) => Ok(default),
         Some(Value::Int(i)) => Ok((if i < 0 { i + len } else { i }).clamp(0, len) as usize),
-        Some(other) => err(format!("slice index must be int, not {}", other.type_name())),
+        Some(other) => err(format!(
+            "slice index must be int, not {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -279,11 +284,19 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> EvalResult {
             BinOp::FloorDiv | BinOp::Mod if y == 0 => err("integer division or modulo by zero"),
             BinOp::FloorDiv => {
                 let (q, r) = (x.checked_div(y).ok_or_else(overflow)?, x % y);
-                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) { q - 1 } else { q }))
+                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) {
+                    q - 1
+                } else {
+                    q
+                }))
             }
             BinOp::Mod => {
                 let r = x.checked_rem(y).ok_or_else(overflow)?;
-                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r }))
+                Ok(Int(if r != 0 && ((r < 0) != (y < 0)) {
+                    r + y
+                } else {
+                    r
+                }))
             }
         };
     }
@@ -310,10 +323,8 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> EvalResult {
             Ok(Str(s.repeat(as_int(n).unwrap_or(0).max(0) as usize)))
         }
         (BinOp::Mul, List(l), n) | (BinOp::Mul, n, List(l)) if as_int(n).is_some() => {
-            {
             let times = as_int(n).unwrap_or(0).max(0) as usize;
             Ok(List((0..times).flat_map(|_| l.iter().cloned()).collect()))
-        }
         }
         (BinOp::Mod, Str(fmt), args) => percent_format(fmt, args).map(Str),
         _ => unsupported(&a, &b),
@@ -326,7 +337,10 @@ pub(crate) fn contains(container: &Value, item: &Value) -> Result<bool, Fault> {
         Value::Str(s) => match item {
             Value::Str(i) => Ok(s.contains(i.as_str())),
             Value::Object(o) => Ok(s.contains(&o.str())),
-            other => err(format!("'in <string>' requires str, not {}", other.type_name())),
+            other => err(format!(
+                "'in <string>' requires str, not {}",
+                other.type_name()
+            )),
         },
         Value::List(items) | Value::Tuple(items) => Ok(items.iter().any(|v| v.py_eq(item))),
         Value::Map(m) => Ok(matches!(item, Value::Str(k) if m.get(k).is_some())),
@@ -334,7 +348,10 @@ pub(crate) fn contains(container: &Value, item: &Value) -> Result<bool, Fault> {
             Some(items) => Ok(items.iter().any(|v| v.py_eq(item))),
             None => err("argument of type 'object' is not iterable"),
         },
-        other => err(format!("argument of type '{}' is not iterable", other.type_name())),
+        other => err(format!(
+            "argument of type '{}' is not iterable",
+            other.type_name()
+        )),
     }
 }
 

@@ -30,8 +30,22 @@ pub(crate) enum CmpOp {
 
 /// Functions a template may call by name.
 pub(crate) const BUILTINS: &[&str] = &[
-    "str", "int", "float", "bool", "len", "enumerate", "range", "zip", "list", "sorted", "min",
-    "max", "abs", "getVar", "hasVar", "varExists",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "len",
+    "enumerate",
+    "range",
+    "zip",
+    "list",
+    "sorted",
+    "min",
+    "max",
+    "abs",
+    "getVar",
+    "hasVar",
+    "varExists",
 ];
 
 /// A piece of an interpolated string literal.
@@ -264,7 +278,9 @@ pub(crate) fn parse_trailers(
     loop {
         if !spaced {
             let rest = cur.rest().as_bytes();
-            let next_is_ident = rest.get(1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+            let next_is_ident = rest
+                .get(1)
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
             match rest.first() {
                 Some(b'(' | b'[') => {}
                 Some(b'.') if next_is_ident => {}
@@ -326,7 +342,10 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
             )),
         },
         Expr::Attr(obj, method) if kwargs.is_empty() => Ok(Expr::Method(obj, method, args)),
-        Expr::Attr(_, method) => Err(unsupported(cur, &format!("keyword arguments to .{method}()"))),
+        Expr::Attr(_, method) => Err(unsupported(
+            cur,
+            &format!("keyword arguments to .{method}()"),
+        )),
         _ => Err(unsupported(cur, "call of a computed value")),
     }
 }
@@ -339,6 +358,9 @@ fn index(cur: &mut Cursor<'_>, obj: Expr) -> Result<Expr, CheetahError> {
         Some(Box::new(parse_expr(cur)?))
     };
     let result = if eat_op(cur, ":")? {
+        if cur.peek()? == Tok::Op(":") {
+            return Err(unsupported(cur, "slice step"));
+        }
         let end = if cur.peek()? == Tok::Op("]") {
             None
         } else {

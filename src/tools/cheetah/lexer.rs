@@ -8,7 +8,10 @@ pub(crate) enum Tok {
     /// A name, with or without its `$`.
     Name(String),
     /// A string literal; `interpolate` when it holds a `$placeholder` (Cheetah fills it).
-    Str { text: String, interpolate: bool },
+    Str {
+        text: String,
+        interpolate: bool,
+    },
     Int(i64),
     Float(f64),
     /// Punctuation and operators, including `${`.
@@ -19,8 +22,8 @@ pub(crate) enum Tok {
 
 /// Operators, longest first.
 const OPS: &[&str] = &[
-    "${", "**", "//", "==", "!=", "<=", ">=", "+=", "-=", "<<", ">>", "(", ")", "[", "]", "{",
-    "}", ",", ":", ".", "+", "-", "*", "/", "%", "<", ">", "=", "|", "&", "^", "~", "@", ";",
+    "${", "**", "//", "==", "!=", "<=", ">=", "+=", "-=", "<<", ">>", "(", ")", "[", "]", "{", "}",
+    ",", ":", ".", "+", "-", "*", "/", "%", "<", ">", "=", "|", "&", "^", "~", "@", ";",
 ];
 
 /// A position in the template source shared by the template parser and the expression parser.
@@ -118,8 +121,7 @@ impl<'a> Cursor<'a> {
             }
             return Ok(Tok::Name(self.ident()));
         }
-        if c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|c: char| c.is_ascii_digit()))
-        {
+        if c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|c: char| c.is_ascii_digit())) {
             return self.number();
         }
         if c == '\'' || c == '"' {
@@ -137,7 +139,10 @@ impl<'a> Cursor<'a> {
     /// Reads an identifier at the cursor.
     pub fn ident(&mut self) -> String {
         let start = self.pos;
-        let len = self.rest().bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        let len = self
+            .rest()
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
         self.pos += len.count();
         self.src[start..self.pos].to_string()
     }
@@ -159,7 +164,10 @@ impl<'a> Cursor<'a> {
                 break;
             }
         }
-        let text: String = self.src[start..self.pos].chars().filter(|&c| c != '_').collect();
+        let text: String = self.src[start..self.pos]
+            .chars()
+            .filter(|&c| c != '_')
+            .collect();
         let bad = || self.error(text.clone(), "not a number");
         if float {
             text.parse().map(Tok::Float).map_err(|_| bad())

@@ -8,7 +8,10 @@ fn str_arg<'v>(method: &str, args: &'v [Value], i: usize) -> Result<Option<&'v s
     match args.get(i) {
         None | Some(Value::None) => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s)),
-        Some(other) => err(format!(".{method}() argument must be str, not '{}'", other.type_name())),
+        Some(other) => err(format!(
+            ".{method}() argument must be str, not '{}'",
+            other.type_name()
+        )),
     }
 }
 
@@ -16,12 +19,20 @@ fn int_arg(method: &str, args: &[Value], i: usize, default: i64) -> Result<i64, 
     match args.get(i) {
         None => Ok(default),
         Some(Value::Int(n)) => Ok(*n),
-        Some(other) => err(format!(".{method}() argument must be int, not '{}'", other.type_name())),
+        Some(other) => err(format!(
+            ".{method}() argument must be int, not '{}'",
+            other.type_name()
+        )),
     }
 }
 
 fn strs(items: Vec<&str>) -> Value {
-    Value::List(items.into_iter().map(|s| Value::Str(s.to_string())).collect())
+    Value::List(
+        items
+            .into_iter()
+            .map(|s| Value::Str(s.to_string()))
+            .collect(),
+    )
 }
 
 fn split(s: &str, sep: Option<&str>, max: i64, right: bool) -> Result<Value, Fault> {
@@ -79,6 +90,12 @@ fn affix(method: &str, s: &str, arg: Option<&Value>) -> Result<bool, Fault> {
 }
 
 fn str_method(s: &str, name: &str, args: &[Value]) -> EvalResult {
+    match name {
+        "join" => return join(s, args),
+        "format" => return format(s, args).map(Value::Str),
+        "startswith" | "endswith" => return Ok(Value::Bool(affix(name, s, args.first())?)),
+        _ => {}
+    }
     let chars = str_arg(name, args, 0)?;
     let trim = |c: char| chars.map_or(c.is_whitespace(), |set| set.contains(c));
     Ok(match name {
@@ -88,7 +105,6 @@ fn str_method(s: &str, name: &str, args: &[Value]) -> EvalResult {
         "rstrip" => Value::Str(s.trim_end_matches(trim).to_string()),
         "lower" => Value::Str(s.to_lowercase()),
         "upper" => Value::Str(s.to_uppercase()),
-        "startswith" | "endswith" => Value::Bool(affix(name, s, args.first())?),
         "replace" => {
             let (Some(from), Some(to)) = (chars, str_arg(name, args, 1)?) else {
                 return err(".replace() takes two str");
@@ -97,18 +113,6 @@ fn str_method(s: &str, name: &str, args: &[Value]) -> EvalResult {
                 n if n < 0 => Value::Str(s.replace(from, to)),
                 n => Value::Str(s.replacen(from, to, n as usize)),
             }
-        }
-        "join" => {
-            let parts = iterate(args.first().unwrap_or(&Value::None))?;
-            let mut texts = Vec::with_capacity(parts.len());
-            for p in parts {
-                match p {
-                    Value::Str(t) => texts.push(t),
-                    Value::Object(o) => texts.push(o.str()),
-                    other => return err(format!(".join() expects str items, found '{}'", other.type_name())),
-                }
-            }
-            Value::Str(texts.join(s))
         }
         "find" => {
             let needle = chars.unwrap_or_default();
@@ -120,13 +124,33 @@ fn str_method(s: &str, name: &str, args: &[Value]) -> EvalResult {
         "capitalize" => {
             let mut cs = s.chars();
             Value::Str(match cs.next() {
-                Some(f) => f.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect(),
+                Some(f) => f
+                    .to_uppercase()
+                    .chain(cs.flat_map(char::to_lowercase))
+                    .collect(),
                 None => String::new(),
             })
         }
-        "format" => Value::Str(format(s, args)?),
         _ => return err(format!("'str' object has no method '{name}'")),
     })
+}
+
+fn join(s: &str, args: &[Value]) -> EvalResult {
+    let parts = iterate(args.first().unwrap_or(&Value::None))?;
+    let mut texts = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Value::Str(t) => texts.push(t),
+            Value::Object(o) => texts.push(o.str()),
+            other => {
+                return err(format!(
+                    ".join() expects str items, found '{}'",
+                    other.type_name()
+                ));
+            }
+        }
+    }
+    Ok(Value::Str(texts.join(s)))
 }
 
 /// Calls `v.name(args)` on a value that is not held by a variable (no mutation).
@@ -140,7 +164,9 @@ pub(crate) fn method(v: &Value, name: &str, args: &[Value]) -> EvalResult {
                 _ => None,
             }
             .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::None))),
-            "keys" => Ok(Value::List(m.iter().map(|(k, _)| Value::Str(k.clone())).collect())),
+            "keys" => Ok(Value::List(
+                m.iter().map(|(k, _)| Value::Str(k.clone())).collect(),
+            )),
             "values" => Ok(Value::List(m.iter().map(|(_, v)| v.clone()).collect())),
             "items" => Ok(Value::List(
                 m.iter()
@@ -150,16 +176,25 @@ pub(crate) fn method(v: &Value, name: &str, args: &[Value]) -> EvalResult {
             _ => err(format!("'dict' object has no method '{name}'")),
         },
         Value::List(items) | Value::Tuple(items) => match name {
-            "index" => match items.iter().position(|x| args.first().is_some_and(|a| x.py_eq(a))) {
+            "index" => match items
+                .iter()
+                .position(|x| args.first().is_some_and(|a| x.py_eq(a)))
+            {
                 Some(i) => Ok(Value::Int(i as i64)),
                 None => err(".index(x): x not in list"),
             },
             "count" => Ok(Value::Int(
-                items.iter().filter(|x| args.first().is_some_and(|a| x.py_eq(a))).count() as i64,
+                items
+                    .iter()
+                    .filter(|x| args.first().is_some_and(|a| x.py_eq(a)))
+                    .count() as i64,
             )),
             _ => err(format!("'{}' object has no method '{name}'", v.type_name())),
         },
-        other => err(format!("'{}' object has no method '{name}'", other.type_name())),
+        other => err(format!(
+            "'{}' object has no method '{name}'",
+            other.type_name()
+        )),
     }
 }
 
@@ -205,10 +240,17 @@ pub(crate) fn mutate(target: &mut Value, name: &str, args: Vec<Value>) -> EvalRe
                 .filter(|(key, _)| **key != k)
                 .map(|(a, b)| (a.clone(), b.clone()))
                 .collect();
-            *m = kept.into_iter().fold(super::value::Map::new(), |m, (k, v)| m.with(k, v));
+            *m = kept
+                .into_iter()
+                .fold(super::value::Map::new(), |m, (k, v)| m.with(k, v));
             return found.ok_or_else(|| Fault::Error(format!("key '{k}' not found")));
         }
-        (t, name, ..) => return err(format!("'{}' object: unsupported .{name}() call", t.type_name())),
+        (t, name, ..) => {
+            return err(format!(
+                "'{}' object: unsupported .{name}() call",
+                t.type_name()
+            ));
+        }
     }
     Ok(Value::None)
 }

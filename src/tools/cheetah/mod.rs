@@ -60,6 +60,8 @@ mod tests;
 
 use std::collections::HashMap;
 
+// The caller's side of the interface; used by the tests until the integration.
+#[allow(unused_imports)]
 pub use value::{Map, Scope, Value, Wrapper, float_repr};
 
 /// A construct outside the subset, or a syntax error, found by [`compile`].

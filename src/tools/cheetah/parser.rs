@@ -46,19 +46,55 @@ pub(crate) enum Node {
 
 /// Directives Cheetah has that this subset does not.
 const UNSUPPORTED: &[&str] = &[
-    "def", "block", "import", "from", "include", "raw", "extends", "implements", "while",
-    "unless", "try", "except", "finally", "raise", "assert", "del", "return", "yield", "stop",
-    "call", "capture", "filter", "cache", "attr", "compiler", "compiler-settings", "encoding",
-    "errorCatcher", "breakpoint", "indent", "arg", "closure", "super", "transform", "decorator",
-    "global", "py", "with", "elseif", "macro", "i18n",
+    "def",
+    "block",
+    "import",
+    "from",
+    "include",
+    "raw",
+    "extends",
+    "implements",
+    "while",
+    "unless",
+    "try",
+    "except",
+    "finally",
+    "raise",
+    "assert",
+    "del",
+    "return",
+    "yield",
+    "stop",
+    "call",
+    "capture",
+    "filter",
+    "cache",
+    "attr",
+    "compiler",
+    "compiler-settings",
+    "encoding",
+    "errorCatcher",
+    "breakpoint",
+    "indent",
+    "arg",
+    "closure",
+    "super",
+    "transform",
+    "decorator",
+    "global",
+    "py",
+    "with",
+    "elseif",
+    "macro",
+    "i18n",
 ];
 
 /// Why a body stopped.
 enum Stop {
     Eof,
     Elif(Expr, usize),
-    Else,
-    End(String),
+    Else(usize),
+    End(String, usize),
 }
 
 pub(crate) fn parse(src: &str) -> Result<Vec<Node>, CheetahError> {
@@ -71,8 +107,16 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, CheetahError> {
     match p.body(&mut nodes)? {
         Stop::Eof => Ok(nodes),
         Stop::Elif(..) => Err(p.cur.error("#elif", "without #if")),
-        Stop::Else => Err(p.cur.error("#else", "without #if")),
-        Stop::End(what) => Err(p.cur.error(format!("#end {what}"), "without an open block")),
+        Stop::Else(line) => Err(CheetahError {
+            line,
+            construct: "#else".into(),
+            message: "without #if".into(),
+        }),
+        Stop::End(what, line) => Err(CheetahError {
+            line,
+            construct: format!("#end {what}"),
+            message: "without an open block".into(),
+        }),
     }
 }
 
@@ -146,7 +190,7 @@ impl Parser<'_> {
     }
 
     /// Skips to the end of the line; with `gobble`, past the newline too.
-    fn to_eol(&mut self, gobble: bool) {
+    fn skip_line(&mut self, gobble: bool) {
         let rest = self.cur.rest();
         let eol = rest.find('\n').unwrap_or(rest.len());
         self.cur.pos += eol;
@@ -200,12 +244,12 @@ impl Parser<'_> {
             if clear {
                 self.strip_line_indent();
             }
-            self.to_eol(clear);
+            self.skip_line(clear);
             return Ok(None);
         }
-        if rest.starts_with("#*") {
+        if let Some(comment) = rest.strip_prefix("#*") {
             let first_eol = at + rest.find('\n').unwrap_or(rest.len());
-            let Some(end) = rest[2..].find("*#") else {
+            let Some(end) = comment.find("*#") else {
                 return Err(self.cur.error("#*", "comment not closed by *#"));
             };
             self.cur.pos += end + 4;
@@ -244,7 +288,7 @@ impl Parser<'_> {
                 if clear {
                     self.strip_line_indent();
                 }
-                self.to_eol(true);
+                self.skip_line(true);
                 self.flush(out);
                 return Ok(None);
             }
@@ -281,7 +325,7 @@ impl Parser<'_> {
                     self.cur.pos += 2;
                     stop = Some(Stop::Elif(self.condition("#else if")?, line));
                 } else {
-                    stop = Some(Stop::Else);
+                    stop = Some(Stop::Else(line));
                 }
             }
             "end" => {
@@ -290,7 +334,7 @@ impl Parser<'_> {
                 if what != "if" && what != "for" {
                     return Err(self.cur.error(format!("#end {what}"), "unknown block end"));
                 }
-                stop = Some(Stop::End(what));
+                stop = Some(Stop::End(what, line));
             }
             "set" => node = Some(self.set(line)?),
             "silent" => {
@@ -323,11 +367,13 @@ impl Parser<'_> {
     fn end_tag(&mut self, clear: bool, first_eol: usize) -> Result<(), CheetahError> {
         self.cur.skip_space();
         let rest = self.cur.rest();
-        if rest.starts_with(':') {
+        if let Some(after) = rest.strip_prefix(':') {
             // `#if c:` at the end of a line is the block form; `#if c: text` is not supported.
-            let line_rest = rest[1..].split('\n').next().unwrap_or("").trim();
+            let line_rest = after.split('\n').next().unwrap_or("").trim();
             if !line_rest.is_empty() && !line_rest.starts_with("##") {
-                return Err(self.cur.error(":", "single-line directive form (directive: text)"));
+                return Err(self
+                    .cur
+                    .error(":", "single-line directive form (directive: text)"));
             }
             self.cur.pos += 1;
             self.cur.skip_space();
@@ -336,7 +382,7 @@ impl Parser<'_> {
         if rest.starts_with('#') && !rest.starts_with("##") {
             self.cur.pos += 1;
         } else if clear && rest.starts_with(['\n', '\r']) {
-            self.to_eol(true);
+            self.skip_line(true);
         }
         if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {
             self.strip_line_indent();
@@ -351,10 +397,23 @@ impl Parser<'_> {
             message: message.to_string(),
         };
         match stop {
-            Stop::End(w) if w == what => Ok(()),
-            Stop::End(w) => Err(self.cur.error(format!("#end {w}"), format!("inside #{what}"))),
+            Stop::End(w, _) if w == what => Ok(()),
+            Stop::End(w, at) => Err(CheetahError {
+                line: at,
+                construct: format!("#end {w}"),
+                message: format!("inside #{what}"),
+            }),
             Stop::Eof => Err(open(&format!("not closed by #end {what}"))),
-            Stop::Elif(..) | Stop::Else => Err(self.cur.error("#else", "inside #for")),
+            Stop::Elif(_, at) => Err(CheetahError {
+                line: at,
+                construct: "#elif".into(),
+                message: format!("inside #{what}"),
+            }),
+            Stop::Else(at) => Err(CheetahError {
+                line: at,
+                construct: "#else".into(),
+                message: format!("inside #{what}"),
+            }),
         }
     }
 
@@ -375,7 +434,7 @@ impl Parser<'_> {
                     branches.push((cond, cond_line, body));
                     (cond, cond_line) = (next, next_line);
                 }
-                Stop::Else => {
+                Stop::Else(_) => {
                     branches.push((cond, cond_line, body));
                     let mut orelse = Vec::new();
                     let stop = self.body(&mut orelse)?;
@@ -412,7 +471,9 @@ impl Parser<'_> {
             targets.push(self.target_name()?);
         }
         if paren && self.cur.next_tok()? != Tok::Op(")") {
-            return Err(self.cur.error("#for", "expected ')' after the loop variables"));
+            return Err(self
+                .cur
+                .error("#for", "expected ')' after the loop variables"));
         }
         if self.cur.next_tok()? != Tok::Name("in".into()) {
             return Err(self.cur.error("#for", "expected 'in'"));

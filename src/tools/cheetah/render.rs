@@ -22,7 +22,11 @@ fn at(line: usize) -> impl Fn(Fault) -> RenderError {
     }
 }
 
-pub(crate) fn render(nodes: &[Node], ctx: &mut Ctx<'_>, out: &mut String) -> Result<Flow, RenderError> {
+pub(crate) fn render(
+    nodes: &[Node],
+    ctx: &mut Ctx<'_>,
+    out: &mut String,
+) -> Result<Flow, RenderError> {
     for node in nodes {
         match node {
             Node::Text(t) => out.push_str(t),
@@ -72,7 +76,11 @@ pub(crate) fn render(nodes: &[Node], ctx: &mut Ctx<'_>, out: &mut String) -> Res
                             .lookup(name)
                             .cloned()
                             .ok_or_else(|| at(*line)(Fault::NotFound(name.clone())))?;
-                        let bin = if *op == SetOp::Add { BinOp::Add } else { BinOp::Sub };
+                        let bin = if *op == SetOp::Add {
+                            BinOp::Add
+                        } else {
+                            BinOp::Sub
+                        };
                         binary(bin, old, v).map_err(at(*line))?
                     }
                 };

@@ -13,7 +13,10 @@ pub enum InputKind {
     Text,
     Integer,
     Float,
-    Boolean { truevalue: String, falsevalue: String },
+    Boolean {
+        truevalue: String,
+        falsevalue: String,
+    },
     /// A select (`multiple` when the raw value is a list).
     Select,
 }
@@ -70,7 +73,13 @@ impl ParamWrapper {
 
     /// Galaxy's `_get_cast_values`: what the wrapper compares as, against `other`.
     fn compared(&self, other: &Value) -> (Value, Value) {
-        if let (InputKind::Boolean { truevalue, falsevalue }, Value::Str(s)) = (&self.kind, other)
+        if let (
+            InputKind::Boolean {
+                truevalue,
+                falsevalue,
+            },
+            Value::Str(s),
+        ) = (&self.kind, other)
         {
             if s == truevalue || s == falsevalue {
                 return (Value::Str(self.str()), other.clone());
@@ -98,9 +107,13 @@ fn item_text(v: &Value) -> String {
 impl Wrapper for ParamWrapper {
     fn str(&self) -> String {
         match (&self.kind, &self.raw) {
-            (InputKind::Boolean { truevalue, falsevalue }, raw) => {
-                if raw.truthy() { truevalue } else { falsevalue }.clone()
-            }
+            (
+                InputKind::Boolean {
+                    truevalue,
+                    falsevalue,
+                },
+                raw,
+            ) => if raw.truthy() { truevalue } else { falsevalue }.clone(),
             (InputKind::Text, Value::None) => String::new(),
             (_, Value::List(items)) => items.iter().map(item_text).collect::<Vec<_>>().join(","),
             (_, Value::Float(f)) => float_repr(*f),
@@ -129,7 +142,8 @@ impl Wrapper for ParamWrapper {
         if self.kind == InputKind::Select
             && let Value::Str(s) = other
         {
-            let empty = matches!(&self.raw, Value::None) || matches!(&self.raw, Value::List(l) if l.is_empty());
+            let empty = matches!(&self.raw, Value::None)
+                || matches!(&self.raw, Value::List(l) if l.is_empty());
             return Some((s.is_empty() && empty) || self.str() == *s);
         }
         if self.kind == InputKind::Select {
@@ -228,9 +242,9 @@ impl Wrapper for DatasetWrapper {
 
     fn call(&self, method: &str, args: &[Value]) -> Result<Value, String> {
         match method {
-            "is_of_type" => Ok(Value::Bool(args.iter().any(|a| {
-                matches!(a, Value::Str(t) if self.datatypes.iter().any(|d| d == t))
-            }))),
+            "is_of_type" => Ok(Value::Bool(args.iter().any(
+                |a| matches!(a, Value::Str(t) if self.datatypes.iter().any(|d| d == t)),
+            ))),
             _ => Err(format!("dataset has no method '{method}'")),
         }
     }

@@ -53,13 +53,19 @@ fn scope() -> Scope {
         .with(
             "mode",
             Map::new()
-                .with("type", ParamWrapper::new(InputKind::Select, "advanced").value())
+                .with(
+                    "type",
+                    ParamWrapper::new(InputKind::Select, "advanced").value(),
+                )
                 .with("min", int(1))
                 .with("max", int(100))
                 .with("filter", text("score > 10"))
                 .with("preset", text("fast")),
         )
-        .with("repeats", vec![region("chr1", 1, 1000), region("chr2", 5, 500)])
+        .with(
+            "repeats",
+            vec![region("chr1", 1, 1000), region("chr2", 5, 500)],
+        )
         .with("flag1", flag("--a", true))
         .with("flag2", flag("--b", false))
         .with("flag3", flag("--c", true))
@@ -77,7 +83,10 @@ fn typical_command_renders() {
     let out = compile(COMMAND).unwrap().render(&scope()).unwrap();
     assert!(out.contains("--filter 'score __gt__ 10'"), "{out}");
     assert!(out.contains("--region 'chr2:5-500'"), "{out}");
-    assert!(out.contains("--p3 'xXy'") && out.contains("--cols 6"), "{out}");
+    assert!(
+        out.contains("--p3 'xXy'") && out.contains("--cols 6"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -24,7 +24,11 @@ fn unsupported_directives_name_line_and_construct() {
         ("#compiler-settings\n", 1, "#compiler-settings"),
     ] {
         let e = rejected(src);
-        assert_eq!((e.line, e.construct.as_str()), (line, construct), "{src:?}: {e}");
+        assert_eq!(
+            (e.line, e.construct.as_str()),
+            (line, construct),
+            "{src:?}: {e}"
+        );
     }
 }
 
@@ -43,7 +47,11 @@ fn python_outside_the_subset() {
         ("#set x[0] = 1\n", 1, "#set x ["),
     ] {
         let e = rejected(src);
-        assert_eq!((e.line, e.construct.as_str()), (line, construct), "{src:?}: {e}");
+        assert_eq!(
+            (e.line, e.construct.as_str()),
+            (line, construct),
+            "{src:?}: {e}"
+        );
     }
 }
 
@@ -61,7 +69,11 @@ fn unbalanced_blocks_and_unclosed_things() {
         ("#if\n#end if\n", 1, "#if"),
     ] {
         let e = rejected(src);
-        assert_eq!((e.line, e.construct.as_str()), (line, construct), "{src:?}: {e}");
+        assert_eq!(
+            (e.line, e.construct.as_str()),
+            (line, construct),
+            "{src:?}: {e}"
+        );
     }
 }
 
@@ -84,9 +96,15 @@ fn render_errors_name_what_is_missing() {
         })
     );
     let t = compile("\n#set x = 1 / 0\n").unwrap();
-    assert!(matches!(t.render(&scope()), Err(RenderError::Eval { line: 2, .. })));
+    assert!(matches!(
+        t.render(&scope()),
+        Err(RenderError::Eval { line: 2, .. })
+    ));
     let t = compile("$getVar('a.b')").unwrap();
-    assert!(matches!(t.render(&scope()), Err(RenderError::NotFound { .. })));
+    assert!(matches!(
+        t.render(&scope()),
+        Err(RenderError::NotFound { .. })
+    ));
     let t = compile("#echo int('x')\n").unwrap();
     let e = t.render(&scope()).unwrap_err();
     assert_eq!(e.to_string(), "line 1: invalid literal for int(): 'x'");

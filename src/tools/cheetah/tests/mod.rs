@@ -24,7 +24,10 @@ fn scope() -> Scope {
         .with("f", 2.5f64)
         .with("yes", true)
         .with("nothing", Value::None)
-        .with("items", Value::List(vec!["a".into(), "b".into(), "c".into()]))
+        .with(
+            "items",
+            Value::List(vec!["a".into(), "b".into(), "c".into()]),
+        )
         .with(
             "cond",
             Map::new()

