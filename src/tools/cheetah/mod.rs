@@ -45,7 +45,9 @@
 // Integration with `tools::template` follows; until then only the tests use the module.
 #![allow(dead_code)]
 
+mod atoms;
 mod builtins;
+mod directives;
 mod eval;
 mod expr;
 mod lexer;

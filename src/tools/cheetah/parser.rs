@@ -1,7 +1,8 @@
 //! The template: text, placeholders and directives into a tree of [`Node`]s.
 
 use super::CheetahError;
-use super::expr::{Expr, describe, parse_expr, parse_expr_list, parse_trailers};
+use super::atoms::parse_trailers;
+use super::expr::{Expr, describe, parse_expr, parse_expr_list};
 use super::lexer::{Cursor, Tok};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,7 +91,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// Why a body stopped.
-enum Stop {
+pub(super) enum Stop {
     Eof,
     Elif(Expr, usize),
     Else(usize),
@@ -161,12 +162,12 @@ pub(crate) fn placeholder(cur: &mut Cursor<'_>) -> Result<Option<(Expr, bool)>, 
     Ok(Some((expr, silent)))
 }
 
-struct Parser<'a> {
-    cur: Cursor<'a>,
+pub(super) struct Parser<'a> {
+    pub(super) cur: Cursor<'a>,
     /// Text not yet made a node.
-    buf: String,
+    pub(super) buf: String,
     /// Open `#for` blocks, for `#break`/`#continue`.
-    loops: usize,
+    pub(super) loops: usize,
 }
 
 impl Parser<'_> {
@@ -199,7 +200,7 @@ impl Parser<'_> {
         }
     }
 
-    fn body(&mut self, out: &mut Vec<Node>) -> Result<Stop, CheetahError> {
+    pub(super) fn body(&mut self, out: &mut Vec<Node>) -> Result<Stop, CheetahError> {
         loop {
             let rest = self.cur.rest();
             let Some(c) = rest.chars().next() else {
@@ -364,7 +365,7 @@ impl Parser<'_> {
 
     /// Cheetah's end of a directive tag: a closing `#`, or the end of the line, which a
     /// directive alone on its line swallows together with its indentation.
-    fn end_tag(&mut self, clear: bool, first_eol: usize) -> Result<(), CheetahError> {
+    pub(super) fn end_tag(&mut self, clear: bool, first_eol: usize) -> Result<(), CheetahError> {
         self.cur.skip_space();
         let rest = self.cur.rest();
         if let Some(after) = rest.strip_prefix(':') {
@@ -388,119 +389,5 @@ impl Parser<'_> {
             self.strip_line_indent();
         }
         Ok(())
-    }
-
-    fn expect_end(&self, stop: Stop, what: &str, line: usize) -> Result<(), CheetahError> {
-        let open = |message: &str| CheetahError {
-            line,
-            construct: format!("#{what}"),
-            message: message.to_string(),
-        };
-        match stop {
-            Stop::End(w, _) if w == what => Ok(()),
-            Stop::End(w, at) => Err(CheetahError {
-                line: at,
-                construct: format!("#end {w}"),
-                message: format!("inside #{what}"),
-            }),
-            Stop::Eof => Err(open(&format!("not closed by #end {what}"))),
-            Stop::Elif(_, at) => Err(CheetahError {
-                line: at,
-                construct: "#elif".into(),
-                message: format!("inside #{what}"),
-            }),
-            Stop::Else(at) => Err(CheetahError {
-                line: at,
-                construct: "#else".into(),
-                message: format!("inside #{what}"),
-            }),
-        }
-    }
-
-    fn condition(&mut self, what: &str) -> Result<Expr, CheetahError> {
-        if matches!(self.cur.peek()?, Tok::End) {
-            return Err(self.cur.error(what, "needs a condition"));
-        }
-        parse_expr(&mut self.cur)
-    }
-
-    fn if_block(&mut self, cond: Expr, line: usize) -> Result<Node, CheetahError> {
-        let mut branches = Vec::new();
-        let (mut cond, mut cond_line) = (cond, line);
-        loop {
-            let mut body = Vec::new();
-            match self.body(&mut body)? {
-                Stop::Elif(next, next_line) => {
-                    branches.push((cond, cond_line, body));
-                    (cond, cond_line) = (next, next_line);
-                }
-                Stop::Else(_) => {
-                    branches.push((cond, cond_line, body));
-                    let mut orelse = Vec::new();
-                    let stop = self.body(&mut orelse)?;
-                    self.expect_end(stop, "if", line)?;
-                    return Ok(Node::If { branches, orelse });
-                }
-                stop => {
-                    self.expect_end(stop, "if", line)?;
-                    branches.push((cond, cond_line, body));
-                    return Ok(Node::If {
-                        branches,
-                        orelse: Vec::new(),
-                    });
-                }
-            }
-        }
-    }
-
-    fn target_name(&mut self) -> Result<String, CheetahError> {
-        match self.cur.next_tok()? {
-            Tok::Name(n) if !["in", "global"].contains(&n.as_str()) => Ok(n),
-            other => Err(self.cur.error(describe(&other), "expected a variable name")),
-        }
-    }
-
-    fn for_head(&mut self) -> Result<(Vec<String>, Expr), CheetahError> {
-        let paren = self.cur.peek()? == Tok::Op("(");
-        if paren {
-            self.cur.next_tok()?;
-        }
-        let mut targets = vec![self.target_name()?];
-        while self.cur.peek()? == Tok::Op(",") {
-            self.cur.next_tok()?;
-            targets.push(self.target_name()?);
-        }
-        if paren && self.cur.next_tok()? != Tok::Op(")") {
-            return Err(self
-                .cur
-                .error("#for", "expected ')' after the loop variables"));
-        }
-        if self.cur.next_tok()? != Tok::Name("in".into()) {
-            return Err(self.cur.error("#for", "expected 'in'"));
-        }
-        Ok((targets, parse_expr_list(&mut self.cur)?))
-    }
-
-    fn set(&mut self, line: usize) -> Result<Node, CheetahError> {
-        if matches!(self.cur.peek()?, Tok::Name(n) if n == "global" || n == "local") {
-            self.cur.next_tok()?;
-        }
-        let name = self.target_name()?;
-        let op = match self.cur.next_tok()? {
-            Tok::Op("=") => SetOp::Assign,
-            Tok::Op("+=") => SetOp::Add,
-            Tok::Op("-=") => SetOp::Sub,
-            other => {
-                let what = format!("#set {name} {}", describe(&other));
-                return Err(self.cur.error(what, "only '#set name = expr' (or += / -=)"));
-            }
-        };
-        let expr = parse_expr_list(&mut self.cur)?;
-        Ok(Node::Set {
-            name,
-            op,
-            expr,
-            line,
-        })
     }
 }
