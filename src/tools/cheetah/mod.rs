@@ -52,6 +52,7 @@ mod eval;
 mod expr;
 mod lexer;
 mod methods;
+mod ops;
 mod parser;
 mod render;
 mod value;

@@ -380,9 +380,14 @@ impl Parser<'_> {
             self.cur.skip_space();
         }
         let rest = self.cur.rest();
-        if rest.starts_with('#') && !rest.starts_with("##") {
+        if rest.starts_with("##") {
+            // A trailing comment: dropped, and the line still ends as a directive line.
+            self.skip_line(false);
+        } else if rest.starts_with('#') {
             self.cur.pos += 1;
-        } else if clear && rest.starts_with(['\n', '\r']) {
+            return Ok(());
+        }
+        if clear && self.cur.rest().starts_with(['\n', '\r']) {
             self.skip_line(true);
         }
         if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {

@@ -2,8 +2,9 @@
 
 use super::RenderError;
 use super::builtins::iterate;
-use super::eval::{Ctx, Fault, binary, placeholder_text};
+use super::eval::{Ctx, Fault, placeholder_text};
 use super::expr::BinOp;
+use super::ops::binary;
 use super::parser::{Node, SetOp};
 use super::value::Value;
 
@@ -54,7 +55,11 @@ pub(crate) fn render(
                 line,
                 body,
             } => {
-                let items = iterate(&ctx.eval(iter).map_err(at(*line))?).map_err(at(*line))?;
+                let items = match ctx.resolve(iter) {
+                    Some(found) => iterate(&*found.map_err(at(*line))?),
+                    None => iterate(&ctx.eval(iter).map_err(at(*line))?),
+                }
+                .map_err(at(*line))?;
                 for item in items {
                     bind(ctx, targets, item).map_err(at(*line))?;
                     if render(body, ctx, out)? == Flow::Break {

@@ -64,6 +64,8 @@ fn directive_lines_emit_nothing_but_inline_text_keeps_its_newline() {
     assert_eq!(render(src, &scope()), "cmd\n    --flag\nend");
     assert_eq!(render("x #if $yes\ny\n#end if\n", &scope()), "x \ny\n");
     assert_eq!(render("a ## comment\nb", &scope()), "a \nb");
+    let src = "  #if $yes ## why\nyes\n  #end if: ## done\n";
+    assert_eq!(render(src, &scope()), "yes\n");
     assert_eq!(
         render("a #* one\ntwo *# b\n  #* c *#\nd", &scope()),
         "a  b\n  \nd"
