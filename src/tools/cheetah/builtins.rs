@@ -128,11 +128,12 @@ fn range(args: &[Value]) -> EvalResult {
         [start, stop, step] if *step != 0 => (*start, *stop, *step),
         _ => return err("range() takes 1 to 3 arguments, step not 0"),
     };
-    let count = if step > 0 {
-        (stop - start).max(0) / step + i64::from((stop - start).max(0) % step != 0)
+    let (span, step_len) = if step > 0 {
+        (stop.saturating_sub(start).max(0), step)
     } else {
-        (start - stop).max(0) / -step + i64::from((start - stop).max(0) % -step != 0)
+        (start.saturating_sub(stop).max(0), step.saturating_neg())
     };
+    let count = span / step_len + i64::from(span % step_len != 0);
     if count > 1_000_000 {
         return err("range() too long for a template");
     }

@@ -202,7 +202,7 @@ impl Parser<'_> {
 
     pub(super) fn body(&mut self, out: &mut Vec<Node>) -> Result<Stop, CheetahError> {
         loop {
-            let rest = self.cur.rest();
+            let (at, rest) = (self.cur.pos, self.cur.rest());
             let Some(c) = rest.chars().next() else {
                 self.flush(out);
                 return Ok(Stop::Eof);
@@ -214,7 +214,7 @@ impl Parser<'_> {
                 }
                 '$' => match placeholder(&mut self.cur)? {
                     Some((expr, silent)) => {
-                        let line = self.cur.line();
+                        let line = self.cur.line_at(at);
                         self.flush(out);
                         out.push(Node::Out { expr, line, silent });
                     }

@@ -182,3 +182,21 @@ fn float_repr_is_python_like() {
     assert_eq!(float_repr(123456.789), "123456.789");
     assert_eq!(float_repr(-0.00012), "-0.00012");
 }
+
+#[test]
+fn dollars_in_string_literals() {
+    let s = scope();
+    assert_eq!(
+        render("#set x = \"a\\$b-$name-${n}\"\n$x", &s),
+        "a$b-world-3"
+    );
+    assert_eq!(
+        render("#set x = 'awk {print \\$1}'\n$x", &s),
+        "awk {print \\$1}"
+    );
+    assert_eq!(render("#set x = r'$name'\n$x", &s), "$name");
+    assert_eq!(
+        render("#echo range(5, 0, -2), range(0)\n", &s),
+        "([5, 3, 1], [])"
+    );
+}
