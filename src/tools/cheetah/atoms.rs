@@ -212,7 +212,8 @@ fn dict(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
     Ok(Expr::Dict(items))
 }
 
-/// A string literal; one holding `$placeholders` is split into text and expressions.
+/// A string literal; a `c'…'` one is split into text and `$placeholders`, as Cheetah does
+/// (an escaped `\\$` stays as written, as in Cheetah).
 fn string_expr(cur: &Cursor<'_>, text: String, interpolate: bool) -> Result<Expr, CheetahError> {
     if !interpolate {
         return Ok(Expr::Lit(Value::Str(text)));
@@ -223,7 +224,7 @@ fn string_expr(cur: &Cursor<'_>, text: String, interpolate: bool) -> Result<Expr
     let mut buf = String::new();
     while let Some(c) = inner.rest().chars().next() {
         if inner.rest().starts_with("\\$") {
-            buf.push('$');
+            buf.push_str("\\$");
             inner.pos += 2;
             continue;
         }

@@ -7,7 +7,7 @@ use super::CheetahError;
 pub(crate) enum Tok {
     /// A name, with or without its `$`.
     Name(String),
-    /// A string literal; `interpolate` when it holds a `$placeholder` (Cheetah fills it).
+    /// A string literal; `interpolate` for Cheetah's `c'…$placeholder…'` strings.
     Str {
         text: String,
         interpolate: bool,
@@ -112,9 +112,20 @@ impl<'a> Cursor<'a> {
         }
         if c.is_ascii_alphabetic() || c == '_' {
             let quote = rest[1..].chars().next();
-            if matches!(c, 'r' | 'R' | 'u' | 'U') && matches!(quote, Some('\'' | '"')) {
+            if matches!(c, 'r' | 'R' | 'u' | 'U' | 'c') && matches!(quote, Some('\'' | '"')) {
                 self.pos += 1;
-                return self.string(matches!(c, 'r' | 'R'));
+                let tok = self.string(matches!(c, 'r' | 'R'))?;
+                return Ok(match tok {
+                    Tok::Str { text, .. } if c == 'c' => Tok::Str {
+                        interpolate: true,
+                        text,
+                    },
+                    Tok::Str { text, .. } => Tok::Str {
+                        interpolate: false,
+                        text,
+                    },
+                    other => other,
+                });
             }
             if matches!(c, 'b' | 'B' | 'f' | 'F') && matches!(quote, Some('\'' | '"')) {
                 return Err(self.error(format!("{c}-string"), "only plain and r'' strings"));
@@ -190,7 +201,6 @@ impl<'a> Cursor<'a> {
         let start_line = self.line();
         self.pos += delim.len();
         let mut text = String::new();
-        let mut interpolate = false;
         loop {
             let rest = self.rest();
             let Some(c) = rest.chars().next() else {
@@ -202,7 +212,10 @@ impl<'a> Cursor<'a> {
             };
             if rest.starts_with(delim) {
                 self.pos += delim.len();
-                return Ok(Tok::Str { text, interpolate });
+                return Ok(Tok::Str {
+                    text,
+                    interpolate: false,
+                });
             }
             if c == '\n' && delim.len() == 1 {
                 return Err(self.error("string literal", "unterminated string"));
@@ -214,7 +227,6 @@ impl<'a> Cursor<'a> {
                 };
                 self.pos += e.len_utf8();
                 match e {
-                    '$' => text.push_str("\\$"),
                     _ if raw => {
                         text.push('\\');
                         text.push(e);
@@ -231,10 +243,6 @@ impl<'a> Cursor<'a> {
                     }
                 }
                 continue;
-            }
-            if c == '$' && !raw {
-                let next = self.rest().chars().next();
-                interpolate |= next.is_some_and(|n| n.is_ascii_alphabetic() || "_{".contains(n));
             }
             text.push(c);
         }

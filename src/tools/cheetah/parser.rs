@@ -135,8 +135,14 @@ pub(crate) fn placeholder(cur: &mut Cursor<'_>) -> Result<Option<(Expr, bool)>, 
         b if ident_start(b) => "",
         _ => return Ok(None),
     };
-    if !close.is_empty() && !ident_start(rest.get(at + 1)) {
-        return Ok(None);
+    if !close.is_empty() {
+        // `${ expr }`: any expression, blanks allowed after the opening bracket.
+        let inner = rest[at + 1..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\x0c'));
+        if silent && !ident_start(inner) || matches!(inner, None | Some(b')' | b'}' | b']')) {
+            return Ok(None);
+        }
     }
     cur.pos += at;
     let expr = if close.is_empty() {
@@ -248,15 +254,18 @@ impl Parser<'_> {
             self.skip_line(clear);
             return Ok(None);
         }
-        if let Some(comment) = rest.strip_prefix("#*") {
-            let first_eol = at + rest.find('\n').unwrap_or(rest.len());
-            let Some(end) = comment.find("*#") else {
-                return Err(self.cur.error("#*", "comment not closed by *#"));
-            };
-            self.cur.pos += end + 4;
-            if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {
+        if rest.starts_with("#*") {
+            self.block_comment(clear);
+            return Ok(None);
+        }
+        let after = rest[1..].trim_start_matches([' ', '\t', '\x0c']);
+        if after.starts_with(['\n', '\r']) {
+            // Cheetah's end-of-line slurp token: a `#` ending a line swallows the newline.
+            if clear {
                 self.strip_line_indent();
             }
+            self.skip_line(true);
+            self.flush(out);
             return Ok(None);
         }
         let word_len = rest[1..]
@@ -361,6 +370,39 @@ impl Parser<'_> {
         self.flush(out);
         out.extend(node);
         Ok(stop)
+    }
+
+    /// `#* … *#` (nested, or to the end of the template when not closed); when only blanks
+    /// follow it, the rest of its line goes, and a comment alone on its lines leaves nothing.
+    fn block_comment(&mut self, clear: bool) {
+        let at = self.cur.pos;
+        let first_eol = at + self.cur.rest().find('\n').unwrap_or(self.cur.rest().len());
+        let mut level = 0usize;
+        while !self.cur.rest().is_empty() {
+            let rest = self.cur.rest();
+            if rest.starts_with("#*") {
+                level += 1;
+                self.cur.pos += 2;
+            } else if rest.starts_with("*#") {
+                level -= 1;
+                self.cur.pos += 2;
+                if level == 0 {
+                    break;
+                }
+            } else {
+                self.cur.pos += rest.chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        if self.cur.rest().is_empty() {
+            return;
+        }
+        let line_rest = self.cur.rest().split('\n').next().unwrap_or("");
+        if line_rest.trim().is_empty() {
+            self.skip_line(clear);
+        }
+        if clear && (self.cur.pos > first_eol || self.cur.rest().is_empty()) {
+            self.strip_line_indent();
+        }
     }
 
     /// Cheetah's end of a directive tag: a closing `#`, or the end of the line, which a

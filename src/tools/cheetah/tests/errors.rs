@@ -63,7 +63,6 @@ fn unbalanced_blocks_and_unclosed_things() {
         ("#end for\n", 1, "#end for"),
         ("#else\n", 1, "#else"),
         ("x\n#break\n", 2, "#break"),
-        ("a\n#* never closed\n", 2, "#*"),
         ("#set x = 'abc\n", 1, "string literal"),
         ("${name\n", 1, "end of line"),
         ("#if\n#end if\n", 1, "#if"),

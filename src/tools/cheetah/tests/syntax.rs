@@ -22,6 +22,10 @@ fn placeholders() {
     );
     assert_eq!(render("[$nothing] $yes $f", &s), "[] True 2.5");
     assert_eq!(render("$!missing.", &s), ".");
+    assert_eq!(
+        render("$(1 + $n) ${ name } $[items[0]] $() ${}", &s),
+        "4 world a $() ${}"
+    );
 }
 
 #[test]
@@ -68,8 +72,10 @@ fn directive_lines_emit_nothing_but_inline_text_keeps_its_newline() {
     assert_eq!(render(src, &scope()), "yes\n");
     assert_eq!(
         render("a #* one\ntwo *# b\n  #* c *#\nd", &scope()),
-        "a  b\n  \nd"
+        "a  b\nd"
     );
+    assert_eq!(render("a #* x #* nested *# y *#b #*\nc", &scope()), "a b ");
+    assert_eq!(render("a #\n  #  \nb", &scope()), "a b");
 }
 
 #[test]
@@ -143,7 +149,7 @@ fn expressions() {
             "True",
         ),
         ("\"it's\" + r'\\n'", "it's\\n"),
-        ("\"$name-$cond.mode\"", "world-fast"),
+        ("c\"$name-$cond.mode\"", "world-fast"),
         (
             "$cond.get('missing', 'dflt') + $cond.get('mode')",
             "dfltfast",
@@ -186,9 +192,10 @@ fn float_repr_is_python_like() {
 #[test]
 fn dollars_in_string_literals() {
     let s = scope();
+    assert_eq!(render("#set x = \"a $name\"\n$x", &s), "a $name");
     assert_eq!(
-        render("#set x = \"a\\$b-$name-${n}\"\n$x", &s),
-        "a$b-world-3"
+        render("#set x = c\"a\\$b-$name-${n}\"\n$x", &s),
+        "a\\$b-world-3"
     );
     assert_eq!(
         render("#set x = 'awk {print \\$1}'\n$x", &s),
