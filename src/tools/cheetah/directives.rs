@@ -6,6 +6,20 @@ use super::lexer::Tok;
 use super::parser::{Node, Parser, SetOp, Stop};
 
 impl Parser<'_> {
+    /// After a directive's expression: only the end of the line, `#`, or a `:` may follow.
+    pub(super) fn expect_directive_end(&mut self, what: &str) -> Result<(), CheetahError> {
+        match self.cur.peek()? {
+            Tok::End | Tok::Op(":") => Ok(()),
+            Tok::Name(n) if n == "then" => Err(self.cur.error(
+                "#if … then … else",
+                "Cheetah's ternary directive is not supported; write `#echo a if c else b`",
+            )),
+            other => Err(self
+                .cur
+                .error(describe(&other), format!("unexpected in #{what}"))),
+        }
+    }
+
     pub(super) fn expect_end(
         &self,
         stop: Stop,

@@ -304,6 +304,7 @@ impl Parser<'_> {
             }
             "if" => {
                 let cond = self.condition("#if")?;
+                self.expect_directive_end("if")?;
                 self.end_tag(clear, first_eol)?;
                 self.flush(out);
                 out.push(self.if_block(cond, line)?);
@@ -311,6 +312,7 @@ impl Parser<'_> {
             }
             "for" => {
                 let (targets, iter) = self.for_head()?;
+                self.expect_directive_end("for")?;
                 self.end_tag(clear, first_eol)?;
                 self.flush(out);
                 self.loops += 1;
@@ -365,6 +367,9 @@ impl Parser<'_> {
             "break" => node = Some(Node::Break),
             "continue" => node = Some(Node::Continue),
             _ => {} // pass
+        }
+        if word != "end" {
+            self.expect_directive_end(&word)?;
         }
         self.end_tag(clear, first_eol)?;
         self.flush(out);

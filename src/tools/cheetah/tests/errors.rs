@@ -66,6 +66,10 @@ fn unbalanced_blocks_and_unclosed_things() {
         ("#set x = 'abc\n", 1, "string literal"),
         ("${name\n", 1, "end of line"),
         ("#if\n#end if\n", 1, "#if"),
+        ("#if $x then 'a' else 'b'\n", 1, "#if … then … else"),
+        ("a\n#set x = 1 2\n", 2, "2"),
+        ("#for x in y z\n#end for\n", 1, "z"),
+        ("#if 1\n#else --flag\n#end if\n", 2, "-"),
     ] {
         let e = rejected(src);
         assert_eq!(
