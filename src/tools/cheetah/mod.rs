@@ -7,24 +7,31 @@
 //!
 //! # Supported
 //!
-//! - Placeholders: `$x`, `${x}`, `$(x)`, `$[x]`, `$!x` (writes nothing when `x` is missing),
-//!   with trailers written without spaces: `$x.attr.attr`, `$x.method(args)`, `$x['key']`,
-//!   `$x[0]`, `$x[1:]`; `$getVar('a.b', default)`. A `$` not followed by a name (`$1`, `$ `)
-//!   is text; `\$` writes `$` and `\#` writes `#` (so `\${GALAXY_SLOTS:-1}` writes
-//!   `${GALAXY_SLOTS:-1}`). A placeholder writes Python's `str()` of its value, except that
-//!   `None` writes nothing (Cheetah's default filter).
+//! - Placeholders: `$x`, `$!x` (writes nothing when `x` is missing), with trailers written
+//!   without spaces: `$x.attr.attr`, `$x.method(args)`, `$x['key']`, `$x[0]`, `$x[1:]`;
+//!   `${expr}`, `$(expr)`, `$[expr]` with any expression inside (so an unescaped shell
+//!   `$((1+2))` is Cheetah's, as in Galaxy); `$getVar('a.b', default)`. A `$` not followed
+//!   by a name or bracket (`$1`, `$ `, `$()`) is text; `\$` writes `$` and `\#` writes `#`
+//!   (so `\${GALAXY_SLOTS:-1}` writes `${GALAXY_SLOTS:-1}`). A placeholder writes Python's
+//!   `str()` of its value, except that `None` writes nothing (Cheetah's default filter).
 //! - Directives: `#if`/`#elif`/`#else if`/`#else`/`#end if`, `#for a in …`/`#for a, b in …`/
-//!   `#end for`, `#break`, `#continue`, `#set [global] x = expr` (also `+=`, `-=`), `#silent
-//!   expr`, `#echo expr`, `#pass`, `#slurp`; `##` line and `#* … *#` block comments. A
-//!   directive ends at the end of its line or at a closing `#` (`#if $x#a#else#b#end if#`); a
-//!   line holding only a directive (or a `##` comment) writes nothing, not even its newline.
-//!   A `#` not followed by a directive name (`#!/bin/sh`, `# note`) is text.
+//!   `#end for`, `#break`, `#continue`, `#set [global|local] x = expr` (also `+=`, `-=`),
+//!   `#silent expr`, `#echo expr`, `#pass`, `#slurp`; a trailing `:` on a block directive
+//!   (`#if c:`) is allowed. Comments: `## …` and `#* … *#` (nested; an unclosed one runs to
+//!   the end, as in Cheetah).
+//! - Lines, as Cheetah: a directive ends at the end of its line or at a closing `#`
+//!   (`#if $x#a#else#b#end if#`); a line holding only a directive or a `##` comment (or a
+//!   block comment followed by blanks only) writes nothing, not even its newline; text before
+//!   a directive keeps the line's newline; a `#` ending a line (Cheetah's EOL slurp token)
+//!   and `#slurp` swallow the newline. A `#` not followed by a directive name (`#!/bin/sh`,
+//!   `# note`, `#SBATCH`) is text.
 //! - Expressions (Python): literals (`'…'`, `"…"`, `r'…'`, triple quotes, int, float,
 //!   `True`/`False`/`None`, lists, tuples, dicts with str keys); names with or without `$`;
 //!   attribute access (a map's key, a wrapper's attribute), indexing, slicing without step;
 //!   `==` `!=` `<` `<=` `>` `>=` (chained) `in` `not in` `is` `is not`; `and` `or` `not`;
-//!   `+ - * / // %` (also `str % args`), unary `-`; `a if c else b`. String literals in
-//!   expressions holding `$placeholders` are filled in, as Cheetah does.
+//!   `+ - * / // %` (also `str % args` with `%s %r %d %i %f`), unary `-`; `a if c else b`.
+//!   As in Cheetah, only `c'…'` string literals fill in `$placeholders`; other strings are
+//!   plain Python strings.
 //! - Builtins: `str int float bool len list sorted(reverse=) min max abs range enumerate zip`,
 //!   `getVar hasVar varExists`. Methods: str `split rsplit strip lstrip rstrip replace join
 //!   startswith endswith lower upper find count isdigit splitlines capitalize format`; dict
@@ -35,9 +42,11 @@
 //!
 //! `#def`, `#block`, `#import`, `#from`, `#include`, `#raw`, `#extends`, `#while`, `#unless`,
 //! `#try`, `#stop`, `#return`, `#call`, `#filter`, `#cache`, `#compiler-settings` and the
-//! other directives; the single-line form `#if c: text`; calls of functions other than the
-//! builtins; lambdas, comprehensions, generator expressions, `**`, bitwise operators, slice
-//! steps, `*args`, `f''`/`b''` strings; unclosed blocks, strings, comments and placeholders.
+//! other directives; the single-line forms `#if c: text` and `#if c then a else b`; text
+//! after a directive's expression; calls of functions other than the builtins; lambdas,
+//! comprehensions, generator expressions, `**`, bitwise operators, slice steps, `*args`,
+//! `f''`/`b''` strings; unclosed blocks, strings and placeholders; `#break`/`#continue`
+//! outside `#for`.
 //!
 //! Values and sanitization: the engine writes what [`Value::to_str`] and [`Wrapper::str`]
 //! return; Galaxy's sanitization of parameter values lives in [`wrappers`].

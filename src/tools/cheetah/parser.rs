@@ -272,7 +272,7 @@ impl Parser<'_> {
             .bytes()
             .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
             .count();
-        let word = rest[1..1 + word_len].trim_end_matches('-').to_string();
+        let word = rest[1..1 + word_len].to_string();
         let known = [
             "if", "elif", "else", "end", "for", "set", "silent", "slurp", "break", "continue",
             "echo", "pass",
