@@ -2,8 +2,8 @@
 
 use super::CheetahError;
 use super::expr::{
-    BUILTINS, BinOp, Expr, Part, REJECTED_WORDS, describe, eat_op, expect, parse_expr,
-    parse_expr_list, unsupported,
+    BUILTINS, BinOp, Comp, Expr, Part, REJECTED_WORDS, describe, eat_op, expect, parse_expr,
+    parse_expr_list, parse_or, unsupported,
 };
 use super::lexer::{Cursor, Tok};
 use super::value::Value;
@@ -63,8 +63,10 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
             cur.pos = at;
             args.push(parse_expr(cur)?);
         }
-        if cur.peek()? == Tok::Name("for".into()) {
-            return Err(unsupported(cur, "generator expression"));
+        if cur.peek()? == Tok::Name("for".into())
+            && let Some(elt) = args.pop()
+        {
+            args.push(comp_tail(cur, elt)?);
         }
         if !eat_op(cur, ",")? {
             expect(cur, ")")?;
@@ -157,9 +159,12 @@ pub(super) fn parse_atom(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
             let expr = if eat_op(cur, ")")? {
                 Expr::Tuple(Vec::new())
             } else {
-                let inner = parse_expr_list(cur)?;
+                let mut inner = parse_expr_list(cur)?;
                 if cur.peek()? == Tok::Name("for".into()) {
-                    return Err(unsupported(cur, "generator expression"));
+                    if matches!(inner, Expr::Tuple(_)) {
+                        return Err(unsupported(cur, "generator expression over a tuple"));
+                    }
+                    inner = comp_tail(cur, inner)?;
                 }
                 expect(cur, ")")?;
                 inner
@@ -167,27 +172,77 @@ pub(super) fn parse_atom(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
             cur.depth -= 1;
             expr
         }
-        Tok::Op("[") => Expr::List(sequence(cur, "]", "list comprehension")?),
+        Tok::Op("[") => list(cur)?,
         Tok::Op("{") => dict(cur)?,
         other => return Err(cur.error(describe(&other), "expected an expression")),
     })
 }
 
-fn sequence(cur: &mut Cursor<'_>, close: &str, what: &str) -> Result<Vec<Expr>, CheetahError> {
+/// `[a, b]` or `[elt for x in xs if c]`.
+fn list(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
     cur.depth += 1;
     let mut items = Vec::new();
-    while !eat_op(cur, close)? {
+    while !eat_op(cur, "]")? {
         items.push(parse_expr(cur)?);
         if cur.peek()? == Tok::Name("for".into()) {
-            return Err(unsupported(cur, what));
+            if items.len() > 1 {
+                return Err(unsupported(cur, "list comprehension over a tuple"));
+            }
+            let elt = items.pop().unwrap_or(Expr::Lit(Value::None));
+            let comp = comp_tail(cur, elt)?;
+            expect(cur, "]")?;
+            cur.depth -= 1;
+            return Ok(comp);
         }
         if !eat_op(cur, ",")? {
-            expect(cur, close)?;
+            expect(cur, "]")?;
             break;
         }
     }
     cur.depth -= 1;
-    Ok(items)
+    Ok(Expr::List(items))
+}
+
+/// `for a, b in iter if cond …` after a comprehension's element.
+fn comp_tail(cur: &mut Cursor<'_>, elt: Expr) -> Result<Expr, CheetahError> {
+    cur.next_tok()?; // `for`
+    let paren = eat_op(cur, "(")?;
+    let mut targets = Vec::new();
+    loop {
+        match cur.next_tok()? {
+            Tok::Name(n) if !["in", "for", "if"].contains(&n.as_str()) => targets.push(n),
+            other => return Err(cur.error(describe(&other), "expected a loop variable")),
+        }
+        if !eat_op(cur, ",")? {
+            break;
+        }
+    }
+    if paren {
+        expect(cur, ")")?;
+    }
+    if !matches!(cur.next_tok()?, Tok::Name(n) if n == "in") {
+        return Err(cur.error("for", "expected 'in' in a comprehension"));
+    }
+    let iter = parse_or(cur)?;
+    let mut conds = Vec::new();
+    loop {
+        match cur.peek()? {
+            Tok::Name(n) if n == "if" => {
+                cur.next_tok()?;
+                conds.push(parse_or(cur)?);
+            }
+            Tok::Name(n) if n == "for" => {
+                return Err(unsupported(cur, "nested comprehension"));
+            }
+            _ => break,
+        }
+    }
+    Ok(Expr::Comp(Box::new(Comp {
+        elt,
+        targets,
+        iter,
+        conds,
+    })))
 }
 
 fn dict(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::builtins::iterate;
 use super::builtins::{builtin, method};
-use super::expr::{Expr, Part};
+use super::expr::{Comp, Expr, Part};
 use super::ops::{binary, compare, overflow};
 use super::value::{Scope, Value};
 
@@ -138,6 +139,7 @@ impl Ctx<'_> {
             }
             Expr::List(items) => Ok(Value::List(self.eval_all(items)?)),
             Expr::Tuple(items) => Ok(Value::Tuple(self.eval_all(items)?)),
+            Expr::Comp(comp) => self.comprehension(comp),
             Expr::Dict(items) => {
                 let mut map = super::value::Map::new();
                 for (k, v) in items {
@@ -276,5 +278,59 @@ fn slice(v: &Value, start: Option<Value>, end: Option<Value>) -> EvalResult {
             })
         }
         other => err(format!("{} cannot be sliced", other.type_name())),
+    }
+}
+
+impl Ctx<'_> {
+    /// Binds loop targets: one name takes the item, several unpack it.
+    pub fn bind(&mut self, targets: &[String], item: Value) -> Result<(), Fault> {
+        if let [name] = targets {
+            self.locals.insert(name.clone(), item);
+            return Ok(());
+        }
+        let parts = iterate(&item)?;
+        if parts.len() != targets.len() {
+            return err(format!(
+                "cannot unpack {} values into {} names",
+                parts.len(),
+                targets.len()
+            ));
+        }
+        for (name, v) in targets.iter().zip(parts) {
+            self.locals.insert(name.clone(), v);
+        }
+        Ok(())
+    }
+
+    /// A list comprehension; its loop variables do not outlive it (Python 3).
+    fn comprehension(&mut self, comp: &Comp) -> EvalResult {
+        let items = iterate(&self.eval(&comp.iter)?)?;
+        let saved: Vec<(String, Option<Value>)> = comp
+            .targets
+            .iter()
+            .map(|t| (t.clone(), self.locals.get(t).cloned()))
+            .collect();
+        let result = self.fill(comp, items);
+        for (name, old) in saved {
+            match old {
+                Some(v) => self.locals.insert(name, v),
+                None => self.locals.remove(&name),
+            };
+        }
+        result.map(Value::List)
+    }
+
+    fn fill(&mut self, comp: &Comp, items: Vec<Value>) -> Result<Vec<Value>, Fault> {
+        let mut out = Vec::with_capacity(items.len());
+        'items: for item in items {
+            self.bind(&comp.targets, item)?;
+            for cond in &comp.conds {
+                if !self.eval(cond)?.truthy() {
+                    continue 'items;
+                }
+            }
+            out.push(self.eval(&comp.elt)?);
+        }
+        Ok(out)
     }
 }

@@ -77,10 +77,20 @@ pub(crate) enum Expr {
     List(Vec<Expr>),
     Tuple(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
+    /// `[elt for targets in iter if cond]` (also a generator expression, made a list).
+    Comp(Box<Comp>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Comp {
+    pub elt: Expr,
+    pub targets: Vec<String>,
+    pub iter: Expr,
+    pub conds: Vec<Expr>,
 }
 
 /// Python words that start constructs outside the subset.
-pub(super) const REJECTED_WORDS: &[&str] = &["lambda", "yield", "await", "for"];
+pub(super) const REJECTED_WORDS: &[&str] = &["lambda", "yield", "await", "for", "async"];
 
 pub(super) fn unsupported(cur: &Cursor<'_>, construct: &str) -> CheetahError {
     cur.error(construct, "Python construct outside the supported subset")
@@ -153,7 +163,7 @@ pub(crate) fn parse_expr(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
     Ok(then)
 }
 
-fn parse_or(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
+pub(super) fn parse_or(cur: &mut Cursor<'_>) -> Result<Expr, CheetahError> {
     let mut left = parse_and(cur)?;
     while eat_word(cur, "or")? {
         left = Expr::Or(Box::new(left), Box::new(parse_and(cur)?));

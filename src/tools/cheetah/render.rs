@@ -6,7 +6,6 @@ use super::eval::{Ctx, Fault, placeholder_text};
 use super::expr::BinOp;
 use super::ops::binary;
 use super::parser::{Node, SetOp};
-use super::value::Value;
 
 /// How a body ended.
 #[derive(PartialEq)]
@@ -61,7 +60,7 @@ pub(crate) fn render(
                 }
                 .map_err(at(*line))?;
                 for item in items {
-                    bind(ctx, targets, item).map_err(at(*line))?;
+                    ctx.bind(targets, item).map_err(at(*line))?;
                     if render(body, ctx, out)? == Flow::Break {
                         break;
                     }
@@ -99,24 +98,4 @@ pub(crate) fn render(
         }
     }
     Ok(Flow::Normal)
-}
-
-/// Binds `#for` targets: one name takes the item, several unpack it.
-fn bind(ctx: &mut Ctx<'_>, targets: &[String], item: Value) -> Result<(), Fault> {
-    if let [name] = targets {
-        ctx.locals.insert(name.clone(), item);
-        return Ok(());
-    }
-    let parts = iterate(&item)?;
-    if parts.len() != targets.len() {
-        return Err(Fault::Error(format!(
-            "cannot unpack {} values into {} names",
-            parts.len(),
-            targets.len()
-        )));
-    }
-    for (name, v) in targets.iter().zip(parts) {
-        ctx.locals.insert(name.clone(), v);
-    }
-    Ok(())
 }

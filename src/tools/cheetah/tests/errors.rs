@@ -35,7 +35,12 @@ fn unsupported_directives_name_line_and_construct() {
 #[test]
 fn python_outside_the_subset() {
     for (src, line, construct) in [
-        ("ok\n#set x = [y for y in $z]\n", 2, "list comprehension"),
+        (
+            "ok\n#set x = [y for y in $z for w in y]\n",
+            2,
+            "nested comprehension",
+        ),
+        ("#set x = {k: 1 for k in $z}\n", 1, "dict comprehension"),
         ("#set x = lambda: 1\n", 1, "lambda"),
         ("#set x = 2 ** 3\n", 1, "'**' operator"),
         ("#set x = 2 | 3\n", 1, "'|' operator"),

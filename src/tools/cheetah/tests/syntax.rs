@@ -207,3 +207,12 @@ fn dollars_in_string_literals() {
         "([5, 3, 1], [])"
     );
 }
+
+#[test]
+fn comprehensions() {
+    let s = scope().with("x", "kept");
+    let src = "#echo [x.upper() for x in $items if x != 'b'], ','.join(str(i * 2) for i in range(3)), x\n";
+    assert_eq!(render(src, &s), "(['A', 'C'], '0,2,4', 'kept')");
+    let src = "#echo [k + '=' + str(v) for (k, v) in $cond.items() if k != 'inner']\n";
+    assert_eq!(render(src, &s), "['mode=fast']");
+}

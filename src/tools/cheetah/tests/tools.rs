@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use super::render;
-use crate::tools::cheetah::wrappers::{DatasetWrapper, InputKind, ParamWrapper};
+use crate::tools::cheetah::wrappers::{
+    DatasetListWrapper, DatasetWrapper, InputKind, ParamWrapper,
+};
 use crate::tools::cheetah::{Map, Scope, Value};
 
 fn boolean(on: bool, truevalue: &str) -> Value {
@@ -203,5 +205,44 @@ fn samtools_style_wrapper() {
          --index '/d/x.bai'\n    \
          -o '/d/out.bam' in.bam\n    \
          --extra0 '/d/e1'     --extra1 '/d/e2' "
+    );
+}
+
+const BEDTOOLS_INTERSECT: &str = r#"
+        #set inputBs = '" "'.join( [ str( $file ) for $file in $inputB ] )
+        #set modes = ' '.join( str($overlap_mode).split(',') )
+
+        bedtools intersect
+            #if $inputA.is_of_type('bam'):
+                -abam "${inputA}"
+            #else:
+                -a "${inputA}"
+            #end if
+
+            -b "${inputBs}"
+            $split
+            #if str($fraction) != "None" and str($fraction):
+              -f "${fraction}"
+            #end if
+            $modes
+            > "${output}"
+"#;
+
+#[test]
+fn iuc_bedtools_intersect() {
+    let b = DatasetListWrapper(vec![
+        Arc::new(DatasetWrapper::new("/d/b1.bed", "bed", "b1")),
+        Arc::new(DatasetWrapper::new("/d/b2.bed", "bed", "b2")),
+    ]);
+    let scope = Scope::new()
+        .with("inputA", table("/d/a.bed", "bed"))
+        .with("inputB", b.value())
+        .with("overlap_mode", columns(&["-wa", "-wb"]))
+        .with("split", boolean(false, "-split"))
+        .with("fraction", ParamWrapper::text("0.5").value())
+        .with("output", "/d/out.bed");
+    assert_eq!(
+        words(&render(BEDTOOLS_INTERSECT, &scope)),
+        r#"bedtools intersect -a "/d/a.bed" -b "/d/b1.bed" "/d/b2.bed" -f "0.5" -wa -wb > "/d/out.bed""#
     );
 }
