@@ -31,7 +31,8 @@
 //!   `==` `!=` `<` `<=` `>` `>=` (chained) `in` `not in` `is` `is not`; `and` `or` `not`;
 //!   `+ - * / // %` (also `str % args` with `%s %r %d %i %f`), unary `-`; `a if c else b`.
 //!   As in Cheetah, only `c'…'` string literals fill in `$placeholders`; other strings are
-//!   plain Python strings.
+//!   plain Python strings. List comprehensions and generator arguments with one `for` and
+//!   any `if`s (`' '.join(str(f) for f in $files)`).
 //! - Builtins: `str int float bool len list sorted(reverse=) min max abs range enumerate zip`,
 //!   `getVar hasVar varExists`. Methods: str `split rsplit strip lstrip rstrip replace join
 //!   startswith endswith lower upper find count isdigit splitlines capitalize format`; dict
@@ -44,7 +45,7 @@
 //! `#try`, `#stop`, `#return`, `#call`, `#filter`, `#cache`, `#compiler-settings` and the
 //! other directives; the single-line forms `#if c: text` and `#if c then a else b`; text
 //! after a directive's expression; calls of functions other than the builtins; lambdas,
-//! comprehensions, generator expressions, `**`, bitwise operators, slice steps, `*args`,
+//! nested and dict comprehensions, `**`, bitwise operators, slice steps, `*args`,
 //! `f''`/`b''` strings; unclosed blocks, strings and placeholders; `#break`/`#continue`
 //! outside `#for`.
 //!
@@ -60,6 +61,7 @@ mod directives;
 mod eval;
 mod expr;
 mod lexer;
+mod lines;
 mod methods;
 mod ops;
 mod parser;
