@@ -333,8 +333,12 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Fault> {
         let Some(arg) = next.next() else {
             return err("not enough arguments for format string");
         };
+        let width: usize = width.parse().unwrap_or(0);
+        if width > 4096 || prec.is_some_and(|p: usize| p > 4096) {
+            return err("format width or precision too large");
+        }
         let text = convert(conv, prec, arg)?;
-        out.push_str(&pad(text, width.parse().unwrap_or(0), left, zero));
+        out.push_str(&pad(text, width, left, zero));
     }
     if next.next().is_some() {
         return err("not all arguments converted during string formatting");

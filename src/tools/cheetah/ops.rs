@@ -19,6 +19,17 @@ fn as_int(v: &Value) -> Option<i64> {
     }
 }
 
+/// Largest text or list a `*` may build.
+const MAX_REPEAT: usize = 1 << 24;
+
+fn repeat_count(len: usize, n: &Value) -> Result<usize, Fault> {
+    let times = usize::try_from(as_int(n).unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+    if len.saturating_mul(times) > MAX_REPEAT {
+        return err("repetition too large for a template");
+    }
+    Ok(times)
+}
+
 pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> EvalResult {
     use Value::*;
     let unsupported = |a: &Value, b: &Value| {
@@ -74,10 +85,11 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> EvalResult {
         (BinOp::Add, List(x), List(y)) => Ok(List([x.as_slice(), y].concat())),
         (BinOp::Add, Tuple(x), Tuple(y)) => Ok(Tuple([x.as_slice(), y].concat())),
         (BinOp::Mul, Str(s), n) | (BinOp::Mul, n, Str(s)) if as_int(n).is_some() => {
-            Ok(Str(s.repeat(as_int(n).unwrap_or(0).max(0) as usize)))
+            let times = repeat_count(s.len(), n)?;
+            Ok(Str(s.repeat(times)))
         }
         (BinOp::Mul, List(l), n) | (BinOp::Mul, n, List(l)) if as_int(n).is_some() => {
-            let times = as_int(n).unwrap_or(0).max(0) as usize;
+            let times = repeat_count(l.len(), n)?;
             Ok(List((0..times).flat_map(|_| l.iter().cloned()).collect()))
         }
         (BinOp::Mod, Str(fmt), args) => percent_format(fmt, args).map(Str),

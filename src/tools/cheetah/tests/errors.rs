@@ -113,6 +113,18 @@ fn render_errors_name_what_is_missing() {
         t.render(&scope()),
         Err(RenderError::NotFound { .. })
     ));
+    for src in [
+        "#echo 'ab' * 100000000\n",
+        "#echo '%99999999s' % 'a'\n",
+        "#echo range(100000000)\n",
+    ] {
+        if let Ok(t) = compile(src) {
+            assert!(
+                matches!(t.render(&scope()), Err(RenderError::Eval { .. })),
+                "{src}"
+            );
+        }
+    }
     let t = compile("#echo int('x')\n").unwrap();
     let e = t.render(&scope()).unwrap_err();
     assert_eq!(e.to_string(), "line 1: invalid literal for int(): 'x'");
