@@ -71,14 +71,20 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips spaces and tabs (and newlines inside brackets).
+    /// Skips blanks, escaped newlines, and newlines inside brackets.
     pub fn skip_space(&mut self) {
         while let Some(b) = self.peek_byte() {
             let newline_ok = self.depth > 0 && (b == b'\n' || b == b'\r');
             if b == b' ' || b == b'\t' || newline_ok {
                 self.pos += 1;
-            } else if b == b'\\' && self.depth > 0 && self.rest()[1..].starts_with('\n') {
-                self.pos += 2;
+            } else if b == b'\\' && self.rest()[1..].starts_with(['\n', '\r']) {
+                // A backslash ending the line continues the expression (Cheetah).
+                self.pos += 1;
+                self.pos += if self.rest().starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
             } else {
                 break;
             }

@@ -216,3 +216,9 @@ fn comprehensions() {
     let src = "#echo [k + '=' + str(v) for (k, v) in $cond.items() if k != 'inner']\n";
     assert_eq!(render(src, &s), "['mode=fast']");
 }
+
+#[test]
+fn continued_directive_lines() {
+    let src = "#set x = [1,\n    2] + \\\n    [3]\n#if $x and \\\n  $yes\nyes $x\n#end if\n";
+    assert_eq!(render(src, &scope()), "yes [1, 2, 3]\n");
+}
