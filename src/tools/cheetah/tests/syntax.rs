@@ -222,3 +222,17 @@ fn continued_directive_lines() {
     let src = "#set x = [1,\n    2] + \\\n    [3]\n#if $x and \\\n  $yes\nyes $x\n#end if\n";
     assert_eq!(render(src, &scope()), "yes [1, 2, 3]\n");
 }
+
+#[test]
+fn templates_and_scopes_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<crate::tools::cheetah::Template>();
+    send_sync::<Scope>();
+    let t = crate::tools::cheetah::compile("#set n = $n + 1\n$n").unwrap();
+    let s = scope();
+    let outs: Vec<String> = std::thread::scope(|ts| {
+        let hs: Vec<_> = (0..2).map(|_| ts.spawn(|| t.render(&s).unwrap())).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(outs, ["4", "4"]);
+}
