@@ -47,47 +47,43 @@ pub(crate) enum Node {
 
 /// Directives Cheetah has that this subset does not.
 const UNSUPPORTED: &[&str] = &[
-    "def",
-    "block",
     "import",
     "from",
-    "include",
-    "raw",
     "extends",
     "implements",
+    "super",
+    "raw",
+    "include",
+    "cache",
+    "filter",
+    "transform",
+    "call",
+    "arg",
+    "capture",
+    "attr",
+    "def",
+    "block",
+    "defmacro",
+    "closure",
+    "del",
     "while",
+    "stop",
+    "return",
+    "yield",
+    "repeat",
     "unless",
+    "assert",
+    "raise",
     "try",
     "except",
     "finally",
-    "raise",
-    "assert",
-    "del",
-    "return",
-    "yield",
-    "stop",
-    "call",
-    "capture",
-    "filter",
-    "cache",
-    "attr",
-    "compiler",
-    "compiler-settings",
-    "encoding",
     "errorCatcher",
     "breakpoint",
-    "indent",
-    "arg",
-    "closure",
-    "super",
-    "transform",
-    "decorator",
-    "global",
-    "py",
-    "with",
-    "elseif",
-    "macro",
-    "i18n",
+    "compiler",
+    "compiler-settings",
+    "shBang",
+    "encoding",
+    "unicode",
 ];
 
 /// Why a body stopped.
@@ -323,6 +319,9 @@ impl Parser<'_> {
                 if what != "if" && what != "for" {
                     return Err(self.cur.error(format!("#end {what}"), "unknown block end"));
                 }
+                // Cheetah ignores what follows `#end if` up to the end of the tag.
+                let rest = self.cur.rest();
+                self.cur.pos += rest.find(['#', '\n', '\r']).unwrap_or(rest.len());
                 stop = Some(Stop::End(what, line));
             }
             "set" => node = Some(self.set(line)?),

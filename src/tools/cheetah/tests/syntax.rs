@@ -46,7 +46,7 @@ fn dollar_is_text_unless_a_placeholder() {
 #[test]
 fn hash_is_text_unless_a_directive() {
     let s = scope();
-    let src = "#!/bin/bash\n# a shell comment\necho '#' #notadirective\n";
+    let src = "#!/bin/bash\n# a shell comment\necho '#' #notadirective #global #with\n";
     assert_eq!(render(src, &s), src);
 }
 
@@ -60,6 +60,7 @@ fn if_elif_else() {
         render("a #if $yes#on#else#off#end if# b", &scope()),
         "a on b"
     );
+    assert_eq!(render("#if $yes\non\n#end if (yes)\nb", &scope()), "on\nb");
 }
 
 #[test]
