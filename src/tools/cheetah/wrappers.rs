@@ -170,7 +170,8 @@ impl Wrapper for ParamWrapper {
 ///
 /// Attributes: `file_name`, `path` (the path), `ext`, `extension`, `file_ext`, `name`
 /// (sanitized), `element_identifier` (sanitized; the name when not in a collection),
-/// `name_and_ext`, `metadata` (`$input.metadata.columns`; values as the caller gives them)
+/// `name_and_ext`, `metadata` ([`MetadataWrapper`]: `$input.metadata.columns`, values as the
+/// caller gives them, `None` when unset)
 /// and any of `extra`. Method: `is_of_type('tabular', ...)` against `datatypes`, the
 /// extension and its ancestors. An absent optional dataset ([`DatasetWrapper::none`]) is
 /// false and prints `None`.
@@ -235,7 +236,7 @@ impl Wrapper for DatasetWrapper {
             "name" => Value::Str(sanitize_text(&self.name)),
             "element_identifier" => Value::Str(self.identifier()),
             "name_and_ext" => Value::Str(format!("{}.{}", self.identifier(), self.ext)),
-            "metadata" => Value::Map(self.metadata.clone()),
+            "metadata" => Value::Object(Arc::new(MetadataWrapper(self.metadata.clone()))),
             other => return self.extra.get(other).cloned(),
         })
     }
@@ -251,6 +252,56 @@ impl Wrapper for DatasetWrapper {
 
     fn truthy(&self) -> bool {
         !self.absent
+    }
+}
+
+/// Galaxy's `DatasetFilenameWrapper.MetadataWrapper`: `$input.metadata.name` is the value,
+/// or `None` (which writes nothing) when the dataset has no such metadata; `.get(name,
+/// default)`, `.element_is_set(name)` and `.items()` as in Galaxy.
+#[derive(Clone, Debug)]
+pub struct MetadataWrapper(pub Map);
+
+impl Wrapper for MetadataWrapper {
+    fn str(&self) -> String {
+        Value::Map(self.0.clone()).repr()
+    }
+
+    fn attr(&self, name: &str) -> Option<Value> {
+        Some(self.0.get(name).cloned().unwrap_or(Value::None))
+    }
+
+    fn call(&self, method: &str, args: &[Value]) -> Result<Value, String> {
+        let key = match args.first() {
+            Some(Value::Str(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        match (method, key) {
+            ("get", Some(k)) => Ok(self
+                .0
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::None))),
+            ("element_is_set", Some(k)) => {
+                Ok(Value::Bool(self.0.get(k).is_some_and(Value::truthy)))
+            }
+            ("items", None) => Ok(Value::List(
+                self.0
+                    .iter()
+                    .map(|(k, v)| Value::Tuple(vec![Value::Str(k.clone()), v.clone()]))
+                    .collect(),
+            )),
+            _ => Err(format!(
+                "metadata has no method '{method}' with these arguments"
+            )),
+        }
+    }
+
+    fn truthy(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    fn iter(&self) -> Option<Vec<Value>> {
+        Some(self.0.iter().map(|(k, _)| Value::Str(k.clone())).collect())
     }
 }
 

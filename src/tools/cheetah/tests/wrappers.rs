@@ -119,6 +119,8 @@ fn datasets() {
         "(True, False)"
     );
     assert_eq!(render("#if $none#x#else#[$none]#end if#", &s), "[None]");
+    let src = "[$d.metadata.unset] #echo $d.metadata.get('columns'), $d.metadata.element_is_set('dbkey'), len($d.metadata)\n";
+    assert_eq!(render(src, &s), "[] (6, False, 2)\n");
     assert_eq!(
         render(
             "$list #for f in $list#$f.element_identifier/#end for#$list[1].ext",
