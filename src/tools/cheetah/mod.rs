@@ -3,7 +3,8 @@
 //! [`compile`] parses a template once (at tool load); [`Template::render`] fills it from a
 //! [`Scope`] of [`Value`]s. Anything outside the subset fails in [`compile`] with the 1-based
 //! line (within the template) and the construct; only data errors (a missing name, a type
-//! error) fail at render time.
+//! error) fail at render time. [`Template::free_names`] lists the names a template expects
+//! from its scope, so a tool loader can check them against the tool's parameters.
 //!
 //! # Supported
 //!
@@ -63,6 +64,7 @@ mod expr;
 mod lexer;
 mod lines;
 mod methods;
+mod names;
 mod ops;
 mod parser;
 mod render;

@@ -237,3 +237,11 @@ fn templates_and_scopes_cross_threads() {
     });
     assert_eq!(outs, ["4", "4"]);
 }
+
+#[test]
+fn scopes_and_maps_from_pairs() {
+    use crate::tools::cheetah::Map;
+    let m: Map = [("b", 1i64), ("a", 2i64)].into_iter().collect();
+    let s: Scope = [("m", Value::Map(m))].into_iter().collect();
+    assert_eq!(render("$m $m.a", &s), "{'b': 1, 'a': 2} 2");
+}

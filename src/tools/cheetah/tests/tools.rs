@@ -246,3 +246,23 @@ fn iuc_bedtools_intersect() {
         r#"bedtools intersect -a "/d/a.bed" -b "/d/b1.bed" "/d/b2.bed" -f "0.5" -wa -wb > "/d/out.bed""#
     );
 }
+
+#[test]
+fn free_names_are_what_the_caller_provides() {
+    let t = crate::tools::cheetah::compile(BEDTOOLS_INTERSECT).unwrap();
+    let names: Vec<String> = t.free_names().into_iter().collect();
+    assert_eq!(
+        names,
+        [
+            "fraction",
+            "inputA",
+            "inputB",
+            "output",
+            "overlap_mode",
+            "split"
+        ]
+    );
+    let t = crate::tools::cheetah::compile(DATAMASH).unwrap();
+    assert!(!t.free_names().contains("grouping_str") && !t.free_names().contains("oper"));
+    assert!(t.free_names().contains("operations"));
+}
