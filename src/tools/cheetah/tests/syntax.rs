@@ -245,3 +245,17 @@ fn scopes_and_maps_from_pairs() {
     let s: Scope = [("m", Value::Map(m))].into_iter().collect();
     assert_eq!(render("$m $m.a", &s), "{'b': 1, 'a': 2} 2");
 }
+
+#[test]
+fn galaxy_variables_are_plain_names() {
+    let s = scope()
+        .with("__tool_directory__", "/tools/filters")
+        .with("__new_file_path__", "/tmp/new");
+    assert_eq!(
+        render(
+            "python '$__tool_directory__/sorter.py' -t '${__new_file_path__}'",
+            &s
+        ),
+        "python '/tools/filters/sorter.py' -t '/tmp/new'"
+    );
+}
