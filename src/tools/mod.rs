@@ -11,6 +11,7 @@
 
 pub mod model;
 
+pub(crate) mod cheetah;
 mod conf;
 pub(crate) mod dom;
 mod groups;
