@@ -6,6 +6,39 @@ use super::lexer::Tok;
 use super::parser::{Node, Parser, SetOp, Stop};
 
 impl Parser<'_> {
+    /// Cheetah's single-line form `#if c: text` / `#for x in y: text`: the rest of the line,
+    /// its newline included, is the body, and no `#end` follows. `None` when the directive
+    /// is not in that form.
+    pub(super) fn single_line_body(&mut self) -> Result<Option<Vec<Node>>, CheetahError> {
+        self.cur.skip_space();
+        let Some(after) = self.cur.rest().strip_prefix(':') else {
+            return Ok(None);
+        };
+        let line_rest = after.split('\n').next().unwrap_or("").trim();
+        if line_rest.is_empty() || line_rest.starts_with("##") {
+            return Ok(None);
+        }
+        self.cur.pos += 1;
+        if self.cur.rest().starts_with([' ', '\t']) {
+            self.cur.pos += 1;
+        }
+        let rest = self.cur.rest();
+        let eol = self.cur.pos + rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let inner = eol.min(self.limit);
+        let outer = std::mem::replace(&mut self.limit, inner);
+        let mut body = Vec::new();
+        let stop = self.body(&mut body);
+        self.limit = outer;
+        match stop? {
+            Stop::Eof => Ok(Some(body)),
+            Stop::Elif(_, line) | Stop::Else(line) | Stop::End(_, line) => Err(CheetahError {
+                line,
+                construct: "#if c: text".into(),
+                message: "a block directive inside a single-line directive".into(),
+            }),
+        }
+    }
+
     /// After a directive's expression: only the end of the line, `#`, or a `:` may follow.
     pub(super) fn expect_directive_end(&mut self, what: &str) -> Result<(), CheetahError> {
         match self.cur.peek()? {

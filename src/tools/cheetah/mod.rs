@@ -18,8 +18,10 @@
 //! - Directives: `#if`/`#elif`/`#else if`/`#else`/`#end if`, `#for a in …`/`#for a, b in …`/
 //!   `#end for`, `#break`, `#continue`, `#set [global|local] x = expr` (also `+=`, `-=`),
 //!   `#silent expr`, `#echo expr`, `#pass`, `#slurp`; a trailing `:` on a block directive
-//!   (`#if c:`) is allowed. Comments: `## …` and `#* … *#` (nested; an unclosed one runs to
-//!   the end, as in Cheetah).
+//!   (`#if c:`) is allowed, and `#if c: text` / `#for x in y: text` are Cheetah's
+//!   single-line forms (the rest of the line, newline included, is the body; no `#end`).
+//!   Comments: `## …` and `#* … *#` (nested; an unclosed one runs to the end, as in
+//!   Cheetah).
 //! - Lines, as Cheetah: a directive ends at the end of its line or at a closing `#`
 //!   (`#if $x#a#else#b#end if#`); a line holding only a directive or a `##` comment (or a
 //!   block comment followed by blanks only) writes nothing, not even its newline; text before
@@ -44,9 +46,9 @@
 //!
 //! `#def`, `#block`, `#import`, `#from`, `#include`, `#raw`, `#extends`, `#while`, `#unless`,
 //! `#try`, `#stop`, `#return`, `#call`, `#filter`, `#cache`, `#compiler-settings` and the
-//! other directives; the single-line forms `#if c: text` and `#if c then a else b`; text
-//! after a directive's expression; calls of functions other than the builtins; lambdas,
-//! nested and dict comprehensions, `**`, bitwise operators, slice steps, `*args`,
+//! other directives; the single-line `#elif c: text` / `#else: text` and `#if c then a else
+//! b`; text after a directive's expression; calls of functions other than the builtins;
+//! lambdas, nested and dict comprehensions, `**`, bitwise operators, slice steps, `*args`,
 //! `f''`/`b''` strings; unclosed blocks, strings and placeholders; `#break`/`#continue`
 //! outside `#for`.
 //!

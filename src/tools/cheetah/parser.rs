@@ -99,6 +99,7 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, CheetahError> {
         cur: Cursor::new(src),
         buf: String::new(),
         loops: 0,
+        limit: src.len(),
     };
     let mut nodes = Vec::new();
     match p.body(&mut nodes)? {
@@ -170,6 +171,8 @@ pub(super) struct Parser<'a> {
     pub(super) buf: String,
     /// Open `#for` blocks, for `#break`/`#continue`.
     pub(super) loops: usize,
+    /// Where the body being parsed ends (the line's end for `#if c: text`).
+    pub(super) limit: usize,
 }
 
 impl Parser<'_> {
@@ -182,7 +185,7 @@ impl Parser<'_> {
     pub(super) fn body(&mut self, out: &mut Vec<Node>) -> Result<Stop, CheetahError> {
         loop {
             let (at, rest) = (self.cur.pos, self.cur.rest());
-            let Some(c) = rest.chars().next() else {
+            let Some(c) = rest.chars().next().filter(|_| at < self.limit) else {
                 self.flush(out);
                 return Ok(Stop::Eof);
             };
@@ -277,6 +280,15 @@ impl Parser<'_> {
             }
             "if" => {
                 let cond = self.condition("#if")?;
+                if let Some(body) = self.single_line_body()? {
+                    self.flush(out);
+                    let branches = vec![(cond, line, body)];
+                    out.push(Node::If {
+                        branches,
+                        orelse: Vec::new(),
+                    });
+                    return Ok(None);
+                }
                 self.expect_directive_end("if")?;
                 self.end_tag(clear, first_eol)?;
                 self.flush(out);
@@ -285,6 +297,19 @@ impl Parser<'_> {
             }
             "for" => {
                 let (targets, iter) = self.for_head()?;
+                self.loops += 1;
+                let single = self.single_line_body();
+                self.loops -= 1;
+                if let Some(body) = single? {
+                    self.flush(out);
+                    out.push(Node::For {
+                        targets,
+                        iter,
+                        line,
+                        body,
+                    });
+                    return Ok(None);
+                }
                 self.expect_directive_end("for")?;
                 self.end_tag(clear, first_eol)?;
                 self.flush(out);

@@ -48,7 +48,7 @@ fn python_outside_the_subset() {
         ("#set x = f'{y}'\n", 1, "f-string"),
         ("#set x = $y[::2]\n", 1, "slice step"),
         ("#set x = sum(*y)\n", 1, "*args in a call"),
-        ("#if $x: yes\n", 1, ":"),
+        ("#if 1\n#else: no\n#end if\n", 2, ":"),
         ("#set x[0] = 1\n", 1, "#set x ["),
     ] {
         let e = rejected(src);

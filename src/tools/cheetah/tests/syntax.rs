@@ -259,3 +259,16 @@ fn galaxy_variables_are_plain_names() {
         "python '/tools/filters/sorter.py' -t '/tmp/new'"
     );
 }
+
+#[test]
+fn single_line_forms() {
+    let s = scope();
+    assert_eq!(
+        render("a\n  #if $yes: on $n\n#if $nothing: off\nb", &s),
+        "a\n  on 3\nb"
+    );
+    assert_eq!(
+        render("#for x in $items: [$x]\nend", &s),
+        "[a]\n[b]\n[c]\nend"
+    );
+}
