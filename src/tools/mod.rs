@@ -12,6 +12,7 @@
 
 pub mod model;
 
+pub(crate) mod cheetah;
 mod conf;
 pub(crate) mod dom;
 mod groups;
@@ -22,8 +23,9 @@ mod outputs;
 mod params;
 pub mod paste;
 mod sanitize;
+pub mod scope;
 mod stdio;
-mod template;
+pub mod template;
 mod tests_json;
 pub mod tests_xml;
 mod tree;

@@ -59,8 +59,10 @@ pub struct Tool {
     pub outputs: Vec<OutputDef>,
     /// How a finished job is judged: `<stdio>` or `<command detect_errors>`.
     pub stdio: Stdio,
-    /// `<configfiles><configfile name>`: (name, template text), evaluated later.
+    /// `<configfiles><configfile name>`: (name, template text).
     pub configfiles: Vec<(String, String)>,
+    /// `<command>` and the config files, compiled at load.
+    pub templates: std::sync::Arc<super::template::Templates>,
     /// `<requirements><requirement type version>`: model only.
     pub requirements: Vec<Requirement>,
     /// The `profile` attribute (`16.04` when absent: Galaxy's legacy defaults apply below it).
@@ -290,22 +292,13 @@ impl Tool {
         super::upload::upload_request(inputs, pasted)
     }
 
-    /// Renders `<command>`: `$name`/`${name}` of text/select params sanitized, numbers and
-    /// booleans as text, data params → `data_paths[name]` (empty when an optional data input is
-    /// absent), outputs → `output_paths[name]`.
-    pub fn render_command(
+    /// Renders the config files and `<command>` for one job (Galaxy's `param_dict`: the
+    /// job's values, datasets, outputs, config file paths and globals).
+    pub fn render(
         &self,
-        values: &[(String, ParamValue)],
-        data_paths: &BTreeMap<String, String>,
-        output_paths: &BTreeMap<String, String>,
-    ) -> String {
-        super::template::render_command(self, values, data_paths, output_paths)
-    }
-
-    /// Rejects what this implementation cannot template: Cheetah directives (`#if`, `#for`,
-    /// `#set`, `##` comments, ...) and Cheetah expressions (`${a.b}`, `$param.attr`).
-    pub fn validate_command(&self) -> Result<(), ToolError> {
-        super::template::validate_command(self)
+        job: &super::scope::JobValues<'_>,
+    ) -> Result<super::template::Rendered, super::cheetah::RenderError> {
+        super::template::render(self, job)
     }
 
     /// Galaxy's tool JSON (`/api/tools`, `/api/tools/{id}`); `io_details` adds `inputs`/`outputs`.

@@ -154,6 +154,29 @@ pub(crate) fn parse_tool_at(
         command_text = with_interpreter(file, interpreter, &command_text);
     }
 
+    if command_text.is_empty() && id != super::UPLOAD_TOOL_ID {
+        return Err(cx.invalid(command_el, "<command>".into(), "the command is empty"));
+    }
+    let known = |name: &str| {
+        inputs.iter().any(|i| i.name() == name)
+            || outputs.iter().any(|(o, _)| o.name == name)
+            || configfiles.iter().any(|((n, _), _)| n == name)
+    };
+    let command_template = super::template::compile(&command_text, &known)
+        .map_err(|issue| template_error(&cx, command_el, "<command>", &issue))?;
+    let mut configfile_templates = Vec::new();
+    for ((name, text), element) in &configfiles {
+        let template = super::template::compile(text, &known).map_err(|issue| {
+            template_error(
+                &cx,
+                element,
+                &format!("<configfile name=\"{name}\">"),
+                &issue,
+            )
+        })?;
+        configfile_templates.push((name.clone(), template));
+    }
+
     let tool = Tool {
         id: id.to_string(),
         name: name.to_string(),
@@ -165,30 +188,37 @@ pub(crate) fn parse_tool_at(
         outputs: outputs.into_iter().map(|(o, _)| o).collect(),
         stdio,
         configfiles: configfiles.into_iter().map(|(c, _)| c).collect(),
+        templates: std::sync::Arc::new(super::template::Templates {
+            command: command_template,
+            configfiles: configfile_templates,
+        }),
         requirements,
         profile: profile.map(str::to_string),
         section,
         source_file: file.to_path_buf(),
         tests,
     };
-    if tool.command.is_empty() && !tool.is_upload() {
-        return Err(cx.invalid(command_el, "<command>".into(), "the command is empty"));
-    }
-    if let Some(issue) = super::template::scan_command(&tool) {
-        let raw = &command_el.text;
-        let leading = &raw[..raw.len() - raw.trim_start().len()];
-        let (at_file, content_line) = cx.locate(command_el, command_el.content_pos);
-        let first_line = content_line + leading.matches('\n').count();
-        // With an interpreter, the command's first line starts with the prepended text.
-        let line = first_line + issue.line - 1;
-        return Err(ToolError::Invalid {
-            file: at_file,
-            line,
-            construct: issue.construct,
-            message: issue.message,
-        });
-    }
     Ok((tool, tool_line))
+}
+
+/// A template problem as a load error: the line counted in the file (a template's text is
+/// trimmed of its leading blank lines; with an interpreter, the first line is prepended to).
+fn template_error(
+    cx: &Ctx<'_>,
+    el: &Element,
+    what: &str,
+    issue: &super::template::CommandIssue,
+) -> ToolError {
+    let raw = &el.text;
+    let leading = &raw[..raw.len() - raw.trim_start().len()];
+    let (at_file, content_line) = cx.locate(el, el.content_pos);
+    let line = content_line + leading.matches('\n').count() + issue.line - 1;
+    ToolError::Invalid {
+        file: at_file,
+        line,
+        construct: format!("{} in {what}", issue.construct),
+        message: issue.message.clone(),
+    }
 }
 
 fn required_attr<'e>(cx: &Ctx<'_>, element: &'e Element, name: &str) -> Result<&'e str, ToolError> {

@@ -138,7 +138,7 @@ fn unknown_assign_method_yml(backend: Backend) {
     assert_config_error(&dir, &["bad_job_conf.yml", "telepathy"]);
 }
 
-/// A conditional loads, but `${choice.mode}` on line 11 needs Cheetah.
+/// A conditional loads, but `$undefined_thing` on line 11 names nothing the tool declares.
 const CONDITIONAL_TOOL: &str = r#"<tool id="cond_tool" name="Conditional" version="1.0.0">
     <inputs>
         <param name="before" type="integer" value="1"/>
@@ -149,7 +149,7 @@ const CONDITIONAL_TOOL: &str = r#"<tool id="cond_tool" name="Conditional" versio
             </param>
         </conditional>
     </inputs>
-    <command>echo '${choice.mode}' > '$out_file1'</command>
+    <command>echo '${choice.mode}' '$undefined_thing' > '$out_file1'</command>
     <outputs>
         <data name="out_file1" format="txt"/>
     </outputs>
@@ -167,7 +167,10 @@ fn tool_with_conditional(backend: Backend) {
             )
             .tool_config_file("bad-tools/tool_conf.xml"),
     );
-    let stderr = assert_config_error(&dir, &["cond_tool.xml", "${choice.mode}", "Cheetah"]);
+    let stderr = assert_config_error(
+        &dir,
+        &["cond_tool.xml", "$undefined_thing", "not a parameter"],
+    );
     assert!(
         mentions_line(&stderr, 11),
         "stderr does not name line 11 (where the command is):\n{stderr}"

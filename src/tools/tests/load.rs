@@ -45,9 +45,6 @@ fn shipped_tools_load_with_sections() {
     let upload = toolbox.get("upload1").unwrap();
     assert!(upload.is_upload());
     assert_eq!(upload.outputs[0].name, "output0");
-    for tool in toolbox.iter() {
-        tool.validate_command().unwrap();
-    }
 }
 
 #[test]
@@ -67,7 +64,7 @@ fn missing_id_is_rejected() {
 #[test]
 fn cheetah_directive_is_rejected_at_its_line() {
     let (_, line, construct, _) = load_error("cheetah_if.xml");
-    assert_eq!((line, construct.as_str()), (4, "#if in <command>"));
+    assert_eq!((line, construct.as_str()), (4, "#import in <command>"));
 }
 
 #[test]
@@ -221,13 +218,13 @@ fn ignored_elements_and_defaults() {
 }
 
 #[test]
-fn cheetah_expressions_and_comments_are_rejected() {
+fn constructs_outside_the_cheetah_subset_and_unknown_names_are_rejected() {
     let cases = [
-        ("## a comment\ntrue", "## in <command>"),
-        ("cat $input.ext", "$input. in <command>"),
-        ("cat ${input.metadata}", "${input.metadata} in <command>"),
-        ("echo x #set y = 1", "#set in <command>"),
-        ("  #lines", "#lines in <command>"),
+        ("#import os\ntrue", "#import in <command>"),
+        ("cat $inptu", "$inptu in <command>"),
+        ("echo \"$HOME\"", "$HOME in <command>"),
+        ("#def f()\nx\n#end def", "#def in <command>"),
+        ("echo ${input.ext", "end of line in <command>"),
     ];
     for (command, expected) in cases {
         let xml = format!(
@@ -238,9 +235,10 @@ fn cheetah_expressions_and_comments_are_rejected() {
         assert_eq!(construct, expected, "{command}");
     }
     let fine = "<tool id=\"t\" name=\"T\"><command><![CDATA[#!/bin/bash\n# a shell comment\n\
-        echo ${#HOME} ${HOME%/*} $HOME.bak ${input}.bak > '$input'\n]]></command>\
+        ## a Cheetah comment\n#set $y = 1\n\
+        echo \\${#HOME} \\${HOME%/*} \\$HOME.bak ${input}.bak $input.ext $y > '$input'\n]]></command>\
         <inputs><param name=\"input\" type=\"data\"/></inputs></tool>";
-    super::tool(fine).validate_command().unwrap();
+    super::tool(fine);
 }
 
 #[test]

@@ -262,13 +262,20 @@ fn io_details_have_galaxys_group_shapes() {
 }
 
 #[test]
-fn group_placeholders_in_the_command_need_cheetah() {
-    let xml = "<tool id=\"t\" name=\"T\"><command>echo ${mode}</command><inputs>\
-        <conditional name=\"mode\"><param name=\"k\" type=\"boolean\"/></conditional></inputs></tool>";
-    match Tool::from_xml(xml, std::path::Path::new("t.xml"), None) {
-        Err(crate::tools::ToolError::Invalid { construct, .. }) => {
-            assert_eq!(construct, "${mode} in <command>")
-        }
-        other => panic!("{other:?}"),
-    }
+fn group_values_render_through_cheetah() {
+    let xml = "<tool id=\"t\" name=\"T\"><command><![CDATA[echo ${mode.k}\n#if $mode.k\n  ${mode.n}\n#end if\n#for $r in $rep\n  [$r.s]\n#end for]]></command><inputs>\
+        <conditional name=\"mode\"><param name=\"k\" type=\"boolean\" truevalue=\"yes\" falsevalue=\"no\"/>\
+        <when value=\"yes\"><param name=\"n\" type=\"integer\" value=\"3\"/></when></conditional>\
+        <repeat name=\"rep\" title=\"R\"><param name=\"s\" type=\"text\"/></repeat></inputs></tool>";
+    let tool = Tool::from_xml(xml, std::path::Path::new("t.xml"), None).unwrap();
+    let given = serde_json::json!({"mode": {"k": true, "n": 7}, "rep": [{"s": "a"}, {"s": "b c"}]});
+    let serde_json::Value::Object(given) = given else {
+        unreachable!()
+    };
+    let values = tool.check_inputs(&given).unwrap();
+    let job = crate::tools::scope::JobValues {
+        values: &values,
+        ..Default::default()
+    };
+    assert_eq!(tool.render(&job).unwrap().command, "echo yes 7 [a] [b c]");
 }

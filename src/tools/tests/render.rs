@@ -4,7 +4,37 @@ use std::process::Command;
 use serde_json::json;
 
 use super::{inputs, shipped, tool};
+use crate::tools::scope::{DatasetInfo, JobValues};
 use crate::tools::{ParamValue, Tool};
+
+/// Renders `tool`'s command with these values, input paths and output paths.
+fn render_cmd(
+    tool: &Tool,
+    values: &[(String, ParamValue)],
+    data: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, String>,
+) -> String {
+    let info = |m: &BTreeMap<String, String>| -> BTreeMap<String, DatasetInfo> {
+        m.iter()
+            .map(|(k, path)| {
+                let ds = DatasetInfo {
+                    path: path.clone(),
+                    ext: "txt".into(),
+                    name: k.clone(),
+                    ..DatasetInfo::default()
+                };
+                (k.clone(), ds)
+            })
+            .collect()
+    };
+    let job = JobValues {
+        values,
+        inputs: info(data),
+        outputs: info(outputs),
+        ..JobValues::default()
+    };
+    tool.render(&job).unwrap().command
+}
 
 fn paths(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -14,7 +44,7 @@ fn paths(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 const ECHO: &str = r#"<tool id="echo" name="Echo">
-  <command><![CDATA[echo '$text' $n ${x} $flag "$HOME" ${PATH} \$n $1 $$ > '$out']]></command>
+  <command><![CDATA[echo '$text' $n ${x} $flag "\$HOME" \${PATH} \$n $1 $$ > '$out']]></command>
   <inputs>
     <param name="text" type="text"/>
     <param name="n" type="integer" value="1"/>
@@ -32,7 +62,12 @@ fn placeholders_are_replaced_and_shell_variables_survive() {
             json!({"text": "a'; rm -rf / $(x) `y` | & > <", "flag": true}),
         ))
         .unwrap();
-    let command = t.render_command(&values, &BTreeMap::new(), &paths(&[("out", "/o/1.dat")]));
+    let command = render_cmd(
+        &t,
+        &values,
+        &BTreeMap::new(),
+        &paths(&[("out", "/o/1.dat")]),
+    );
     assert_eq!(
         command,
         "echo 'a__sq__X rm -rf / X(x) XyX X X __gt__ __lt__' 1 2.0 -v \"$HOME\" ${PATH} $n $1 $$ \
@@ -53,7 +88,7 @@ fn run(tool: &Tool, given: serde_json::Value, files: &[(&str, &str)]) -> String 
     let values = tool.check_inputs(&given).unwrap();
     let out = dir.path().join("out.dat");
     let outputs = paths(&[("out_file1", &out.display().to_string())]);
-    let command = tool.render_command(&values, &data, &outputs);
+    let command = render_cmd(&tool, &values, &data, &outputs);
     let status = Command::new("bash")
         .arg("-c")
         .arg(&command)
@@ -94,19 +129,19 @@ fn shipped_tools_run() {
 }
 
 #[test]
-fn absent_optional_data_renders_empty_and_select_is_sanitized() {
+fn absent_optional_data_is_false_and_select_is_sanitized() {
     let toolbox = shipped();
     let cat1 = toolbox.get("cat1").unwrap();
     let values = vec![
         ("input1".to_string(), ParamValue::Data(None)),
         ("input2".to_string(), ParamValue::Data(None)),
     ];
-    let command = cat1.render_command(&values, &paths(&[("input1", "/in")]), &BTreeMap::new());
-    assert!(command.contains("cat '/in' > ''"), "{command}");
-    assert!(command.contains("[ -n '' ]"), "{command}");
+    let outputs = paths(&[("out_file1", "/o")]);
+    let command = render_cmd(&cat1, &values, &paths(&[("input1", "/in")]), &outputs);
+    assert_eq!(command, "cat '/in' > '/o'");
     let sort1 = toolbox.get("sort1").unwrap();
     let values = vec![("order".to_string(), ParamValue::Select("x'y".into()))];
-    let command = sort1.render_command(&values, &BTreeMap::new(), &BTreeMap::new());
+    let command = render_cmd(&sort1, &values, &BTreeMap::new(), &BTreeMap::new());
     assert!(command.contains("'x__sq__y'"), "{command}");
 }
 
@@ -135,7 +170,7 @@ fn new_param_types_render_as_galaxy_writes_them() {
     let names: Vec<&str> = refs.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["inputs1", "inputs2"]);
     let data = paths(&[("inputs1", "/d/1.dat"), ("inputs2", "/d/2.dat")]);
-    let command = t.render_command(&values, &data, &paths(&[("out", "/o/1.dat")]));
+    let command = render_cmd(&t, &values, &data, &paths(&[("out", "/o/1.dat")]));
     assert_eq!(
         command,
         "cut -f 1,2,4 --color=#a0b0c0 --tag=a b /d/1.dat,/d/2.dat > '/o/1.dat'"

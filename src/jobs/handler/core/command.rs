@@ -1,20 +1,38 @@
-//! A job's command line: the tool's command rendered with the job's stored parameters and
-//! the paths of its input and output datasets.
+//! A job's command line: the tool's config files and command rendered (Cheetah) with the
+//! job's stored parameters and its input and output datasets.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use crate::db::models::Job;
+use crate::db::models::{Dataset, Job};
 use crate::db::queries::jobs as q;
 use crate::jobs::{JobError, JobsEnv};
+use crate::tools::scope::{DatasetInfo, JobValues};
 use crate::tools::{DataRef, ParamValue};
 
-/// Renders the tool's command with the job's input and output paths; returns it with the ids
-/// of the job's output datasets.
+/// A job's rendered command, its config files (path, content) to write into its directory,
+/// and the ids of its output datasets.
+pub(super) struct BuiltCommand {
+    pub command: String,
+    pub configfiles: Vec<(PathBuf, String)>,
+    /// (id, extension) of each output dataset.
+    pub outputs: Vec<(i64, String)>,
+}
+
+/// Where a job's config file `name` is written, under its job directory.
+fn configfile_path(job_dir: &Path, name: &str) -> PathBuf {
+    job_dir.join("configs").join(name)
+}
+
+/// Renders the tool's config files and command for `job`, whose directory is `job_dir`.
+/// A template that cannot be rendered (a name missing at run time) fails the job with
+/// Cheetah's message.
 pub(super) fn build_command(
     env: &JobsEnv,
     c: &mut crate::db::DbConn,
     job: &Job,
-) -> Result<(String, Vec<(i64, String)>), JobError> {
+    job_dir: &Path,
+) -> Result<BuiltCommand, JobError> {
     let tool = env
         .toolbox
         .get(&job.tool_id)
@@ -30,33 +48,68 @@ pub(super) fn build_command(
             Some((key, stored_value(kind, v)))
         })
         .collect();
-    let data_paths: BTreeMap<String, String> = q::job_inputs(c, job.id)?
+    let info = |ds: &Dataset| DatasetInfo {
+        path: env.dataset_path(ds.id).to_string_lossy().into_owned(),
+        ext: ds.extension.clone(),
+        name: ds.name.clone(),
+        id: ds.id,
+        hid: ds.hid,
+        metadata: ds
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default(),
+        datatypes: crate::datatypes::registry::ancestry(&ds.extension)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        ..DatasetInfo::default()
+    };
+    let inputs: BTreeMap<String, DatasetInfo> = q::job_inputs(c, job.id)?
         .into_iter()
-        .map(|(link, ds)| {
-            (
-                link.name,
-                env.dataset_path(ds.id).to_string_lossy().into_owned(),
-            )
-        })
+        .map(|(link, ds)| (link.name, info(&ds)))
         .collect();
     let outputs = q::job_outputs(c, job.id)?;
     let output_ids = outputs
         .iter()
         .map(|(_, ds)| (ds.id, ds.extension.clone()))
         .collect();
-    let output_paths: BTreeMap<String, String> = outputs
+    let outputs: BTreeMap<String, DatasetInfo> = outputs
         .into_iter()
-        .map(|(link, ds)| {
-            (
-                link.name,
-                env.dataset_path(ds.id).to_string_lossy().into_owned(),
-            )
+        .map(|(link, ds)| (link.name, info(&ds)))
+        .collect();
+    let configfiles: BTreeMap<String, String> = tool
+        .configfiles
+        .iter()
+        .map(|(name, _)| {
+            let path = configfile_path(job_dir, name);
+            (name.clone(), path.to_string_lossy().into_owned())
         })
         .collect();
-    Ok((
-        tool.render_command(&values, &data_paths, &output_paths),
-        output_ids,
-    ))
+    let scope = JobValues {
+        values: &values,
+        inputs,
+        outputs,
+        configfiles,
+        new_file_path: job_dir.join("working").to_string_lossy().into_owned(),
+        user_email: None,
+        user_id: job.user_id,
+    };
+    let rendered = tool.render(&scope).map_err(|e| {
+        JobError::Internal(format!(
+            "cannot render the command of tool '{}': {e}",
+            tool.id
+        ))
+    })?;
+    Ok(BuiltCommand {
+        command: rendered.command,
+        configfiles: rendered
+            .configfiles
+            .into_iter()
+            .map(|(name, text)| (configfile_path(job_dir, &name), text))
+            .collect(),
+        outputs: output_ids,
+    })
 }
 
 fn stored_ref(v: &serde_json::Value) -> Option<DataRef> {

@@ -133,11 +133,20 @@ impl HandlerCore {
                 };
                 let (execution, plugin) = runners.for_environment(job.destination_id.as_deref());
                 let spec = core.spec(&job, execution);
-                let (command, outputs) = build_command(&env, c, &job)?;
+                let built = build_command(&env, c, &job, &spec.dir.root)?;
+                let (command, outputs) = (built.command, built.outputs);
                 plugin
                     .runner
                     .prepare(&spec, &command)
                     .map_err(|e| JobError::Io(format!("{}: {e}", spec.dir.root.display())))?;
+                for (path, text) in &built.configfiles {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| JobError::Io(format!("{}: {e}", parent.display())))?;
+                    }
+                    std::fs::write(path, text)
+                        .map_err(|e| JobError::Io(format!("{}: {e}", path.display())))?;
+                }
                 for (ds, _) in &outputs {
                     let path = env.dataset_path(*ds);
                     if let Some(parent) = path.parent() {

@@ -46,7 +46,8 @@ fn multipart_fields_and_file_in_any_pieces() {
         let fields = parsed.value.unwrap();
         assert_eq!(
             fields,
-            json!({"tool_id": "upload1", "inputs": "{\"file_type\": \"bed\"}"})
+            json!({"tool_id": "upload1", "inputs": "{\"file_type\": \"bed\"}",
+                   "__files_0_filename": "files_0|file_data"})
         );
         let file = parsed.paste.expect("the file part is on disk");
         let content = std::fs::read_to_string(file.path()).unwrap();
