@@ -22,7 +22,13 @@ const NESTED_TOOL: &str = r#"<tool id="nested_cat" name="Nested cat" version="@V
             </conditional>
         </xml>
     </macros>
-    <command><![CDATA[cat $(echo $inputs | tr ',' ' ') > '$out_file1' && echo '$label' >> '$out_file1']]></command>
+    <command><![CDATA[
+cat
+#for $f in $inputs
+    '$f'
+#end for
+    > '$out_file1' && echo '$label' >> '$out_file1'
+    ]]></command>
     <inputs>
         <param name="inputs" type="data" multiple="true"/>
         <param name="label" type="text" value="end"/>
