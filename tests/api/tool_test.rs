@@ -26,6 +26,7 @@ const SHIPPED: &[&str] = &[
     "text_grep",
     "text_fasta_stats",
     "text_column_summary",
+    "text_label_lines",
 ];
 
 fn tool_test_bin() -> PathBuf {

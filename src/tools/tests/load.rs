@@ -36,6 +36,7 @@ fn shipped_tools_load_with_sections() {
             "text_grep",
             "text_fasta_stats",
             "text_column_summary",
+            "text_label_lines",
             "sleep"
         ]
     );
