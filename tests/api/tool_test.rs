@@ -15,7 +15,19 @@ use crate::helpers::{ADMIN_KEY, Backend, Opts, TestServer, manifest_dir, wait_ti
 both_backends!(galaxy_tool_test);
 
 /// The tools shipped with tests; each must be in `/api/tools/tests_summary`.
-const SHIPPED: &[&str] = &["cat1", "sort1", "wc_gnu", "sleep"];
+const SHIPPED: &[&str] = &[
+    "cat1",
+    "sort1",
+    "wc_gnu",
+    "sleep",
+    "text_cut_columns",
+    "text_sort_column",
+    "text_paste",
+    "text_grep",
+    "text_fasta_stats",
+    "text_column_summary",
+    "text_label_lines",
+];
 
 fn tool_test_bin() -> PathBuf {
     let bin = std::env::var_os("GALAXY_TEST_TOOL_TEST")

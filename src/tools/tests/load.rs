@@ -23,7 +23,26 @@ fn load_error(fixture: &str) -> (String, usize, String, String) {
 fn shipped_tools_load_with_sections() {
     let toolbox = shipped();
     let ids: Vec<&str> = toolbox.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["upload1", "cat1", "sort1", "wc_gnu", "sleep"]);
+    assert_eq!(
+        ids,
+        [
+            "upload1",
+            "cat1",
+            "sort1",
+            "wc_gnu",
+            "text_cut_columns",
+            "text_sort_column",
+            "text_paste",
+            "text_grep",
+            "text_fasta_stats",
+            "text_column_summary",
+            "text_label_lines",
+            "sleep"
+        ]
+    );
+    let summary = toolbox.get("text_column_summary").unwrap();
+    assert_eq!(summary.section.as_deref(), Some("Text Tools"));
+    assert_eq!(summary.version, "1.0.0");
     let cat1 = toolbox.get("cat1").unwrap();
     assert_eq!(cat1.section.as_deref(), Some("Text Manipulation"));
     assert_eq!(cat1.name, "Concatenate datasets");
