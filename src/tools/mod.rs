@@ -6,6 +6,7 @@
 //!   into [`Tool`], rejecting what is outside the subset with file, line and construct.
 //! - `tree`: the nested inputs (conditionals, repeats, sections) and the checked state.
 //! - `inputs`/`values`/`upload`: checking what a client posts to `/api/tools`.
+//! - `validators`/`sanitizer`: a param's `<validator>`s and `<sanitizer>`.
 //! - `template`/`sanitize`: rendering `<command>` safely.
 //! - `json`: Galaxy's tool dictionaries for `/api/tools`.
 //! - `tests_xml`/`tests_json`: `<tests>` and Galaxy's test dicts for `/api/tools/{id}/test_data`.
@@ -23,6 +24,7 @@ mod outputs;
 mod params;
 pub mod paste;
 mod sanitize;
+pub mod sanitizer;
 pub mod scope;
 mod stdio;
 pub mod template;
@@ -30,6 +32,7 @@ mod tests_json;
 pub mod tests_xml;
 mod tree;
 pub mod upload;
+pub mod validators;
 mod values;
 mod xml;
 

@@ -91,6 +91,10 @@ pub struct Param {
     /// The `value` attribute (default), as written.
     pub value: Option<String>,
     pub kind: ParamKind,
+    /// `<validator>`s, checked on what a client posts.
+    pub validators: Vec<super::validators::Validator>,
+    /// `<sanitizer>`: replaces the default sanitizer when the value is rendered.
+    pub sanitizer: Option<std::sync::Arc<super::sanitizer::Sanitizer>>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,10 @@
 //! `<param>` of a tool XML's `<inputs>` (the groups around them are in `groups`).
 
+use std::sync::Arc;
+
 use super::dom::Element;
+use super::sanitizer::parse_sanitizer;
+use super::validators::parse_validator;
 use super::xml::Ctx;
 use super::{Param, ParamKind, ToolError};
 
@@ -121,7 +125,22 @@ pub(crate) fn parse_param(
     };
     check_children(cx, el, &kind)?;
     check_default(cx, el, &kind, value.as_deref(), optional)?;
+    let mut validators = Vec::new();
+    let mut sanitizer = None;
+    for child in &el.children {
+        match child.name.as_str() {
+            "validator" => validators.push(parse_validator(cx, child, &kind)?),
+            "sanitizer" if sanitizer.is_some() => {
+                let construct = "<sanitizer> in <param>".to_string();
+                return Err(cx.invalid(child, construct, "only one <sanitizer> per param"));
+            }
+            "sanitizer" => sanitizer = Some(Arc::new(parse_sanitizer(cx, child)?)),
+            _ => {}
+        }
+    }
     Ok(Param {
+        validators,
+        sanitizer,
         name,
         label: el.attr("label").unwrap_or_default().to_string(),
         help: el.attr("help").unwrap_or_default().to_string(),
@@ -160,12 +179,15 @@ fn parse_select(cx: &Ctx<'_>, el: &Element, value: Option<&str>) -> Result<Param
 }
 
 fn check_children(cx: &Ctx<'_>, el: &Element, kind: &ParamKind) -> Result<(), ToolError> {
-    let allowed = |name: &str| name == "option" && matches!(kind, ParamKind::Select { .. });
+    let allowed = |name: &str| {
+        matches!(name, "validator" | "sanitizer")
+            || (name == "option" && matches!(kind, ParamKind::Select { .. }))
+    };
     match el.children.iter().find(|c| !allowed(&c.name)) {
         None => Ok(()),
         Some(child) => {
             let construct = format!("<{}> in <param>", child.name);
-            let message = "not supported (only <option> inside a select)";
+            let message = "not supported (only <validator>, <sanitizer> and a select's <option>)";
             Err(cx.invalid(child, construct, message))
         }
     }

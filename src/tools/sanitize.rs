@@ -6,10 +6,10 @@
 //! character (including `;`, `|`, `&`, `$`, `` ` ``, `\`, `~`, `%` and all non-ASCII) becomes `X`.
 
 /// Characters passed through unchanged besides ASCII letters and digits.
-const VALID_PUNCTUATION: &str = " -=_.()/+*^,:?!";
+pub(crate) const DEFAULT_VALID_PUNCTUATION: &str = " -=_.()/+*^,:?!";
 
 /// Galaxy's `mapped_chars`.
-const MAPPED_CHARS: [(char, &str); 13] = [
+pub(crate) const DEFAULT_MAPPED: [(char, &str); 13] = [
     ('>', "__gt__"),
     ('<', "__lt__"),
     ('\'', "__sq__"),
@@ -26,14 +26,14 @@ const MAPPED_CHARS: [(char, &str); 13] = [
 ];
 
 /// Galaxy's `invalid_character`.
-const INVALID_CHARACTER: char = 'X';
+pub(crate) const INVALID_CHARACTER: char = 'X';
 
 pub(crate) fn sanitize_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_ascii_alphanumeric() || VALID_PUNCTUATION.contains(c) {
+        if c.is_ascii_alphanumeric() || DEFAULT_VALID_PUNCTUATION.contains(c) {
             out.push(c);
-        } else if let Some((_, code)) = MAPPED_CHARS.iter().find(|(m, _)| *m == c) {
+        } else if let Some((_, code)) = DEFAULT_MAPPED.iter().find(|(m, _)| *m == c) {
             out.push_str(code);
         } else {
             out.push(INVALID_CHARACTER);

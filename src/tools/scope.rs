@@ -199,7 +199,7 @@ fn case_value(kind: &ParamKind, v: &ParamValue) -> String {
 fn param(p: &Param, key: &str, job: &JobValues<'_>) -> Value {
     let value = stored(job, key);
     let wrap = |kind: InputKind, raw: Value| {
-        let w = ParamWrapper::new(kind, raw);
+        let w = ParamWrapper::new(kind, raw).sanitized_by(p.sanitizer.clone());
         if p.optional { w.optional() } else { w }.value()
     };
     match &p.kind {

@@ -45,6 +45,29 @@ pub(crate) fn check_param(
     param: &Param,
     value: Option<&Value>,
 ) -> Result<ParamValue, ToolInputError> {
+    let checked = check_value(key, param, value)?;
+    validate(key, param, &checked)?;
+    Ok(checked)
+}
+
+/// The param's `<validator>`s, as Galaxy's `ToolParameter.validate`: an optional param left
+/// empty is not validated.
+fn validate(key: &str, param: &Param, value: &ParamValue) -> Result<(), ToolInputError> {
+    let empty = matches!(value, ParamValue::Text(s) | ParamValue::Select(s) if s.is_empty());
+    if param.optional && empty {
+        return Ok(());
+    }
+    for validator in &param.validators {
+        validator.validate(value).map_err(|m| error(key, m))?;
+    }
+    Ok(())
+}
+
+fn check_value(
+    key: &str,
+    param: &Param,
+    value: Option<&Value>,
+) -> Result<ParamValue, ToolInputError> {
     let value = value.filter(|v| !v.is_null());
     match &param.kind {
         ParamKind::Data { multiple: true, .. } => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::value::{Map, Value, Wrapper, float_repr};
 use crate::tools::sanitize::sanitize_text;
+use crate::tools::sanitizer::Sanitizer;
 
 /// The parameter type, which decides how a value prints and compares.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +25,7 @@ pub enum InputKind {
 /// Galaxy's `InputValueWrapper` / `SelectToolParameterWrapper`: a parameter value.
 ///
 /// - `str()` is the value as the command line sees it: text and select values sanitized
-///   (`sanitize.rs`), booleans as `truevalue`/`falsevalue`, a multiple select joined by `,`;
+///   (`sanitize.rs`, or the param's `<sanitizer>`: `sanitizer.rs`), booleans as `truevalue`/`falsevalue`, a multiple select joined by `,`;
 /// - `==`, `<`, ... cast the wrapper by type first (`$int_param == 5`, `$text == 'a b'`
 ///   compares the sanitized text, a boolean equals its true/false value or a truthy string);
 /// - truthiness is Python's `bool()` of the raw value (`''`, `0`, `None`, `[]` are false);
@@ -36,6 +37,8 @@ pub struct ParamWrapper {
     /// `Value::None` for an optional parameter left empty.
     pub raw: Value,
     pub optional: bool,
+    /// The param's own `<sanitizer>`, used instead of the default one.
+    pub sanitizer: Option<Arc<Sanitizer>>,
 }
 
 impl ParamWrapper {
@@ -44,7 +47,14 @@ impl ParamWrapper {
             kind,
             raw: raw.into(),
             optional: false,
+            sanitizer: None,
         }
+    }
+
+    /// Sanitizes with the param's `<sanitizer>` instead of the default one.
+    pub fn sanitized_by(mut self, sanitizer: Option<Arc<Sanitizer>>) -> Self {
+        self.sanitizer = sanitizer;
+        self
     }
 
     pub fn text(raw: &str) -> Self {
@@ -97,10 +107,22 @@ impl ParamWrapper {
     }
 }
 
-fn item_text(v: &Value) -> String {
-    match v {
-        Value::Str(s) => sanitize_text(s),
-        other => sanitize_text(&other.to_str()),
+impl ParamWrapper {
+    /// One value as the command line sees it: sanitized by the param's sanitizer or the
+    /// default one.
+    fn item_text(&self, v: &Value) -> String {
+        let owned;
+        let text = match v {
+            Value::Str(s) => s.as_str(),
+            other => {
+                owned = other.to_str();
+                owned.as_str()
+            }
+        };
+        match &self.sanitizer {
+            Some(custom) => custom.apply(text),
+            None => sanitize_text(text),
+        }
     }
 }
 
@@ -115,9 +137,13 @@ impl Wrapper for ParamWrapper {
                 raw,
             ) => if raw.truthy() { truevalue } else { falsevalue }.clone(),
             (InputKind::Text, Value::None) => String::new(),
-            (_, Value::List(items)) => items.iter().map(item_text).collect::<Vec<_>>().join(","),
+            (_, Value::List(items)) => items
+                .iter()
+                .map(|v| self.item_text(v))
+                .collect::<Vec<_>>()
+                .join(","),
             (_, Value::Float(f)) => float_repr(*f),
-            (_, raw) => item_text(raw),
+            (_, raw) => self.item_text(raw),
         }
     }
 
@@ -160,7 +186,10 @@ impl Wrapper for ParamWrapper {
 
     fn iter(&self) -> Option<Vec<Value>> {
         Some(match &self.raw {
-            Value::List(items) => items.iter().map(|v| Value::Str(item_text(v))).collect(),
+            Value::List(items) => items
+                .iter()
+                .map(|v| Value::Str(self.item_text(v)))
+                .collect(),
             _ => vec![Value::Str(self.str())],
         })
     }

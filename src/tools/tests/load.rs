@@ -200,8 +200,8 @@ fn unsupported_constructs_are_named() {
             "<command detect_errors=\"loud\">",
         ),
         (
-            "<inputs><param name=\"t\" type=\"text\"><validator type=\"regex\">x</validator></param></inputs>",
-            "<validator> in <param>",
+            "<inputs><param name=\"t\" type=\"text\"><validator type=\"expression\">x</validator></param></inputs>",
+            "validator type=\"expression\"",
         ),
         (
             "<outputs><collection name=\"c\"/></outputs>",

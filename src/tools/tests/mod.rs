@@ -9,6 +9,7 @@ mod render;
 mod stdio;
 mod tool_tests;
 mod upload;
+mod validators;
 
 use std::path::{Path, PathBuf};
 
