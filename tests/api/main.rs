@@ -45,3 +45,4 @@ mod tool_test;
 mod tus;
 mod upkeep;
 mod upload_form;
+mod validators;
