@@ -80,7 +80,7 @@ fn string_constant(name: &str) -> Option<String> {
     })
 }
 
-/// A comma-separated list of preset names; `None` names the unknown one.
+/// A comma-separated list of preset names; `Err` names the unknown one.
 fn preset_valid(names: &str) -> Result<Vec<char>, String> {
     let mut out: Vec<char> = Vec::new();
     for name in names.split(',').map(str::trim) {

@@ -185,7 +185,7 @@ pub(crate) fn parse_validator(
     })
 }
 
-/// The text a value is validated as (`None`: nothing to validate).
+/// The texts a value is validated as (none for datasets and columns).
 fn texts(value: &ParamValue) -> Vec<String> {
     match value {
         ParamValue::Text(s) | ParamValue::Select(s) => vec![s.clone()],
