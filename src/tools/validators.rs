@@ -70,6 +70,7 @@ fn default_message(check: &Check, negate: bool) -> String {
     match check {
         Check::Regex { expression, .. } => {
             let not = if negate { "" } else { "not " };
+            let expression = expression.replace('%', "%%");
             format!("Value '%s' does {not}match regular expression '{expression}'")
         }
         Check::InRange {
@@ -199,12 +200,19 @@ impl Validator {
     /// `Err` with the message (`%s` replaced by the value) when `value` fails.
     pub(crate) fn validate(&self, value: &ParamValue) -> Result<(), String> {
         for text in texts(value) {
+            // What `%s` in the message shows, as Galaxy: the value, the length for `length`,
+            // nothing for `empty_field`.
+            let mut shown = text.clone();
             let passes = match &self.check {
                 Check::Dataset => continue,
                 Check::Regex { anchored, .. } => anchored.is_match(&text),
-                Check::EmptyField => !text.is_empty(),
+                Check::EmptyField => {
+                    shown.clear();
+                    !text.is_empty()
+                }
                 Check::Length { min, max } => {
                     let n = text.chars().count() as i64;
+                    shown = n.to_string();
                     min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
                 }
                 Check::InRange {
@@ -222,11 +230,35 @@ impl Validator {
                 },
             };
             if passes == self.negate {
-                return Err(self.message.replace("%s", &text));
+                return Err(format_message(&self.message, &shown));
             }
         }
         Ok(())
     }
+}
+
+/// Python's `message % value`, which Galaxy applies when the message has a `%s` and there is
+/// a value to show: `%s` is the value, `%%` is `%`.
+fn format_message(message: &str, shown: &str) -> String {
+    if shown.is_empty() || !message.contains("%s") {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len() + shown.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('%', Some('s')) => {
+                chars.next();
+                out.push_str(shown);
+            }
+            ('%', Some('%')) => {
+                chars.next();
+                out.push('%');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -320,6 +352,31 @@ mod tests {
         );
         assert!(empty.validate(&text(" ")).is_ok());
         assert!(v(Check::EmptyField, true).validate(&text("a")).is_err());
+    }
+
+    #[test]
+    fn messages_are_formatted_as_python_percent() {
+        let r = v(regex("5%"), false);
+        assert_eq!(
+            r.validate(&text("x")).unwrap_err(),
+            "Value 'x' does not match regular expression '5%'"
+        );
+        assert_eq!(
+            r.validate(&text("")).unwrap_err(),
+            "Value '%s' does not match regular expression '5%%'"
+        );
+        let mut len = v(
+            Check::Length {
+                min: None,
+                max: Some(2),
+            },
+            false,
+        );
+        len.message = "%s characters is too many".into();
+        assert_eq!(
+            len.validate(&text("abc")).unwrap_err(),
+            "3 characters is too many"
+        );
     }
 
     #[test]
