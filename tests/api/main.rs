@@ -40,6 +40,7 @@ mod jobs;
 mod metrics;
 mod nested_tools;
 mod restart;
+mod stdio;
 mod supervisor;
 mod tool_test;
 mod tus;

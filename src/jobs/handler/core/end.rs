@@ -8,6 +8,7 @@ use crate::datatypes;
 use crate::db::queries::transitions::{End, Output};
 use crate::jobs::JobsEnv;
 use crate::jobs::runners::{Failure, FailureKind, JobDir, LocalRunner};
+use crate::tools::Stdio;
 
 /// An output dataset of a job: its id and extension.
 pub(super) type OutputFile = (i64, String);
@@ -34,6 +35,9 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
 /// The end of a job whose process has ended: its exit code and output from its directory,
 /// the sizes of its outputs (an output the job did not write is created empty). A job that
 /// failed for lack of disk space says so, naming the full place, and is logged at WARN.
+/// `stdio` is the tool's `<stdio>` rules (Galaxy's `check_output`): they judge a job whose
+/// process ended with an exit code, and their messages go into its `info`; without the tool
+/// (no longer loaded) only exit code 0 is `ok`.
 pub(super) fn collect_end(
     env: &JobsEnv,
     dir: &JobDir,
@@ -41,6 +45,7 @@ pub(super) fn collect_end(
     token: i64,
     outputs: Vec<OutputFile>,
     failure: Option<Failure>,
+    stdio: Option<&Stdio>,
 ) -> End {
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
@@ -51,12 +56,15 @@ pub(super) fn collect_end(
         Some(0) => None,
         _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
     };
-    let ended = match (&failure, outcome.exit_code) {
-        (Some(f), _) => Some(f.message.clone()),
-        (None, None) => Some("the job's process ended without writing its exit code".to_string()),
-        (None, Some(0)) => None,
-        (None, Some(code)) => Some(format!("exit code {code}")),
+    let (judged_ok, ended) = match (&failure, outcome.exit_code) {
+        (Some(f), _) => (false, Some(f.message.clone())),
+        (None, None) => (
+            false,
+            Some("the job's process ended without writing its exit code".to_string()),
+        ),
+        (None, Some(code)) => judge(stdio, i64::from(code), &outcome.stdout, &outcome.stderr),
     };
+    let ended = ended.filter(|e| !e.is_empty());
     if let Some(f) = failure
         .as_ref()
         .filter(|f| f.kind != FailureKind::Cancelled)
@@ -87,7 +95,7 @@ pub(super) fn collect_end(
         }
         (None, ended) => ended,
     };
-    let ok = outcome.exit_code == Some(0) && failure.is_none();
+    let ok = judged_ok;
     let outputs = outputs
         .into_iter()
         .zip(&paths)
@@ -104,4 +112,27 @@ pub(super) fn collect_end(
         outputs: Some(outputs),
         metrics: crate::jobs::runners::metrics::read(dir),
     }
+}
+
+/// Whether a job that exited with `code` is `ok`, and what its `info` says: the tool's rules
+/// (their messages, one per line, also for a job that stays `ok` on a warning), or, without
+/// the tool, exit code 0.
+fn judge(stdio: Option<&Stdio>, code: i64, stdout: &str, stderr: &str) -> (bool, Option<String>) {
+    let Some(stdio) = stdio else {
+        return match code {
+            0 => (true, None),
+            _ => (false, Some(format!("exit code {code}"))),
+        };
+    };
+    let outcome = stdio.judge(code, stdout, stderr);
+    let mut info = outcome.messages.join("\n");
+    if outcome.failed && info.is_empty() {
+        // Galaxy's legacy check (no profile, no <stdio>): anything on stderr fails.
+        info = match code {
+            0 => "the tool wrote to standard error (a tool without <stdio> or profile fails on it)"
+                .to_string(),
+            _ => format!("exit code {code}"),
+        };
+    }
+    (!outcome.failed, Some(info))
 }

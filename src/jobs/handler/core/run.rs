@@ -382,21 +382,34 @@ impl HandlerCore {
         let collect = || {
             let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
             async move {
+                // The job's tool, whose `<stdio>` judges it.
+                let known = started.is_some();
+                let (tool_id, outputs) = env
+                    .blocking(move |c| {
+                        let tool_id = q::find_job(c, job_id)?.map(|j| j.tool_id);
+                        let outputs: Vec<OutputFile> = match known {
+                            true => Vec::new(),
+                            false => q::job_outputs(c, job_id)?
+                                .into_iter()
+                                .map(|(_, d)| (d.id, d.extension))
+                                .collect(),
+                        };
+                        Ok((tool_id, outputs))
+                    })
+                    .await?;
                 let (dir, outputs) = match started {
                     Some(started) => started,
-                    None => {
-                        let outputs = env
-                            .blocking(move |c| {
-                                let outputs = q::job_outputs(c, job_id)?.into_iter();
-                                Ok(outputs.map(|(_, d)| (d.id, d.extension)).collect())
-                            })
-                            .await?;
-                        let root = env.job_directory(job_id);
-                        (JobDir { root }, outputs)
-                    }
+                    None => (
+                        JobDir {
+                            root: env.job_directory(job_id),
+                        },
+                        outputs,
+                    ),
                 };
+                let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
                 tokio::task::spawn_blocking(move || {
-                    let end = collect_end(&env, &dir, job_id, token, outputs, failure);
+                    let stdio = tool.as_ref().map(|t| &t.stdio);
+                    let end = collect_end(&env, &dir, job_id, token, outputs, failure, stdio);
                     (end, dir)
                 })
                 .await
