@@ -139,8 +139,6 @@ pub struct OutputDef {
     pub format_source: Option<String>,
     pub metadata_source: Option<String>,
     pub from_work_dir: Option<String>,
-    /// `<filter>` texts (Python expressions), evaluated later.
-    pub filters: Vec<String>,
     /// `<change_format><when input value format>`.
     pub change_format: Vec<ChangeFormat>,
 }

@@ -42,6 +42,7 @@ mod nested_tools;
 mod restart;
 mod stdio;
 mod supervisor;
+mod tool_outputs;
 mod tool_test;
 mod tus;
 mod upkeep;

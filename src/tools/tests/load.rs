@@ -289,3 +289,13 @@ fn crlf_files_give_unix_commands_and_right_lines() {
     let ok = "<tool id=\"t\" name=\"T\">\r\n<command><![CDATA[\r\necho a\r\necho b\r\n]]></command></tool>";
     assert_eq!(super::tool(ok).command, "echo a\necho b");
 }
+
+#[test]
+fn output_filters_are_refused_at_load() {
+    let xml = "<tool id=\"t\" name=\"T\"><command>true</command><inputs/>\n<outputs>\n\
+         <data name=\"out\" format=\"txt\">\n<filter>kind == 'tab'</filter>\n</data>\n\
+         </outputs></tool>";
+    let (line, construct, message) = invalid(xml);
+    assert_eq!((line, construct.as_str()), (4, "<filter> in <data>"));
+    assert!(message.contains("not evaluated"), "{message}");
+}
