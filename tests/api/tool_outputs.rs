@@ -26,12 +26,33 @@ const FORMATS_TOOL: &str = r#"<tool id="out_formats" name="Output formats" versi
 </tool>
 "#;
 
+const WORK_DIR_TOOL: &str = r#"<tool id="work_dir" name="From work dir" version="1.0.0" profile="21.01">
+    <command>echo "written here" > result.txt; pwd > where.txt</command>
+    <inputs/>
+    <outputs>
+        <data name="out" format="txt" from_work_dir="result.txt"/>
+        <data name="where" format="txt" from_work_dir="where.txt"/>
+    </outputs>
+</tool>
+"#;
+
+const MISSING_TOOL: &str = r#"<tool id="work_dir_missing" name="Missing from work dir" version="1.0.0" profile="21.01">
+    <command>echo "nothing"</command>
+    <inputs/>
+    <outputs>
+        <data name="out" format="txt" from_work_dir="never_written.txt"/>
+    </outputs>
+</tool>
+"#;
+
 fn opts() -> Opts {
     let upload1 = std::fs::read_to_string(manifest_dir().join("tools/upload1.xml"))
         .expect("the shipped upload1.xml");
     Opts::default()
         .file("out-tools/formats.xml", FORMATS_TOOL)
         .file("out-tools/upload1.xml", &upload1)
+        .file("out-tools/work_dir.xml", WORK_DIR_TOOL)
+        .file("out-tools/missing.xml", MISSING_TOOL)
         .file(
             "out-tools/tool_conf.xml",
             r#"<?xml version="1.0"?>
@@ -39,6 +60,8 @@ fn opts() -> Opts {
     <section id="out" name="Outputs">
         <tool file="upload1.xml"/>
         <tool file="formats.xml"/>
+        <tool file="work_dir.xml"/>
+        <tool file="missing.xml"/>
     </section>
 </toolbox>
 "#,
@@ -71,4 +94,40 @@ fn output_formats_at_creation(backend: Backend) {
     }
 }
 
-both_backends!(output_formats_at_creation);
+/// `from_work_dir`: the file the command wrote in its working directory becomes the output;
+/// a missing one fails the job, naming it.
+fn outputs_from_work_dir(backend: Backend) {
+    let server = TestServer::start(backend, opts());
+    let user = server.create_user("workdir");
+    let hid = server.create_history(&user.key, "workdir");
+    let run = server.run_tool(&user.key, &hid, "work_dir", json!({}));
+    server.wait_job_ok(&user.key, &str_field(&run["jobs"][0], "id"));
+    server.assert_dataset(
+        &user.key,
+        &str_field(&run["outputs"][0], "id"),
+        "written here\n",
+    );
+    let id = str_field(&run["outputs"][1], "id");
+    let text = server.display(&user.key, &id);
+    assert!(
+        text.trim_end().ends_with("/working"),
+        "ran in its working directory: {text}"
+    );
+
+    let run = server.run_tool(&user.key, &hid, "work_dir_missing", json!({}));
+    let job = str_field(&run["jobs"][0], "id");
+    let ended = server.wait_job(&user.key, &job);
+    assert_eq!(ended["state"], "error", "{ended}");
+    let (_, full) = server
+        .api
+        .get(&format!("/api/jobs/{job}?full=true"), Some(&user.key));
+    let info = str_field(&full, "info");
+    assert!(
+        info.contains("never_written.txt") && info.contains("from_work_dir"),
+        "{full}"
+    );
+    let d = server.dataset(&user.key, &str_field(&run["outputs"][0], "id"));
+    assert_eq!(d["file_size"], 0, "{d}");
+}
+
+both_backends!(output_formats_at_creation, outputs_from_work_dir);

@@ -2,13 +2,14 @@
 //! files: exit code, captured output, metrics, and each output's size and metadata
 //! (`crate::datatypes`, computed here, outside the database, and written with the end).
 
-use std::path::Path;
+use std::path::{Component, Path};
 
 use crate::datatypes;
+use crate::db::models::{Dataset, JobOutput};
 use crate::db::queries::transitions::{End, Output};
 use crate::jobs::JobsEnv;
 use crate::jobs::runners::{Failure, FailureKind, JobDir, LocalRunner};
-use crate::tools::Stdio;
+use crate::tools::{Stdio, Tool};
 
 /// An output dataset of a job: its id and extension.
 pub(super) type OutputFile = (i64, String);
@@ -45,13 +46,14 @@ pub(super) fn collect_end(
     token: i64,
     outputs: Vec<OutputFile>,
     failure: Option<Failure>,
-    stdio: Option<&Stdio>,
+    (stdio, from_work_dir): (Option<&Stdio>, Vec<(i64, String)>),
 ) -> End {
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
         .iter()
         .map(|(ds, _)| env.dataset_path(*ds))
         .collect();
+    let moved = move_from_work_dir(env, dir, &from_work_dir);
     let no_space = match outcome.exit_code {
         Some(0) => None,
         _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
@@ -63,6 +65,16 @@ pub(super) fn collect_end(
             Some("the job's process ended without writing its exit code".to_string()),
         ),
         (None, Some(code)) => judge(stdio, i64::from(code), &outcome.stdout, &outcome.stderr),
+    };
+    let (judged_ok, ended) = match moved {
+        Ok(()) => (judged_ok, ended),
+        Err(missing) => (
+            false,
+            Some(match ended {
+                Some(e) if !e.is_empty() => format!("{missing}; {e}"),
+                _ => missing,
+            }),
+        ),
     };
     let ended = ended.filter(|e| !e.is_empty());
     if let Some(f) = failure
@@ -135,4 +147,43 @@ fn judge(stdio: Option<&Stdio>, code: i64, stdout: &str, stderr: &str) -> (bool,
         };
     }
     (!outcome.failed, Some(info))
+}
+
+/// The outputs of `tool` that the job writes in its working directory: (dataset id,
+/// `from_work_dir`), from the job's outputs by name.
+pub(super) fn from_work_dir(tool: &Tool, named: &[(JobOutput, Dataset)]) -> Vec<(i64, String)> {
+    tool.outputs
+        .iter()
+        .filter_map(|o| {
+            let path = o.from_work_dir.as_ref()?;
+            let (_, ds) = named.iter().find(|(link, _)| link.name == o.name)?;
+            Some((ds.id, path.clone()))
+        })
+        .collect()
+}
+
+/// Moves each `from_work_dir` file of the job's working directory (where its command ran)
+/// onto its output's path, before the sizes are read. A file that is missing, or a path
+/// that leaves the working directory, fails the job with a message naming them all.
+fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for (id, relative) in moves {
+        let inside = Path::new(relative)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        let source = dir.working().join(relative);
+        let dest = env.dataset_path(*id);
+        let moved = inside
+            && (std::fs::rename(&source, &dest).is_ok() || std::fs::copy(&source, &dest).is_ok());
+        if !moved {
+            missing.push(format!("'{relative}'"));
+        }
+    }
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the tool did not write {} in its working directory (from_work_dir)",
+            missing.join(", ")
+        )),
+    }
 }

@@ -382,34 +382,34 @@ impl HandlerCore {
         let collect = || {
             let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
             async move {
-                // The job's tool, whose `<stdio>` judges it.
-                let known = started.is_some();
-                let (tool_id, outputs) = env
+                // The job's tool, whose `<stdio>` judges it, and its outputs by name (for
+                // `from_work_dir`).
+                let (tool_id, named) = env
                     .blocking(move |c| {
                         let tool_id = q::find_job(c, job_id)?.map(|j| j.tool_id);
-                        let outputs: Vec<OutputFile> = match known {
-                            true => Vec::new(),
-                            false => q::job_outputs(c, job_id)?
-                                .into_iter()
-                                .map(|(_, d)| (d.id, d.extension))
-                                .collect(),
-                        };
-                        Ok((tool_id, outputs))
+                        Ok((tool_id, q::job_outputs(c, job_id)?))
                     })
                     .await?;
+                let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
+                let from_work_dir = tool
+                    .as_ref()
+                    .map(|t| super::end::from_work_dir(t, &named))
+                    .unwrap_or_default();
                 let (dir, outputs) = match started {
                     Some(started) => started,
-                    None => (
-                        JobDir {
-                            root: env.job_directory(job_id),
-                        },
-                        outputs,
-                    ),
+                    None => {
+                        let root = env.job_directory(job_id);
+                        let outputs: Vec<OutputFile> = named
+                            .into_iter()
+                            .map(|(_, d)| (d.id, d.extension))
+                            .collect();
+                        (JobDir { root }, outputs)
+                    }
                 };
-                let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
                 tokio::task::spawn_blocking(move || {
                     let stdio = tool.as_ref().map(|t| &t.stdio);
-                    let end = collect_end(&env, &dir, job_id, token, outputs, failure, stdio);
+                    let judged = (stdio, from_work_dir);
+                    let end = collect_end(&env, &dir, job_id, token, outputs, failure, judged);
                     (end, dir)
                 })
                 .await
