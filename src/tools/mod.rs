@@ -22,6 +22,7 @@ mod macros;
 mod outputs;
 mod params;
 pub mod paste;
+mod requirements;
 mod sanitize;
 pub mod scope;
 mod stdio;

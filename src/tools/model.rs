@@ -63,8 +63,12 @@ pub struct Tool {
     pub configfiles: Vec<(String, String)>,
     /// `<command>` and the config files, compiled at load.
     pub templates: std::sync::Arc<super::template::Templates>,
-    /// `<requirements><requirement type version>`: model only.
+    /// `<requirements><requirement type version>`.
     pub requirements: Vec<Requirement>,
+    /// The `package` requirements with no executable of their name on `PATH`, found when
+    /// the tool conf is loaded (`requirements::missing_on_path`): a job of the tool ends
+    /// `error` instead of running (no conda, no containers here).
+    pub missing_requirements: Vec<String>,
     /// The `profile` attribute (`16.04` when absent: Galaxy's legacy defaults apply below it).
     pub profile: Option<String>,
     /// Section name from tool_conf.xml, if any.

@@ -193,6 +193,7 @@ pub(crate) fn parse_tool_at(
             configfiles: configfile_templates,
         }),
         requirements,
+        missing_requirements: Vec::new(),
         profile: profile.map(str::to_string),
         section,
         source_file: file.to_path_buf(),

@@ -45,6 +45,18 @@ const MISSING_TOOL: &str = r#"<tool id="work_dir_missing" name="Missing from wor
 </tool>
 "#;
 
+const REQUIRES_TOOL: &str = r#"<tool id="needs_pkg" name="Needs a package" version="1.0.0" profile="21.01">
+    <requirements>
+        <requirement type="package" version="1.0">no-such-package-galaxy-test</requirement>
+    </requirements>
+    <command>echo ran > '$out'</command>
+    <inputs/>
+    <outputs>
+        <data name="out" format="txt"/>
+    </outputs>
+</tool>
+"#;
+
 fn opts() -> Opts {
     let upload1 = std::fs::read_to_string(manifest_dir().join("tools/upload1.xml"))
         .expect("the shipped upload1.xml");
@@ -53,6 +65,7 @@ fn opts() -> Opts {
         .file("out-tools/upload1.xml", &upload1)
         .file("out-tools/work_dir.xml", WORK_DIR_TOOL)
         .file("out-tools/missing.xml", MISSING_TOOL)
+        .file("out-tools/requires.xml", REQUIRES_TOOL)
         .file(
             "out-tools/tool_conf.xml",
             r#"<?xml version="1.0"?>
@@ -62,6 +75,7 @@ fn opts() -> Opts {
         <tool file="formats.xml"/>
         <tool file="work_dir.xml"/>
         <tool file="missing.xml"/>
+        <tool file="requires.xml"/>
     </section>
 </toolbox>
 "#,
@@ -130,4 +144,34 @@ fn outputs_from_work_dir(backend: Backend) {
     assert_eq!(d["file_size"], 0, "{d}");
 }
 
-both_backends!(output_formats_at_creation, outputs_from_work_dir);
+/// A `package` requirement with no executable of its name on PATH: the tool is listed (a
+/// warning at load), its job ends `error` without running.
+fn missing_requirement_fails_the_job(backend: Backend) {
+    let server = TestServer::start(backend, opts());
+    let user = server.create_user("requires");
+    let hid = server.create_history(&user.key, "requires");
+    let run = server.run_tool(&user.key, &hid, "needs_pkg", json!({}));
+    let job = str_field(&run["jobs"][0], "id");
+    let ended = server.wait_job(&user.key, &job);
+    assert_eq!(ended["state"], "error", "{ended}");
+    let (_, full) = server
+        .api
+        .get(&format!("/api/jobs/{job}?full=true"), Some(&user.key));
+    assert_eq!(
+        str_field(&full, "info"),
+        "requirement 'no-such-package-galaxy-test' not found on PATH (no conda/containers here)",
+        "{full}"
+    );
+    let log = server.log();
+    assert!(
+        log.contains("needs_pkg")
+            && log.contains("'no-such-package-galaxy-test' not found on PATH"),
+        "a warning at load names the tool and the requirement"
+    );
+}
+
+both_backends!(
+    output_formats_at_creation,
+    outputs_from_work_dir,
+    missing_requirement_fails_the_job
+);
