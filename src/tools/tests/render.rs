@@ -88,7 +88,7 @@ fn run(tool: &Tool, given: serde_json::Value, files: &[(&str, &str)]) -> String 
     let values = tool.check_inputs(&given).unwrap();
     let out = dir.path().join("out.dat");
     let outputs = paths(&[("out_file1", &out.display().to_string())]);
-    let command = render_cmd(&tool, &values, &data, &outputs);
+    let command = render_cmd(tool, &values, &data, &outputs);
     let status = Command::new("bash")
         .arg("-c")
         .arg(&command)
@@ -137,11 +137,11 @@ fn absent_optional_data_is_false_and_select_is_sanitized() {
         ("input2".to_string(), ParamValue::Data(None)),
     ];
     let outputs = paths(&[("out_file1", "/o")]);
-    let command = render_cmd(&cat1, &values, &paths(&[("input1", "/in")]), &outputs);
+    let command = render_cmd(cat1, &values, &paths(&[("input1", "/in")]), &outputs);
     assert_eq!(command, "cat '/in' > '/o'");
     let sort1 = toolbox.get("sort1").unwrap();
     let values = vec![("order".to_string(), ParamValue::Select("x'y".into()))];
-    let command = render_cmd(&sort1, &values, &BTreeMap::new(), &BTreeMap::new());
+    let command = render_cmd(sort1, &values, &BTreeMap::new(), &BTreeMap::new());
     assert!(command.contains("'x__sq__y'"), "{command}");
 }
 
