@@ -93,6 +93,7 @@ mod tests {
             format_source: source.map(str::to_string),
             metadata_source: None,
             from_work_dir: None,
+            filters: Vec::new(),
             change_format: when
                 .iter()
                 .map(|(input, value, format)| ChangeFormat {

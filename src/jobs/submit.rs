@@ -41,7 +41,17 @@ pub fn create_tool_job(
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
     let formats = super::formats::output_formats(conn, &req.tool, &req.values, &req.inputs)?;
-    let outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id), formats);
+    let mut outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id), formats);
+    // Outputs whose `<filter>` is false are not created (a mapped run keeps them all: its
+    // output collections need every element).
+    let kept = req.tool.kept_outputs(&req.values);
+    for (_, why) in &kept {
+        if let Some(why) = why {
+            log::warn!("tool {}: {why}", req.tool.id);
+        }
+    }
+    let mut keep = kept.iter().map(|(k, _)| *k);
+    outputs.retain(|_| keep.next().unwrap_or(true));
     let spec = jobs::JobSpec {
         user_id: req.user_id,
         history_id: req.history_id,

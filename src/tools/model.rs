@@ -143,6 +143,9 @@ pub struct OutputDef {
     pub format_source: Option<String>,
     pub metadata_source: Option<String>,
     pub from_work_dir: Option<String>,
+    /// `<filter>` texts (Python expressions), compiled at load as `${expr}` templates
+    /// (`Templates::filters`) and evaluated when the job is created.
+    pub filters: Vec<String>,
     /// `<change_format><when input value format>`.
     pub change_format: Vec<ChangeFormat>,
 }
@@ -304,6 +307,12 @@ impl Tool {
     }
 
     /// Galaxy's tool JSON (`/api/tools`, `/api/tools/{id}`); `io_details` adds `inputs`/`outputs`.
+    /// Whether each output is created for a run with `values`: its `<filter>`s (see
+    /// `template::kept_outputs`), with why a filter could not be evaluated.
+    pub fn kept_outputs(&self, values: &[(String, ParamValue)]) -> Vec<(bool, Option<String>)> {
+        super::template::kept_outputs(self, values)
+    }
+
     pub fn to_json(&self, io_details: bool) -> serde_json::Value {
         super::json::tool_to_json(self, io_details)
     }

@@ -48,16 +48,12 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
         format_source: attr("format_source"),
         metadata_source: attr("metadata_source"),
         from_work_dir: attr("from_work_dir"),
+        filters: Vec::new(),
         change_format: Vec::new(),
     };
     for child in &el.children {
         match child.name.as_str() {
-            "filter" => {
-                let construct = "<filter> in <data>".to_string();
-                let message = "output filters are not evaluated here (the output would always be \
-                               created): remove the <filter> or the output";
-                return Err(cx.invalid(child, construct, message));
-            }
+            "filter" => def.filters.push(child.text.trim().to_string()),
             "change_format" => {
                 for when in &child.children {
                     def.change_format.push(change_format(cx, when)?);
@@ -65,7 +61,7 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
             }
             other => {
                 let construct = format!("<{other}> in <data>");
-                let message = "not supported inside an output (only <change_format>)";
+                let message = "not supported inside an output (only <filter>, <change_format>)";
                 return Err(cx.invalid(child, construct, message));
             }
         }

@@ -57,6 +57,28 @@ const REQUIRES_TOOL: &str = r#"<tool id="needs_pkg" name="Needs a package" versi
 </tool>
 "#;
 
+const FILTER_TOOL: &str = r#"<tool id="filtered" name="Filtered outputs" version="1.0.0" profile="21.01">
+    <command><![CDATA[
+echo main > '$main';
+#if $out_choice == 'yes'
+echo extra > '$extra';
+#end if
+    ]]></command>
+    <inputs>
+        <param name="out_choice" type="select">
+            <option value="yes">yes</option>
+            <option value="no">no</option>
+        </param>
+    </inputs>
+    <outputs>
+        <data name="main" format="txt"/>
+        <data name="extra" format="txt">
+            <filter>out_choice == 'yes'</filter>
+        </data>
+    </outputs>
+</tool>
+"#;
+
 fn opts() -> Opts {
     let upload1 = std::fs::read_to_string(manifest_dir().join("tools/upload1.xml"))
         .expect("the shipped upload1.xml");
@@ -66,6 +88,7 @@ fn opts() -> Opts {
         .file("out-tools/work_dir.xml", WORK_DIR_TOOL)
         .file("out-tools/missing.xml", MISSING_TOOL)
         .file("out-tools/requires.xml", REQUIRES_TOOL)
+        .file("out-tools/filtered.xml", FILTER_TOOL)
         .file(
             "out-tools/tool_conf.xml",
             r#"<?xml version="1.0"?>
@@ -76,6 +99,7 @@ fn opts() -> Opts {
         <tool file="work_dir.xml"/>
         <tool file="missing.xml"/>
         <tool file="requires.xml"/>
+        <tool file="filtered.xml"/>
     </section>
 </toolbox>
 "#,
@@ -170,7 +194,25 @@ fn missing_requirement_fails_the_job(backend: Backend) {
     );
 }
 
+/// An output whose `<filter>` is false for the run's values is not created.
+fn filtered_outputs_are_not_created(backend: Backend) {
+    let server = TestServer::start(backend, opts());
+    let user = server.create_user("filters");
+    let hid = server.create_history(&user.key, "filters");
+    for (choice, count) in [("yes", 2), ("no", 1)] {
+        let run = server.run_tool(&user.key, &hid, "filtered", json!({"out_choice": choice}));
+        let outputs = run["outputs"].as_array().map(Vec::len);
+        assert_eq!(outputs, Some(count), "out_choice={choice}: {run}");
+        server.wait_job_ok(&user.key, &str_field(&run["jobs"][0], "id"));
+        server.assert_dataset(&user.key, &str_field(&run["outputs"][0], "id"), "main\n");
+        if count == 2 {
+            server.assert_dataset(&user.key, &str_field(&run["outputs"][1], "id"), "extra\n");
+        }
+    }
+}
+
 both_backends!(
+    filtered_outputs_are_not_created,
     output_formats_at_creation,
     outputs_from_work_dir,
     missing_requirement_fails_the_job

@@ -29,6 +29,7 @@ fn the_model_keeps_what_the_xml_says() {
     assert_eq!(out.format_source.as_deref(), Some("input"));
     assert_eq!(out.metadata_source.as_deref(), Some("input"));
     assert_eq!(out.from_work_dir.as_deref(), Some("out.txt"));
+    assert_eq!(out.filters, ["kind == \"tab\""]);
     assert_eq!(
         out.change_format,
         [ChangeFormat {
