@@ -79,6 +79,18 @@ echo extra > '$extra';
 </tool>
 "#;
 
+const META_TOOL: &str = r#"<tool id="meta_source" name="Metadata source" version="1.0.0" profile="21.01">
+    <command>printf 'x\n' > '$copied'; printf 'x\n' > '$computed'</command>
+    <inputs>
+        <param name="input1" type="data" format="tabular"/>
+    </inputs>
+    <outputs>
+        <data name="copied" format="tabular" metadata_source="input1"/>
+        <data name="computed" format="tabular"/>
+    </outputs>
+</tool>
+"#;
+
 fn opts() -> Opts {
     let upload1 = std::fs::read_to_string(manifest_dir().join("tools/upload1.xml"))
         .expect("the shipped upload1.xml");
@@ -89,6 +101,7 @@ fn opts() -> Opts {
         .file("out-tools/missing.xml", MISSING_TOOL)
         .file("out-tools/requires.xml", REQUIRES_TOOL)
         .file("out-tools/filtered.xml", FILTER_TOOL)
+        .file("out-tools/meta.xml", META_TOOL)
         .file(
             "out-tools/tool_conf.xml",
             r#"<?xml version="1.0"?>
@@ -100,6 +113,7 @@ fn opts() -> Opts {
         <tool file="missing.xml"/>
         <tool file="requires.xml"/>
         <tool file="filtered.xml"/>
+        <tool file="meta.xml"/>
     </section>
 </toolbox>
 "#,
@@ -211,7 +225,44 @@ fn filtered_outputs_are_not_created(backend: Backend) {
     }
 }
 
+/// `metadata_source`: an output of the input's extension gets the input's metadata.
+fn metadata_copied_from_its_source(backend: Backend) {
+    let server = TestServer::start(backend, opts());
+    let user = server.create_user("meta");
+    let hid = server.create_history(&user.key, "meta");
+    let up = server.run_tool(
+        &user.key,
+        &hid,
+        "upload1",
+        json!({
+            "files_0|url_paste": "a\t1\t2.5\nb\t2\t3.5\n",
+            "files_0|type": "upload_dataset",
+            "file_type": "tabular",
+        }),
+    );
+    let input = str_field(&up["outputs"][0], "id");
+    server.wait_job_ok(&user.key, &str_field(&up["jobs"][0], "id"));
+    let run = server.run_tool(
+        &user.key,
+        &hid,
+        "meta_source",
+        json!({"input1": {"src": "hda", "id": input}}),
+    );
+    server.wait_job_ok(&user.key, &str_field(&run["jobs"][0], "id"));
+    let copied = server.dataset(&user.key, &str_field(&run["outputs"][0], "id"));
+    let computed = server.dataset(&user.key, &str_field(&run["outputs"][1], "id"));
+    assert_eq!(
+        copied["metadata_columns"], 3,
+        "copied from the input: {copied}"
+    );
+    assert_eq!(
+        computed["metadata_columns"], 1,
+        "computed from its file: {computed}"
+    );
+}
+
 both_backends!(
+    metadata_copied_from_its_source,
     filtered_outputs_are_not_created,
     output_formats_at_creation,
     outputs_from_work_dir,

@@ -5,7 +5,7 @@
 use std::path::{Component, Path};
 
 use crate::datatypes;
-use crate::db::models::{Dataset, JobOutput};
+use crate::db::models::{Dataset, JobInput, JobOutput};
 use crate::db::queries::transitions::{End, Output};
 use crate::jobs::JobsEnv;
 use crate::jobs::runners::{Failure, FailureKind, JobDir, LocalRunner};
@@ -15,8 +15,8 @@ use crate::tools::{Stdio, Tool};
 pub(super) type OutputFile = (i64, String);
 
 /// An output's size (an output the job did not write is created empty) and, for a job that
-/// ended `ok`, its metadata by its extension.
-fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
+/// ended `ok`, its metadata: `copied` from its `metadata_source` input, else by its extension.
+fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> Output {
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len() as i64,
         Err(_) => {
@@ -24,7 +24,10 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
             0
         }
     };
-    let metadata = ok.then(|| datatypes::metadata_json(path, ext)).flatten();
+    let metadata = match copied {
+        Some(copied) => ok.then_some(copied),
+        None => ok.then(|| datatypes::metadata_json(path, ext)).flatten(),
+    };
     Output {
         id,
         size,
@@ -46,7 +49,7 @@ pub(super) fn collect_end(
     token: i64,
     outputs: Vec<OutputFile>,
     failure: Option<Failure>,
-    (stdio, from_work_dir): (Option<&Stdio>, Vec<(i64, String)>),
+    (stdio, from_work_dir, copied): (Option<&Stdio>, Vec<(i64, String)>, Vec<(i64, String)>),
 ) -> End {
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
@@ -111,7 +114,13 @@ pub(super) fn collect_end(
     let outputs = outputs
         .into_iter()
         .zip(&paths)
-        .map(|((id, ext), path)| output(id, &ext, path, ok))
+        .map(|((id, ext), path)| {
+            let copy = copied
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, m)| m.clone());
+            output(id, &ext, path, ok, copy)
+        })
         .collect();
     End {
         id: job_id,
@@ -186,4 +195,23 @@ fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) -> R
             missing.join(", ")
         )),
     }
+}
+
+/// `metadata_source`: (output dataset id, metadata) for each output whose named input has
+/// metadata and the output's extension, as Galaxy copies it then instead of computing it.
+pub(super) fn metadata_from(
+    tool: &Tool,
+    named: &[(JobOutput, Dataset)],
+    inputs: &[(JobInput, Dataset)],
+) -> Vec<(i64, String)> {
+    tool.outputs
+        .iter()
+        .filter_map(|o| {
+            let source = o.metadata_source.as_ref()?;
+            let (_, out) = named.iter().find(|(link, _)| link.name == o.name)?;
+            let (_, input) = inputs.iter().find(|(link, _)| link.name == *source)?;
+            let metadata = input.metadata.clone()?;
+            (input.extension == out.extension).then_some((out.id, metadata))
+        })
+        .collect()
 }

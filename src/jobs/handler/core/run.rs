@@ -384,16 +384,20 @@ impl HandlerCore {
             async move {
                 // The job's tool, whose `<stdio>` judges it, and its outputs by name (for
                 // `from_work_dir`).
-                let (tool_id, named) = env
+                let (tool_id, named, inputs) = env
                     .blocking(move |c| {
                         let tool_id = q::find_job(c, job_id)?.map(|j| j.tool_id);
-                        Ok((tool_id, q::job_outputs(c, job_id)?))
+                        let named = q::job_outputs(c, job_id)?;
+                        Ok((tool_id, named, q::job_inputs(c, job_id)?))
                     })
                     .await?;
                 let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
-                let from_work_dir = tool
+                let (from_work_dir, copied) = tool
                     .as_ref()
-                    .map(|t| super::end::from_work_dir(t, &named))
+                    .map(|t| {
+                        let copied = super::end::metadata_from(t, &named, &inputs);
+                        (super::end::from_work_dir(t, &named), copied)
+                    })
                     .unwrap_or_default();
                 let (dir, outputs) = match started {
                     Some(started) => started,
@@ -408,7 +412,7 @@ impl HandlerCore {
                 };
                 tokio::task::spawn_blocking(move || {
                     let stdio = tool.as_ref().map(|t| &t.stdio);
-                    let judged = (stdio, from_work_dir);
+                    let judged = (stdio, from_work_dir, copied);
                     let end = collect_end(&env, &dir, job_id, token, outputs, failure, judged);
                     (end, dir)
                 })
