@@ -14,6 +14,16 @@ use crate::tools::{Stdio, Tool};
 /// An output dataset of a job: its id and extension.
 pub(super) type OutputFile = (i64, String);
 
+/// What the job's tool says about its end (all empty when the tool is no longer loaded).
+pub(super) struct ToolEnd<'a> {
+    /// Its `<stdio>` rules.
+    pub stdio: Option<&'a Stdio>,
+    /// (dataset id, `from_work_dir`) of the outputs written in the working directory.
+    pub from_work_dir: Vec<(i64, String)>,
+    /// (dataset id, metadata) copied from a `metadata_source` input.
+    pub copied: Vec<(i64, String)>,
+}
+
 /// An output's size (an output the job did not write is created empty) and, for a job that
 /// ended `ok`, its metadata: `copied` from its `metadata_source` input, else by its extension.
 fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> Output {
@@ -39,9 +49,10 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> 
 /// The end of a job whose process has ended: its exit code and output from its directory,
 /// the sizes of its outputs (an output the job did not write is created empty). A job that
 /// failed for lack of disk space says so, naming the full place, and is logged at WARN.
-/// `stdio` is the tool's `<stdio>` rules (Galaxy's `check_output`): they judge a job whose
-/// process ended with an exit code, and their messages go into its `info`; without the tool
-/// (no longer loaded) only exit code 0 is `ok`.
+/// `tool.stdio` is the tool's `<stdio>` rules (Galaxy's `check_output`): they judge a job
+/// whose process ended with an exit code, and their messages go into its `info`; without the
+/// tool (no longer loaded) only exit code 0 is `ok`. `from_work_dir` files are moved onto
+/// their outputs first; `copied` metadata replaces the computed one.
 pub(super) fn collect_end(
     env: &JobsEnv,
     dir: &JobDir,
@@ -49,8 +60,13 @@ pub(super) fn collect_end(
     token: i64,
     outputs: Vec<OutputFile>,
     failure: Option<Failure>,
-    (stdio, from_work_dir, copied): (Option<&Stdio>, Vec<(i64, String)>, Vec<(i64, String)>),
+    tool: ToolEnd<'_>,
 ) -> End {
+    let ToolEnd {
+        stdio,
+        from_work_dir,
+        copied,
+    } = tool;
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
         .iter()

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::HandlerCore;
 use super::command::build_command;
-use super::end::{OutputFile, collect_end};
+use super::end::{OutputFile, ToolEnd, collect_end};
 use crate::config::{CleanupJob, Execution, RunnerKind};
 use crate::db::models::Job;
 use crate::db::queries::transitions::{End, ExternalId, Start};
@@ -412,7 +412,11 @@ impl HandlerCore {
                 };
                 tokio::task::spawn_blocking(move || {
                     let stdio = tool.as_ref().map(|t| &t.stdio);
-                    let judged = (stdio, from_work_dir, copied);
+                    let judged = ToolEnd {
+                        stdio,
+                        from_work_dir,
+                        copied,
+                    };
                     let end = collect_end(&env, &dir, job_id, token, outputs, failure, judged);
                     (end, dir)
                 })
