@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod cancel;
+pub mod formats;
 pub mod handler;
 pub mod limits;
 pub mod runners;

@@ -40,7 +40,18 @@ pub fn create_tool_job(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
-    let outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id));
+    let formats = super::formats::output_formats(conn, &req.tool, &req.values, &req.inputs)?;
+    let mut outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id), formats);
+    // Outputs whose `<filter>` is false are not created (a mapped run keeps them all: its
+    // output collections need every element).
+    let kept = req.tool.kept_outputs(&req.values);
+    for (_, why) in &kept {
+        if let Some(why) = why {
+            log::warn!("tool {}: {why}", req.tool.id);
+        }
+    }
+    let mut keep = kept.iter().map(|(k, _)| *k);
+    outputs.retain(|_| keep.next().unwrap_or(true));
     let spec = jobs::JobSpec {
         user_id: req.user_id,
         history_id: req.history_id,
@@ -69,18 +80,24 @@ pub fn create_tool_job(
     Ok((job, outputs, assignment))
 }
 
-/// A run's output datasets: (output name, dataset name, format). A dataset is named by its
-/// output's label, else "<tool> on data <hid of the first input>", else the tool's name.
-fn output_names(tool: &Tool, first_input_hid: Option<i64>) -> Vec<(String, String, String)> {
+/// A run's output datasets: (output name, dataset name, format), `formats` from
+/// `formats::output_formats`. A dataset is named by its output's label, else "<tool> on data
+/// <hid of the first input>", else the tool's name.
+fn output_names(
+    tool: &Tool,
+    first_input_hid: Option<i64>,
+    formats: Vec<String>,
+) -> Vec<(String, String, String)> {
     tool.outputs
         .iter()
-        .map(|o| {
+        .zip(formats)
+        .map(|(o, format)| {
             let name = match (&o.label, first_input_hid) {
                 (Some(label), _) => label.clone(),
                 (None, Some(id)) => format!("{} on data {}", tool.name, id),
                 (None, None) => tool.name.clone(),
             };
-            (o.name.clone(), name, o.format.clone())
+            (o.name.clone(), name, format)
         })
         .collect()
 }
@@ -149,12 +166,18 @@ pub fn create_mapped_tool_jobs(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params: Vec<String> = req.jobs.iter().map(|j| params_json(&j.values)).collect();
+    let formats = req
+        .jobs
+        .iter()
+        .map(|j| super::formats::output_formats(conn, &req.tool, &j.values, &j.inputs))
+        .collect::<Result<Vec<_>, _>>()?;
     let specs = req
         .jobs
         .iter()
         .zip(&params)
-        .map(|(j, params)| {
-            let outputs = output_names(&req.tool, j.inputs.first().map(|(_, id)| *id));
+        .zip(formats)
+        .map(|((j, params), formats)| {
+            let outputs = output_names(&req.tool, j.inputs.first().map(|(_, id)| *id), formats);
             jobs::JobSpec {
                 user_id: req.user_id,
                 history_id: req.history_id,

@@ -87,7 +87,15 @@ pub(crate) fn load_tool_conf(tool_conf: &Path) -> Result<ToolBox, ToolError> {
         }
         let path = base.join(file);
         let src = dom::read_file(&path)?;
-        let (tool, line) = super::xml::parse_tool_at(&src, &path, section)?;
+        let (mut tool, line) = super::xml::parse_tool_at(&src, &path, section)?;
+        tool.missing_requirements = super::requirements::missing_on_path(&tool.requirements);
+        for name in &tool.missing_requirements {
+            log::warn!(
+                "tool {} ({}): requirement '{name}' not found on PATH; its jobs will fail",
+                tool.id,
+                path.display()
+            );
+        }
         if let Some(first) = seen.get(&tool.id) {
             return Err(ToolError::Invalid {
                 file: path,

@@ -23,6 +23,7 @@ mod macros;
 mod outputs;
 mod params;
 pub mod paste;
+mod requirements;
 mod sanitize;
 pub mod sanitizer;
 pub mod scope;

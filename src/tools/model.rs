@@ -63,8 +63,12 @@ pub struct Tool {
     pub configfiles: Vec<(String, String)>,
     /// `<command>` and the config files, compiled at load.
     pub templates: std::sync::Arc<super::template::Templates>,
-    /// `<requirements><requirement type version>`: model only.
+    /// `<requirements><requirement type version>`.
     pub requirements: Vec<Requirement>,
+    /// The `package` requirements with no executable of their name on `PATH`, found when
+    /// the tool conf is loaded (`requirements::missing_on_path`): a job of the tool ends
+    /// `error` instead of running (no conda, no containers here).
+    pub missing_requirements: Vec<String>,
     /// The `profile` attribute (`16.04` when absent: Galaxy's legacy defaults apply below it).
     pub profile: Option<String>,
     /// Section name from tool_conf.xml, if any.
@@ -143,7 +147,8 @@ pub struct OutputDef {
     pub format_source: Option<String>,
     pub metadata_source: Option<String>,
     pub from_work_dir: Option<String>,
-    /// `<filter>` texts (Python expressions), evaluated later.
+    /// `<filter>` texts (Python expressions), compiled at load as `${expr}` templates
+    /// (`Templates::filters`) and evaluated when the job is created.
     pub filters: Vec<String>,
     /// `<change_format><when input value format>`.
     pub change_format: Vec<ChangeFormat>,
@@ -306,6 +311,12 @@ impl Tool {
     }
 
     /// Galaxy's tool JSON (`/api/tools`, `/api/tools/{id}`); `io_details` adds `inputs`/`outputs`.
+    /// Whether each output is created for a run with `values`: its `<filter>`s (see
+    /// `template::kept_outputs`), with why a filter could not be evaluated.
+    pub fn kept_outputs(&self, values: &[(String, ParamValue)]) -> Vec<(bool, Option<String>)> {
+        super::template::kept_outputs(self, values)
+    }
+
     pub fn to_json(&self, io_details: bool) -> serde_json::Value {
         super::json::tool_to_json(self, io_details)
     }

@@ -8,9 +8,9 @@
 //! would fail such a job at run time with Cheetah's `NotFound`. Shell variables are written
 //! `\$HOME` or `\${GALAXY_SLOTS:-1}`, as in Galaxy.
 
-use super::Tool;
 use super::cheetah::{self, RenderError, Template};
 use super::scope::{self, GLOBALS, JobValues};
+use super::{ParamValue, Tool};
 
 /// The builtins and literals the engine knows: never the caller's to provide.
 const BUILTINS: &[&str] = &[
@@ -41,6 +41,8 @@ pub struct Templates {
     pub command: Template,
     /// (name, template) of each `<configfile>`, in order.
     pub configfiles: Vec<(String, Template)>,
+    /// (output name, template) of each output `<filter>`, as `${expr}`.
+    pub filters: Vec<(String, Template)>,
 }
 
 /// A problem found in a template: the line counted from the start of the template text.
@@ -118,6 +120,49 @@ pub(crate) fn render(tool: &Tool, job: &JobValues<'_>) -> Result<Rendered, Rende
         command,
         configfiles,
     })
+}
+
+/// Whether each of the tool's outputs is created for a run with `values` (in the tool's
+/// order): Galaxy's `<filter>`, each evaluated in the job's parameters (no datasets yet) and
+/// true unless it renders as a false Python value. A filter that cannot be evaluated keeps
+/// its output (Galaxy logs it and goes on), and says why.
+pub(crate) fn kept_outputs(
+    tool: &Tool,
+    values: &[(String, ParamValue)],
+) -> Vec<(bool, Option<String>)> {
+    let filters = &tool.templates.filters;
+    if filters.is_empty() {
+        return tool.outputs.iter().map(|_| (true, None)).collect();
+    }
+    let job = JobValues {
+        values,
+        ..JobValues::default()
+    };
+    let scope = scope::build(tool, &job);
+    tool.outputs
+        .iter()
+        .map(|o| {
+            let mut kept = (true, None);
+            for (_, template) in filters.iter().filter(|(name, _)| *name == o.name) {
+                match template.render(&scope) {
+                    Ok(text) if is_false(text.trim()) => kept.0 = false,
+                    Ok(_) => {}
+                    Err(e) => {
+                        kept.1 = Some(format!("output '{}': filter not evaluated: {e}", o.name))
+                    }
+                }
+            }
+            kept
+        })
+        .collect()
+}
+
+/// Python's falsy values as `str` shows them.
+fn is_false(text: &str) -> bool {
+    matches!(
+        text,
+        "False" | "" | "0" | "0.0" | "None" | "[]" | "{}" | "()"
+    )
 }
 
 /// Python's `str(float)` for the usual cases: `1.0`, `0.25`, `1e-07`.

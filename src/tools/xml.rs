@@ -176,6 +176,15 @@ pub(crate) fn parse_tool_at(
         })?;
         configfile_templates.push((name.clone(), template));
     }
+    let mut filter_templates = Vec::new();
+    for (output, element) in &outputs {
+        let elements = element.children.iter().filter(|c| c.name == "filter");
+        for (text, filter) in output.filters.iter().zip(elements) {
+            let template = super::template::compile(&format!("${{{text}}}"), &known)
+                .map_err(|issue| template_error(&cx, filter, "<filter>", &issue))?;
+            filter_templates.push((output.name.clone(), template));
+        }
+    }
 
     let tool = Tool {
         id: id.to_string(),
@@ -191,8 +200,10 @@ pub(crate) fn parse_tool_at(
         templates: std::sync::Arc::new(super::template::Templates {
             command: command_template,
             configfiles: configfile_templates,
+            filters: filter_templates,
         }),
         requirements,
+        missing_requirements: Vec::new(),
         profile: profile.map(str::to_string),
         section,
         source_file: file.to_path_buf(),

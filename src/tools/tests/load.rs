@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::{repo_path, shipped};
-use crate::tools::{ParamKind, Tool, ToolBox, ToolError};
+use crate::tools::{ParamKind, ParamValue, Tool, ToolBox, ToolError};
 
 fn load_error(fixture: &str) -> (String, usize, String, String) {
     let path = repo_path(&format!("tests/fixtures/tools/{fixture}"));
@@ -307,4 +307,39 @@ fn crlf_files_give_unix_commands_and_right_lines() {
     assert_eq!((line, construct.as_str()), (7, "<upload_dataset>"));
     let ok = "<tool id=\"t\" name=\"T\">\r\n<command><![CDATA[\r\necho a\r\necho b\r\n]]></command></tool>";
     assert_eq!(super::tool(ok).command, "echo a\necho b");
+}
+
+#[test]
+fn output_filters_are_evaluated_in_the_job_values() {
+    let xml = |filter: &str| {
+        format!(
+            "<tool id=\"t\" name=\"T\"><command>true</command><inputs>\n\
+             <param name=\"kind\" type=\"select\"><option value=\"tab\"/><option value=\"csv\"/></param>\n\
+             <conditional name=\"opts\"><param name=\"mode\" type=\"select\">\
+             <option value=\"a\"/><option value=\"b\"/></param><when value=\"a\"/><when value=\"b\"/>\
+             </conditional></inputs>\n<outputs>\n\
+             <data name=\"out\" format=\"txt\">\n<filter>{filter}</filter>\n</data>\n\
+             <data name=\"always\" format=\"txt\"/></outputs></tool>"
+        )
+    };
+    let (line, construct, message) = invalid(&xml("nope == 'tab'"));
+    assert_eq!((line, construct.as_str()), (6, "$nope in <filter>"));
+    assert!(message.contains("'nope'"), "{message}");
+    let values = |kind: &str, mode: &str| {
+        vec![
+            ("kind".to_string(), ParamValue::Select(kind.into())),
+            ("opts|mode".to_string(), ParamValue::Select(mode.into())),
+        ]
+    };
+    let kept = |filter: &str, kind: &str, mode: &str| {
+        let tool = Tool::from_xml(&xml(filter), Path::new("t.xml"), None).unwrap();
+        let kept = tool.kept_outputs(&values(kind, mode));
+        assert_eq!(kept[1], (true, None), "an output without a filter is kept");
+        kept[0].0
+    };
+    assert!(kept("kind == 'tab'", "tab", "a"));
+    assert!(!kept("kind == 'tab'", "csv", "a"));
+    assert!(kept("opts['mode'] == 'b'", "tab", "b"));
+    assert!(!kept("opts['mode'] == 'b'", "tab", "a"));
+    assert!(kept("str(opts.mode) == 'a'", "tab", "a"));
 }

@@ -2,19 +2,31 @@
 //! files: exit code, captured output, metrics, and each output's size and metadata
 //! (`crate::datatypes`, computed here, outside the database, and written with the end).
 
-use std::path::Path;
+use std::path::{Component, Path};
 
 use crate::datatypes;
+use crate::db::models::{Dataset, JobInput, JobOutput};
 use crate::db::queries::transitions::{End, Output};
 use crate::jobs::JobsEnv;
 use crate::jobs::runners::{Failure, FailureKind, JobDir, LocalRunner};
+use crate::tools::{Stdio, Tool};
 
 /// An output dataset of a job: its id and extension.
 pub(super) type OutputFile = (i64, String);
 
+/// What the job's tool says about its end (all empty when the tool is no longer loaded).
+pub(super) struct ToolEnd<'a> {
+    /// Its `<stdio>` rules.
+    pub stdio: Option<&'a Stdio>,
+    /// (dataset id, `from_work_dir`) of the outputs written in the working directory.
+    pub from_work_dir: Vec<(i64, String)>,
+    /// (dataset id, metadata) copied from a `metadata_source` input.
+    pub copied: Vec<(i64, String)>,
+}
+
 /// An output's size (an output the job did not write is created empty) and, for a job that
-/// ended `ok`, its metadata by its extension.
-fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
+/// ended `ok`, its metadata: `copied` from its `metadata_source` input, else by its extension.
+fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> Output {
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len() as i64,
         Err(_) => {
@@ -22,7 +34,10 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
             0
         }
     };
-    let metadata = ok.then(|| datatypes::metadata_json(path, ext)).flatten();
+    let metadata = match copied {
+        Some(copied) => ok.then_some(copied),
+        None => ok.then(|| datatypes::metadata_json(path, ext)).flatten(),
+    };
     Output {
         id,
         size,
@@ -34,6 +49,10 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool) -> Output {
 /// The end of a job whose process has ended: its exit code and output from its directory,
 /// the sizes of its outputs (an output the job did not write is created empty). A job that
 /// failed for lack of disk space says so, naming the full place, and is logged at WARN.
+/// `tool.stdio` is the tool's `<stdio>` rules (Galaxy's `check_output`): they judge a job
+/// whose process ended with an exit code, and their messages go into its `info`; without the
+/// tool (no longer loaded) only exit code 0 is `ok`. `from_work_dir` files are moved onto
+/// their outputs first; `copied` metadata replaces the computed one.
 pub(super) fn collect_end(
     env: &JobsEnv,
     dir: &JobDir,
@@ -41,22 +60,42 @@ pub(super) fn collect_end(
     token: i64,
     outputs: Vec<OutputFile>,
     failure: Option<Failure>,
+    tool: ToolEnd<'_>,
 ) -> End {
+    let ToolEnd {
+        stdio,
+        from_work_dir,
+        copied,
+    } = tool;
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
         .iter()
         .map(|(ds, _)| env.dataset_path(*ds))
         .collect();
+    let moved = move_from_work_dir(env, dir, &from_work_dir);
     let no_space = match outcome.exit_code {
         Some(0) => None,
         _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
     };
-    let ended = match (&failure, outcome.exit_code) {
-        (Some(f), _) => Some(f.message.clone()),
-        (None, None) => Some("the job's process ended without writing its exit code".to_string()),
-        (None, Some(0)) => None,
-        (None, Some(code)) => Some(format!("exit code {code}")),
+    let (judged_ok, ended) = match (&failure, outcome.exit_code) {
+        (Some(f), _) => (false, Some(f.message.clone())),
+        (None, None) => (
+            false,
+            Some("the job's process ended without writing its exit code".to_string()),
+        ),
+        (None, Some(code)) => judge(stdio, i64::from(code), &outcome.stdout, &outcome.stderr),
     };
+    let (judged_ok, ended) = match moved {
+        Ok(()) => (judged_ok, ended),
+        Err(missing) => (
+            false,
+            Some(match ended {
+                Some(e) if !e.is_empty() => format!("{missing}; {e}"),
+                _ => missing,
+            }),
+        ),
+    };
+    let ended = ended.filter(|e| !e.is_empty());
     if let Some(f) = failure
         .as_ref()
         .filter(|f| f.kind != FailureKind::Cancelled)
@@ -87,11 +126,17 @@ pub(super) fn collect_end(
         }
         (None, ended) => ended,
     };
-    let ok = outcome.exit_code == Some(0) && failure.is_none();
+    let ok = judged_ok;
     let outputs = outputs
         .into_iter()
         .zip(&paths)
-        .map(|((id, ext), path)| output(id, &ext, path, ok))
+        .map(|((id, ext), path)| {
+            let copy = copied
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, m)| m.clone());
+            output(id, &ext, path, ok, copy)
+        })
         .collect();
     End {
         id: job_id,
@@ -104,4 +149,85 @@ pub(super) fn collect_end(
         outputs: Some(outputs),
         metrics: crate::jobs::runners::metrics::read(dir),
     }
+}
+
+/// Whether a job that exited with `code` is `ok`, and what its `info` says: the tool's rules
+/// (their messages, one per line, also for a job that stays `ok` on a warning), or, without
+/// the tool, exit code 0.
+fn judge(stdio: Option<&Stdio>, code: i64, stdout: &str, stderr: &str) -> (bool, Option<String>) {
+    let Some(stdio) = stdio else {
+        return match code {
+            0 => (true, None),
+            _ => (false, Some(format!("exit code {code}"))),
+        };
+    };
+    let outcome = stdio.judge(code, stdout, stderr);
+    let mut info = outcome.messages.join("\n");
+    if outcome.failed && info.is_empty() {
+        // Galaxy's legacy check (no profile, no <stdio>): anything on stderr fails.
+        info = match code {
+            0 => "the tool wrote to standard error (a tool without <stdio> or profile fails on it)"
+                .to_string(),
+            _ => format!("exit code {code}"),
+        };
+    }
+    (!outcome.failed, Some(info))
+}
+
+/// The outputs of `tool` that the job writes in its working directory: (dataset id,
+/// `from_work_dir`), from the job's outputs by name.
+pub(super) fn from_work_dir(tool: &Tool, named: &[(JobOutput, Dataset)]) -> Vec<(i64, String)> {
+    tool.outputs
+        .iter()
+        .filter_map(|o| {
+            let path = o.from_work_dir.as_ref()?;
+            let (_, ds) = named.iter().find(|(link, _)| link.name == o.name)?;
+            Some((ds.id, path.clone()))
+        })
+        .collect()
+}
+
+/// Moves each `from_work_dir` file of the job's working directory (where its command ran)
+/// onto its output's path, before the sizes are read. A file that is missing, or a path
+/// that leaves the working directory, fails the job with a message naming them all.
+fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for (id, relative) in moves {
+        let inside = Path::new(relative)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        let source = dir.working().join(relative);
+        let dest = env.dataset_path(*id);
+        let moved = inside
+            && (std::fs::rename(&source, &dest).is_ok() || std::fs::copy(&source, &dest).is_ok());
+        if !moved {
+            missing.push(format!("'{relative}'"));
+        }
+    }
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the tool did not write {} in its working directory (from_work_dir)",
+            missing.join(", ")
+        )),
+    }
+}
+
+/// `metadata_source`: (output dataset id, metadata) for each output whose named input has
+/// metadata and the output's extension, as Galaxy copies it then instead of computing it.
+pub(super) fn metadata_from(
+    tool: &Tool,
+    named: &[(JobOutput, Dataset)],
+    inputs: &[(JobInput, Dataset)],
+) -> Vec<(i64, String)> {
+    tool.outputs
+        .iter()
+        .filter_map(|o| {
+            let source = o.metadata_source.as_ref()?;
+            let (_, out) = named.iter().find(|(link, _)| link.name == o.name)?;
+            let (_, input) = inputs.iter().find(|(link, _)| link.name == *source)?;
+            let metadata = input.metadata.clone()?;
+            (input.extension == out.extension).then_some((out.id, metadata))
+        })
+        .collect()
 }

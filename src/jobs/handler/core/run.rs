@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::HandlerCore;
 use super::command::build_command;
-use super::end::{OutputFile, collect_end};
+use super::end::{OutputFile, ToolEnd, collect_end};
 use crate::config::{CleanupJob, Execution, RunnerKind};
 use crate::db::models::Job;
 use crate::db::queries::transitions::{End, ExternalId, Start};
@@ -382,21 +382,42 @@ impl HandlerCore {
         let collect = || {
             let (env, started, failure) = (self.env.clone(), started.clone(), failure.clone());
             async move {
+                // The job's tool, whose `<stdio>` judges it, and its outputs by name (for
+                // `from_work_dir`).
+                let (tool_id, named, inputs) = env
+                    .blocking(move |c| {
+                        let tool_id = q::find_job(c, job_id)?.map(|j| j.tool_id);
+                        let named = q::job_outputs(c, job_id)?;
+                        Ok((tool_id, named, q::job_inputs(c, job_id)?))
+                    })
+                    .await?;
+                let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
+                let (from_work_dir, copied) = tool
+                    .as_ref()
+                    .map(|t| {
+                        let copied = super::end::metadata_from(t, &named, &inputs);
+                        (super::end::from_work_dir(t, &named), copied)
+                    })
+                    .unwrap_or_default();
                 let (dir, outputs) = match started {
                     Some(started) => started,
                     None => {
-                        let outputs = env
-                            .blocking(move |c| {
-                                let outputs = q::job_outputs(c, job_id)?.into_iter();
-                                Ok(outputs.map(|(_, d)| (d.id, d.extension)).collect())
-                            })
-                            .await?;
                         let root = env.job_directory(job_id);
+                        let outputs: Vec<OutputFile> = named
+                            .into_iter()
+                            .map(|(_, d)| (d.id, d.extension))
+                            .collect();
                         (JobDir { root }, outputs)
                     }
                 };
                 tokio::task::spawn_blocking(move || {
-                    let end = collect_end(&env, &dir, job_id, token, outputs, failure);
+                    let stdio = tool.as_ref().map(|t| &t.stdio);
+                    let judged = ToolEnd {
+                        stdio,
+                        from_work_dir,
+                        copied,
+                    };
+                    let end = collect_end(&env, &dir, job_id, token, outputs, failure, judged);
                     (end, dir)
                 })
                 .await
