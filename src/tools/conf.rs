@@ -91,7 +91,7 @@ pub(crate) fn load_tool_conf(tool_conf: &Path) -> Result<ToolBox, ToolError> {
         tool.missing_requirements = super::requirements::missing_on_path(&tool.requirements);
         for name in &tool.missing_requirements {
             log::warn!(
-                "tool {} ({}): requirement '{name}' not found on PATH; its jobs will fail",
+                "tool {} ({}): requirement '{name}' not found on PATH (no conda/containers here); its jobs run with what PATH has",
                 tool.id,
                 path.display()
             );

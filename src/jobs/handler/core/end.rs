@@ -22,6 +22,9 @@ pub(super) struct ToolEnd<'a> {
     pub from_work_dir: Vec<(i64, String)>,
     /// (dataset id, metadata) copied from a `metadata_source` input.
     pub copied: Vec<(i64, String)>,
+    /// Its `package` requirements not found on PATH at load: named in the `info` of a job
+    /// that fails.
+    pub missing_requirements: &'a [String],
 }
 
 /// An output's size (an output the job did not write is created empty) and, for a job that
@@ -66,6 +69,7 @@ pub(super) fn collect_end(
         stdio,
         from_work_dir,
         copied,
+        missing_requirements,
     } = tool;
     let mut outcome = LocalRunner::collect(dir);
     let paths: Vec<_> = outputs
@@ -96,6 +100,27 @@ pub(super) fn collect_end(
         ),
     };
     let ended = ended.filter(|e| !e.is_empty());
+    // As Galaxy runs a tool whose requirements no resolver found, with what PATH has: a
+    // failure says which were missing.
+    let ended = match missing_requirements {
+        [] => ended,
+        _ if judged_ok => ended,
+        missing => {
+            let names = missing
+                .iter()
+                .map(|m| format!("'{m}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let note = format!(
+                "requirement {names} not found on PATH (no conda/containers here); the tool ran \
+                 with what PATH has"
+            );
+            Some(match ended {
+                Some(e) => format!("{e}\n{note}"),
+                None => note,
+            })
+        }
+    };
     if let Some(f) = failure
         .as_ref()
         .filter(|f| f.kind != FailureKind::Cancelled)

@@ -416,6 +416,10 @@ impl HandlerCore {
                         stdio,
                         from_work_dir,
                         copied,
+                        missing_requirements: tool
+                            .as_ref()
+                            .map(|t| t.missing_requirements.as_slice())
+                            .unwrap_or_default(),
                     };
                     let end = collect_end(&env, &dir, job_id, token, outputs, failure, judged);
                     (end, dir)
