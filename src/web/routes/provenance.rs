@@ -21,8 +21,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn link(ids: &IdEncoder, name: &str, dataset_id: i64) -> Value {
-    json!({"name": name, "dataset": {"src": "hda", "id": ids.encode(dataset_id), "uuid": null}})
+/// Which of a job's dataset links a route lists.
+#[derive(Clone, Copy)]
+enum Side {
+    Inputs,
+    Outputs,
+}
+
+/// A job the caller may see: its input or output links as `{name, dataset: {src, id}}`.
+async fn links(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    side: Side,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let links: Vec<(String, i64)> = state
+        .db(move |c| {
+            accessible_job(c, &caller, id)?;
+            Ok(match side {
+                Side::Inputs => jobs::job_inputs(c, id)?
+                    .into_iter()
+                    .map(|(l, d)| (l.name, d.id))
+                    .collect(),
+                Side::Outputs => jobs::job_outputs(c, id)?
+                    .into_iter()
+                    .map(|(l, d)| (l.name, d.id))
+                    .collect(),
+            })
+        })
+        .await?;
+    let ids: &IdEncoder = &state.ids;
+    let list: Vec<Value> = links
+        .iter()
+        .map(|(name, dataset_id)| {
+            json!({"name": name, "dataset": {"src": "hda", "id": ids.encode(*dataset_id), "uuid": null}})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
 }
 
 async fn inputs(
@@ -30,19 +67,7 @@ async fn inputs(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require()?;
-    let id = state.ids.decode(&path)?;
-    let links = state
-        .db(move |c| {
-            accessible_job(c, &caller, id)?;
-            Ok(jobs::job_inputs(c, id)?)
-        })
-        .await?;
-    let list: Vec<Value> = links
-        .iter()
-        .map(|(l, d)| link(&state.ids, &l.name, d.id))
-        .collect();
-    Ok(HttpResponse::Ok().json(list))
+    links(state, caller, path, Side::Inputs).await
 }
 
 async fn outputs(
@@ -50,19 +75,7 @@ async fn outputs(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require()?;
-    let id = state.ids.decode(&path)?;
-    let links = state
-        .db(move |c| {
-            accessible_job(c, &caller, id)?;
-            Ok(jobs::job_outputs(c, id)?)
-        })
-        .await?;
-    let list: Vec<Value> = links
-        .iter()
-        .map(|(l, d)| link(&state.ids, &l.name, d.id))
-        .collect();
-    Ok(HttpResponse::Ok().json(list))
+    links(state, caller, path, Side::Outputs).await
 }
 
 /// The job that created a dataset, its tool and parameters; 404 for a dataset no job made.
