@@ -52,6 +52,9 @@ pub enum Command {
     /// Job administration.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// The maintenance role's periodic tasks (celery-beat's job).
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// The process manager (Gravity's role): runs the web process and every handler.
     Ctl {
         /// Where pid files, logs and the process list live (default: gravity.state_dir).
@@ -73,6 +76,18 @@ pub enum JobsCommand {
         #[arg(long = "to", value_name = "TAG")]
         to: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaintenanceCommand {
+    /// Run one task now, in this process: cleanup_jwds, purge_deleted_datasets,
+    /// prune_worker_processes, database_upkeep.
+    Run {
+        #[arg(value_name = "TASK")]
+        task: String,
+    },
+    /// Which process holds the maintenance role, and each task's period and last run.
+    Status,
 }
 
 /// Parses the command line, runs, and returns the process exit code.
@@ -144,6 +159,7 @@ pub fn run() -> i32 {
                 }
             }
         }
+        Some(Command::Maintenance(cmd)) => maintenance(&loaded, cmd),
         Some(Command::Ctl { .. }) => 2,
         None => match system::serve(loaded) {
             Ok(()) => 0,
@@ -153,5 +169,30 @@ pub fn run() -> i32 {
                 1
             }
         },
+    }
+}
+
+/// `maintenance run TASK` and `maintenance status`.
+fn maintenance(loaded: &system::Loaded, cmd: MaintenanceCommand) -> i32 {
+    use system::maintenance::{self as m, MaintenanceError};
+    let result = match cmd {
+        MaintenanceCommand::Run { task } => {
+            m::run_by_hand(loaded, &task).map(|summary| format!("{task}: {summary}"))
+        }
+        MaintenanceCommand::Status => m::status(loaded).map(|s| s.trim_end().to_string()),
+    };
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            0
+        }
+        Err(e @ (MaintenanceError::UnknownTask(_) | MaintenanceError::NotConfigured(_))) => {
+            eprintln!("galaxy-server: {e}");
+            2
+        }
+        Err(e) => {
+            eprintln!("galaxy-server: {e}");
+            1
+        }
     }
 }

@@ -135,6 +135,23 @@ pub struct GalaxySettings {
     /// fetches may reach; every other private address is refused, as in Galaxy.
     #[serde(deserialize_with = "string_or_list")]
     pub fetch_url_allowlist: Vec<String>,
+    // The maintenance role's periodic tasks (`src/system/maintenance/`; celery-beat's schedule
+    // in Galaxy): periods in seconds (0: the task does not run on its own), ages in days.
+    /// Galaxy's switch for `cleanup_jwds` (off by default, as in Galaxy).
+    pub enable_failed_jobs_working_directory_cleanup: bool,
+    /// `cleanup_jwds`: working directories of jobs in `error` or `deleted` older than this go.
+    pub failed_jobs_working_directory_cleanup_days: f64,
+    /// `cleanup_jwds`'s period.
+    pub failed_jobs_working_directory_cleanup_interval: f64,
+    /// `purge_deleted_datasets`: the files of datasets deleted longer ago than this are
+    /// purged; unset, deleted datasets are never purged on their own (Galaxy's default).
+    pub purge_deleted_datasets_after_days: Option<f64>,
+    pub purge_deleted_datasets_interval: f64,
+    /// `prune_worker_processes`: rows of processes whose heartbeat stopped this long ago go.
+    pub prune_worker_processes_after_days: f64,
+    pub prune_worker_processes_interval: f64,
+    /// `database_upkeep` (SQLite: `PRAGMA optimize`, WAL checkpoint; PostgreSQL: nothing).
+    pub database_upkeep_interval: f64,
 }
 
 impl Default for GalaxySettings {
@@ -159,6 +176,14 @@ impl Default for GalaxySettings {
             tus_upload_store: None,
             allow_path_paste: false,
             fetch_url_allowlist: Vec::new(),
+            enable_failed_jobs_working_directory_cleanup: false,
+            failed_jobs_working_directory_cleanup_days: 5.0,
+            failed_jobs_working_directory_cleanup_interval: 3600.0,
+            purge_deleted_datasets_after_days: None,
+            purge_deleted_datasets_interval: 3600.0,
+            prune_worker_processes_after_days: 1.0,
+            prune_worker_processes_interval: 3600.0,
+            database_upkeep_interval: 3600.0,
         }
     }
 }

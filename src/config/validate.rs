@@ -55,6 +55,51 @@ impl Settings {
                 &format!("expected sqlite:///PATH or postgresql://USER@HOST/DB, got `{url}`"),
             ));
         }
+        let seconds = [
+            (
+                "galaxy.failed_jobs_working_directory_cleanup_interval",
+                g.failed_jobs_working_directory_cleanup_interval,
+            ),
+            (
+                "galaxy.purge_deleted_datasets_interval",
+                g.purge_deleted_datasets_interval,
+            ),
+            (
+                "galaxy.prune_worker_processes_interval",
+                g.prune_worker_processes_interval,
+            ),
+            (
+                "galaxy.database_upkeep_interval",
+                g.database_upkeep_interval,
+            ),
+        ];
+        for (key, v) in seconds {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(
+                    key,
+                    "expected a number of seconds (0: the task does not run on its own)",
+                ));
+            }
+        }
+        let days = [
+            (
+                "galaxy.failed_jobs_working_directory_cleanup_days",
+                Some(g.failed_jobs_working_directory_cleanup_days),
+            ),
+            (
+                "galaxy.purge_deleted_datasets_after_days",
+                g.purge_deleted_datasets_after_days,
+            ),
+            (
+                "galaxy.prune_worker_processes_after_days",
+                Some(g.prune_worker_processes_after_days),
+            ),
+        ];
+        for (key, v) in days {
+            if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return Err(bad(key, "expected a number of days, 0 or more"));
+            }
+        }
         if let Err(e) = super::IpAllowlist::parse(&g.fetch_url_allowlist) {
             return Err(bad("galaxy.fetch_url_allowlist", &e));
         }

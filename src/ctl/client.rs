@@ -260,6 +260,21 @@ fn status(state: &StateDir) -> Result<(), CtlError> {
             p.pools.join(",")
         );
     }
+    // Each process reports the maintenance role itself (the manager never reads the database).
+    let holder = s.processes.iter().find_map(|p| {
+        crate::system::maintenance::ProcessStatus::holder(&state.status_dir(), &p.name, p.pid?)
+    });
+    match holder {
+        Some(h) => println!(
+            "maintenance role: {} (pid {}, lease token {})",
+            h.server_name,
+            h.pid,
+            h.lease_token.unwrap_or_default()
+        ),
+        None => {
+            println!("maintenance role: held by none of these processes (see /api/maintenance)")
+        }
+    }
     Ok(())
 }
 

@@ -107,6 +107,10 @@ impl Manager {
             .env_remove("NOTIFY_SOCKET")
             .env_remove("GALAXY_SERVER_REPLACES_PID")
             .env_remove(MANAGER_LOG_ENV)
+            .env(
+                crate::system::maintenance::STATUS_DIR_ENV,
+                self.state.status_dir(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

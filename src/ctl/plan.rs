@@ -112,6 +112,10 @@ impl StateDir {
     pub fn state_file(&self) -> PathBuf {
         self.root.join("processes.json")
     }
+    /// Where each process reports whether it holds the maintenance role (`<pid>.json`).
+    pub fn status_dir(&self) -> PathBuf {
+        self.root.join("status")
+    }
     pub fn log_dir(&self) -> PathBuf {
         self.root.join("log")
     }

@@ -177,6 +177,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    maintenance_lease (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        hostname -> Nullable<Text>,
+        pid -> Nullable<Integer>,
+        token -> BigInt,
+        acquired_at -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    maintenance_task (name) {
+        name -> Text,
+        last_run_at -> Nullable<Timestamp>,
+        last_token -> Nullable<BigInt>,
+        last_holder -> Nullable<Text>,
+        runs -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> galaxy_user (user_id));
 diesel::joinable!(dataset -> history (history_id));
 diesel::joinable!(job_to_input_dataset -> dataset (dataset_id));
@@ -196,4 +218,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     dataset_collection,
     dataset_collection_element,
     history_dataset_collection,
+    maintenance_lease,
+    maintenance_task,
 );

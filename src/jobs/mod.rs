@@ -10,7 +10,7 @@ pub mod states;
 pub mod submit;
 pub mod uploads;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::{JobConf, Settings};
@@ -35,20 +35,12 @@ pub struct JobsEnv {
 impl JobsEnv {
     /// `<file_path>/<id/1000>/dataset_<id>.dat`
     pub fn dataset_path(&self, dataset_id: i64) -> PathBuf {
-        self.settings
-            .galaxy
-            .file_path
-            .join(format!("{:03}", dataset_id / 1000))
-            .join(format!("dataset_{dataset_id}.dat"))
+        dataset_path_in(&self.settings.galaxy.file_path, dataset_id)
     }
 
     /// `<job_working_directory>/<id/1000>/<id>/`
     pub fn job_directory(&self, job_id: i64) -> PathBuf {
-        self.settings
-            .galaxy
-            .job_working_directory
-            .join(format!("{:03}", job_id / 1000))
-            .join(job_id.to_string())
+        job_directory_in(&self.settings.galaxy.job_working_directory, job_id)
     }
 
     /// Runs blocking database work off the async threads.
@@ -65,6 +57,34 @@ impl JobsEnv {
         .await
         .map_err(|e| JobError::Internal(format!("blocking task failed: {e}")))?
     }
+}
+
+/// `<file_path>/<id/1000>/dataset_<id>.dat`
+pub fn dataset_path_in(file_path: &Path, dataset_id: i64) -> PathBuf {
+    file_path
+        .join(format!("{:03}", dataset_id / 1000))
+        .join(format!("dataset_{dataset_id}.dat"))
+}
+
+/// `<job_working_directory>/<id/1000>/<id>/`
+pub fn job_directory_in(job_working_directory: &Path, job_id: i64) -> PathBuf {
+    job_working_directory
+        .join(format!("{:03}", job_id / 1000))
+        .join(job_id.to_string())
+}
+
+/// Removes the files of purged datasets (a file already gone is fine); the first failure
+/// stops it, naming the file.
+pub fn remove_dataset_files(file_path: &Path, ids: &[i64]) -> Result<(), String> {
+    for id in ids {
+        let p = dataset_path_in(file_path, *id);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("could not remove {}: {e}", p.display())),
+        }
+    }
+    Ok(())
 }
 
 /// Errors of the jobs layer.

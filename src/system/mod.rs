@@ -3,6 +3,7 @@
 
 mod drain;
 mod heartbeat;
+pub mod maintenance;
 mod root;
 pub mod socket;
 mod tls;

@@ -36,6 +36,8 @@ struct RootSupervisor {
     pool: DbPool,
     server_name: String,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// The maintenance role's loop, when this process competes for it.
+    maintenance: Option<super::maintenance::LeaderHandle>,
     /// Unix sockets this process bound, removed on stop.
     sockets: Vec<std::path::PathBuf>,
     /// Whether the sockets were inherited (a successor may take them over).
@@ -54,6 +56,7 @@ impl Handler<Stop> for RootSupervisor {
         let server = self.server.take();
         let handlers = self.handlers.clone();
         let heartbeat = self.heartbeat.take();
+        let maintenance = self.maintenance.take();
         let sockets = std::mem::take(&mut self.sockets);
         let pool = self.pool.clone();
         let name = self.server_name.clone();
@@ -70,6 +73,9 @@ impl Handler<Stop> for RootSupervisor {
                     let _ = std::fs::remove_file(path);
                 }
                 handlers.shutdown().await;
+                if let Some(m) = maintenance {
+                    m.stop().await;
+                }
                 if let Some(h) = heartbeat {
                     h.abort();
                 }
@@ -190,6 +196,14 @@ async fn start(
             .map(|core| Box::new(move |d| core.set_draining(d)) as Box<dyn Fn(bool) + Send + Sync>),
     };
     let heartbeat = Some(actix_rt::spawn(heartbeat.run()));
+    let maintenance = super::maintenance::candidate(mode, &loaded.pools).then(|| {
+        super::maintenance::Leader {
+            pool: pool.clone(),
+            settings: loaded.settings.clone(),
+            server_name: loaded.server_name.clone(),
+        }
+        .start()
+    });
 
     let root = RootSupervisor {
         server: server.as_ref().map(|s| s.handle()),
@@ -197,6 +211,7 @@ async fn start(
         pool,
         server_name: loaded.server_name.clone(),
         heartbeat,
+        maintenance,
         inherited: !owns_sockets,
         sockets: if mode.serves_http() && owns_sockets {
             loaded

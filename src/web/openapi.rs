@@ -366,6 +366,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "handlers",
         true,
     ),
+    (
+        "get",
+        "/api/maintenance",
+        "The maintenance role's holder and each periodic task's last run",
+        "handlers",
+        true,
+    ),
     ("get", "/metrics", "Prometheus metrics", "meta", false),
     ("get", "/", "The dashboard", "dashboard", false),
     (

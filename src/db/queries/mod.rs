@@ -8,6 +8,7 @@ pub mod hdcas;
 pub mod histories;
 pub mod jobs;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod notify;
 pub mod pause;

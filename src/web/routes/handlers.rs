@@ -1,28 +1,31 @@
-//! `/api/handlers`: every live process, its pools and tags, heartbeat age and jobs held; and
-//! the admin's drain.
+//! `/api/handlers`: every live process, its pools and tags, heartbeat age and jobs held, and
+//! which one holds the maintenance role; the admin's drain; `/api/maintenance`: the role's
+//! lease and each periodic task's last run.
 
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::db::queries::{jobs, workers};
+use crate::db::queries::{jobs, maintenance, workers};
 use crate::jobs::assign::tags_of_pools;
 use crate::web::{ApiError, AppState, auth::Caller};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/handlers", web::get().to(list))
-        .route("/handlers/{name}/drain", web::post().to(drain));
+        .route("/handlers/{name}/drain", web::post().to(drain))
+        .route("/maintenance", web::get().to(maintenance_status));
 }
 
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let max_age = 3.0 * state.env.settings.galaxy.heartbeat_interval;
-    let (live, held) = state
+    let (live, held, lease) = state
         .db(move |c| {
             Ok((
                 workers::live_workers(c, max_age)?,
                 jobs::held_by_handler(c)?,
+                maintenance::lease(c)?,
             ))
         })
         .await?;
@@ -33,6 +36,10 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
         }
     }
     let now = crate::db::now();
+    let holder = lease.as_ref().and_then(|l| {
+        l.live_holder(now)
+            .map(|h| (h.to_string(), l.hostname.clone(), l.pid))
+    });
     let out: Vec<_> = live
         .iter()
         .map(|w| {
@@ -51,6 +58,11 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
                 "heartbeat_age": (now - w.update_time).num_milliseconds() as f64 / 1000.0,
                 "jobs_held": held.values().sum::<i64>(),
                 "jobs_by_state": held,
+                "maintenance": holder.as_ref().is_some_and(|(name, host, pid)| {
+                    *name == w.server_name
+                        && host.as_deref() == Some(w.hostname.as_str())
+                        && *pid == Some(w.pid)
+                }),
             })
         })
         .collect();
@@ -72,4 +84,44 @@ async fn drain(
         return Err(ApiError::NotFound(format!("No process named '{name}'.")));
     }
     Ok(HttpResponse::Ok().json(json!({"server_name": name, "draining": true})))
+}
+
+/// `GET /api/maintenance`: who holds the maintenance role (`null` when no live process does),
+/// and each periodic task's last run.
+async fn maintenance_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let (lease, runs) = state
+        .db(|c| Ok((maintenance::lease(c)?, maintenance::task_runs(c)?)))
+        .await?;
+    let now = crate::db::now();
+    let time = |t: &Option<chrono::NaiveDateTime>| t.as_ref().map(crate::web::json::time);
+    let holder = lease
+        .as_ref()
+        .filter(|l| l.live_holder(now).is_some())
+        .map(|l| {
+            json!({
+                "server_name": l.holder,
+                "hostname": l.hostname,
+                "pid": l.pid,
+                "lease_token": l.token,
+                "acquired_at": time(&l.acquired_at),
+                "expires_at": crate::web::json::time(&l.expires_at),
+            })
+        });
+    let tasks: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "last_run_at": time(&r.last_run_at),
+                "last_holder": r.last_holder,
+                "lease_token": r.last_token,
+                "runs": r.runs,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"holder": holder, "tasks": tasks})))
 }

@@ -264,21 +264,9 @@ pub(super) fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<boo
 
 /// Removes the files of purged datasets (a file already gone is fine).
 pub(super) async fn remove_files(state: &AppState, ids: Vec<i64>) -> Result<(), ApiError> {
-    let paths: Vec<_> = ids.iter().map(|id| state.env.dataset_path(*id)).collect();
+    let file_path = state.env.settings.galaxy.file_path.clone();
     web::block(move || {
-        for p in paths {
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(ApiError::Internal(format!(
-                        "could not remove {}: {e}",
-                        p.display()
-                    )));
-                }
-            }
-        }
-        Ok(())
+        crate::jobs::remove_dataset_files(&file_path, &ids).map_err(ApiError::Internal)
     })
     .await?
 }

@@ -1,0 +1,2 @@
+DROP TABLE maintenance_task;
+DROP TABLE maintenance_lease;
