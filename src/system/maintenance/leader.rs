@@ -118,7 +118,11 @@ impl LeaderHandle {
     }
 }
 
-type Running = (Task, Instant, JoinHandle<Result<String, MaintenanceError>>);
+/// A task running on the blocking pool; it answers with its outcome and how long it took.
+type Running = (
+    Task,
+    JoinHandle<(Result<String, MaintenanceError>, Duration)>,
+);
 
 async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
     let g = &settings.galaxy;
@@ -165,21 +169,6 @@ async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
             renewed = None;
             shared.write_status(lease);
         }
-        if running.as_ref().is_some_and(|(_, _, h)| h.is_finished())
-            && let Some((task, started, h)) = running.take()
-        {
-            let took = started.elapsed().as_secs_f64();
-            match h.await {
-                Ok(Ok(summary)) => {
-                    log::info!(
-                        "maintenance: `{}` done in {took:.3} s: {summary}",
-                        task.name()
-                    )
-                }
-                Ok(Err(e)) => log::warn!("maintenance: `{}` failed: {e}", task.name()),
-                Err(e) => log::error!("maintenance: `{}` panicked: {e}", task.name()),
-            }
-        }
         if running.is_none()
             && let Some(token) = shared.token()
             && next_look.is_none_or(|t| Instant::now() >= t)
@@ -195,9 +184,10 @@ async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
                     );
                     let (pool, settings) = (shared.pool.clone(), settings.clone());
                     let h = tokio::task::spawn_blocking(move || {
-                        tasks::run(task, &pool, &settings.galaxy)
+                        let started = Instant::now();
+                        (tasks::run(task, &pool, &settings.galaxy), started.elapsed())
                     });
-                    running = Some((task, Instant::now(), h));
+                    running = Some((task, h));
                     next_look = None;
                 }
                 Ok(Ok((None, wait))) => next_look = Some(Instant::now() + wait.max(tick)),
@@ -206,7 +196,29 @@ async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
                 Err(e) => log::error!("maintenance: {e}"),
             }
         }
-        tokio::time::sleep(tick).await;
+        // Wait a tick, or less when the running task finishes (the next one may be due).
+        let finished = match running.as_mut() {
+            Some((_, h)) => tokio::select! {
+                r = h => Some(r),
+                () = tokio::time::sleep(tick) => None,
+            },
+            None => {
+                tokio::time::sleep(tick).await;
+                None
+            }
+        };
+        if let (Some(r), Some((task, _))) = (finished, running.as_ref()) {
+            match r {
+                Ok((Ok(summary), took)) => log::info!(
+                    "maintenance: `{}` done in {:.3} s: {summary}",
+                    task.name(),
+                    took.as_secs_f64()
+                ),
+                Ok((Err(e), _)) => log::warn!("maintenance: `{}` failed: {e}", task.name()),
+                Err(e) => log::error!("maintenance: `{}` panicked: {e}", task.name()),
+            }
+            running = None;
+        }
     }
 }
 
