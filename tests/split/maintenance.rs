@@ -253,3 +253,135 @@ fn a_plain_handler_does_not_compete_and_the_web_process_shows_the_holder() {
         "{m}"
     );
 }
+
+/// `galaxy-server maintenance run TASK` on what each task must clean up, and leave alone.
+#[test]
+fn maintenance_tasks_run_by_hand_remove_only_what_is_old() {
+    use crate::helpers::{ADMIN_KEY, TestServer, psql};
+    let opts = Opts::default().galaxy_extra(
+        "  cleanup_job: never\n  purge_deleted_datasets_after_days: 30\n  \
+         failed_jobs_working_directory_cleanup_days: 5\n",
+    );
+    let s = TestServer::start(Backend::Postgres, opts);
+    let db = s.dir.pg.as_ref().expect("PostgreSQL").name.clone();
+    let sql = |q: &str| psql(&db, q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    let ago = |days: u32| format!("(now() AT TIME ZONE 'UTC') - interval '{days} days'");
+    let hid = s.create_history(ADMIN_KEY, "maintenance");
+    let (a, _) = s.paste(ADMIN_KEY, &hid, "a\n");
+    let (_, j1) = s.run_on(ADMIN_KEY, &hid, "cat1", "input1", &a);
+    let (_, j2) = s.run_on(ADMIN_KEY, &hid, "cat1", "input1", &a);
+    s.wait_job_ok(ADMIN_KEY, &j1);
+    s.wait_job_ok(ADMIN_KEY, &j2);
+    let (b, _) = s.paste(ADMIN_KEY, &hid, "b\n");
+    let (c, _) = s.paste(ADMIN_KEY, &hid, "c\n");
+    for d in [&b, &c] {
+        let (status, v) = s.api.delete(
+            &format!("/api/histories/{hid}/contents/{d}"),
+            Some(ADMIN_KEY),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+
+    // The first cat1 job failed 10 days ago, the second ended ok as long ago.
+    let jobs: Vec<i64> = sql("SELECT id FROM job WHERE tool_id = 'cat1' ORDER BY id")
+        .lines()
+        .map(|l| l.parse().expect("id"))
+        .collect();
+    sql(&format!(
+        "UPDATE job SET state = 'error', update_time = {} WHERE id = {}",
+        ago(10),
+        jobs[0]
+    ));
+    sql(&format!(
+        "UPDATE job SET update_time = {} WHERE id = {}",
+        ago(10),
+        jobs[1]
+    ));
+    let jobs_dir = s.dir.path().join("jobs");
+    let job_dir = |id: i64| {
+        jobs_dir
+            .join(format!("{:03}", id / 1000))
+            .join(id.to_string())
+    };
+    assert!(job_dir(jobs[0]).exists() && job_dir(jobs[1]).exists());
+    // A spare directory unused for 10 days, and a fresh one.
+    let spare = jobs_dir.join("_spare");
+    for name in ["old", "fresh"] {
+        std::fs::create_dir_all(spare.join(name).join("working")).expect("spare");
+    }
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "10 days ago"])
+        .arg(spare.join("old"))
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+    // B was deleted 40 days ago, C just now.
+    let deleted: Vec<i64> = sql("SELECT id FROM dataset WHERE deleted ORDER BY id")
+        .lines()
+        .map(|l| l.parse().expect("id"))
+        .collect();
+    sql(&format!(
+        "UPDATE dataset SET update_time = {} WHERE id = {}",
+        ago(40),
+        deleted[0]
+    ));
+    // A process that stopped beating 3 days ago.
+    sql(&format!(
+        "INSERT INTO worker_process (server_name, hostname, pid, mode, pools, start_time, \
+         update_time, draining) VALUES ('gone', 'elsewhere', 1, 'handler', '[]', {0}, {0}, false)",
+        ago(3)
+    ));
+
+    let config = s.dir.config.display().to_string();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["-c", config.as_str()];
+        all.extend_from_slice(args);
+        s.dir.run_cli(&all)
+    };
+    let run = |task: &str| {
+        let out = cli(&["maintenance", "run", task]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{task}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let said = run("cleanup_jwds");
+    assert!(said.contains("removed 1 working directory"), "{said}");
+    assert!(said.contains("1 spare directory"), "{said}");
+    assert!(
+        !job_dir(jobs[0]).exists(),
+        "the failed job's directory is left"
+    );
+    assert!(job_dir(jobs[1]).exists(), "the ok job's directory went");
+    assert!(!spare.join("old").exists() && spare.join("fresh").exists());
+
+    let said = run("purge_deleted_datasets");
+    assert!(said.contains("purged 1 dataset"), "{said}");
+    assert_eq!(s.dataset(ADMIN_KEY, &b)["purged"], true);
+    assert_eq!(s.dataset(ADMIN_KEY, &c)["purged"], false);
+    let file = |id: i64| {
+        s.dir
+            .path()
+            .join("objects")
+            .join(format!("{:03}", id / 1000))
+            .join(format!("dataset_{id}.dat"))
+    };
+    assert!(!file(deleted[0]).exists() && file(deleted[1]).exists());
+
+    let said = run("prune_worker_processes");
+    assert!(said.contains("gone"), "{said}");
+    let names = sql("SELECT server_name FROM worker_process ORDER BY server_name");
+    assert_eq!(names.trim(), "main");
+
+    // The runs by hand are recorded; an unknown task is a usage error naming the tasks.
+    let out = cli(&["maintenance", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("maintenance role: held by main"), "{text}");
+    assert!(text.contains("by hand"), "{text}");
+    let out = cli(&["maintenance", "run", "cleanup"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cleanup_jwds"));
+}
