@@ -13,6 +13,11 @@ mod cluster;
 
 mod private_pg;
 
+#[path = "../split/maintenance_logs.rs"]
+mod maintenance_logs;
+
+mod maintenance;
+
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, assert_ledger_once, opts};

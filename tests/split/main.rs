@@ -8,6 +8,7 @@ mod helpers;
 
 mod cluster;
 mod maintenance;
+mod maintenance_logs;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -2,13 +2,11 @@
 //! database: one holder at a time, each periodic task once per period, takeover after
 //! `kill -9` of the holder, and a clean stop that hands the role over at once.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
-
-use chrono::NaiveDateTime;
 
 use crate::cluster::Cluster;
 use crate::helpers::{Backend, Opts, eventually};
+use crate::maintenance_logs::{assert_once_per_period, holds, runs};
 
 /// Every task each second (database upkeep does not run on PostgreSQL); leases of 3 × 0.5 s.
 fn every_second() -> Opts {
@@ -29,63 +27,11 @@ const TASKS: [&str; 3] = [
     "prune_worker_processes",
 ];
 
-/// The runs each process's log shows: (task, time, process).
-fn runs(c: &Cluster) -> Vec<(String, NaiveDateTime, String)> {
-    let mut out = Vec::new();
-    for p in &c.procs {
-        for line in p.log_text().lines() {
-            let Some(rest) = line.split("maintenance: running `").nth(1) else {
-                continue;
-            };
-            let task = rest.split('`').next().unwrap_or_default().to_string();
-            // `module LEVEL YYYY-MM-DD HH:MM:SS,mmm [...]`
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let stamp = format!("{} {}", words[2], words[3]);
-            let at = NaiveDateTime::parse_from_str(&stamp, "%Y-%m-%d %H:%M:%S,%3f")
-                .unwrap_or_else(|e| panic!("{stamp}: {e}"));
-            out.push((task, at, p.name.clone()));
-        }
-    }
-    out.sort_by_key(|r| r.1);
-    out
-}
-
-/// Asserts that no task ran twice within one period (1 s), across all processes, and returns
-/// the runs by task.
-fn assert_once_per_period(c: &Cluster) -> BTreeMap<String, Vec<(NaiveDateTime, String)>> {
-    let mut by_task: BTreeMap<String, Vec<(NaiveDateTime, String)>> = BTreeMap::new();
-    for (task, at, p) in runs(c) {
-        by_task.entry(task).or_default().push((at, p));
-    }
-    for (task, list) in &by_task {
-        for w in list.windows(2) {
-            let gap = (w[1].0 - w[0].0).num_milliseconds();
-            // The claim needs the last run to be a full period old; the log line follows
-            // the claim by a few milliseconds.
-            assert!(
-                gap >= 950,
-                "{task} ran twice within one period: {:?} then {:?}\n{}",
-                w[0],
-                w[1],
-                c.logs()
-            );
-        }
-    }
-    by_task
-}
-
 /// The lease's holder and token, from the database.
 fn lease(c: &Cluster) -> (String, i64) {
     let row = c.sql("SELECT holder, token FROM maintenance_lease");
     let (h, t) = row[0].split_once('|').expect("holder|token");
     (h.to_string(), t.parse().expect("token"))
-}
-
-fn holds(c: &Cluster, name: &str) -> bool {
-    c.procs
-        .iter()
-        .find(|p| p.name == name)
-        .is_some_and(|p| p.log_text().contains("holds the maintenance role"))
 }
 
 #[test]
@@ -384,4 +330,37 @@ fn maintenance_tasks_run_by_hand_remove_only_what_is_old() {
     let out = cli(&["maintenance", "run", "cleanup"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cleanup_jwds"));
+}
+
+/// On SQLite the all-in-one process holds the role and keeps the database file tidy.
+#[test]
+fn sqlite_upkeep_runs_in_the_all_in_one_process() {
+    use crate::helpers::{ADMIN_KEY, TestServer};
+    let opts = Opts::default()
+        .galaxy_extra("  database_upkeep_interval: 1\n")
+        .env("GALAXY_CONFIG_HEARTBEAT_INTERVAL", "0.5");
+    let s = TestServer::start(Backend::Sqlite, opts);
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            s.log()
+                .matches("maintenance: `database_upkeep` done")
+                .count()
+                >= 2
+        }),
+        "database_upkeep did not run each second:\n{}",
+        s.log_tail()
+    );
+    assert!(s.log().contains("wal_checkpoint(TRUNCATE)"));
+    let (status, m) = s.api.get("/api/maintenance", Some(ADMIN_KEY));
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["holder"]["server_name"], "main", "{m}");
+    let config = s.dir.config.display().to_string();
+    let out = s
+        .dir
+        .run_cli(&["-c", &config, "maintenance", "run", "database_upkeep"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
