@@ -152,6 +152,42 @@ pub struct GalaxySettings {
     pub prune_worker_processes_interval: f64,
     /// `database_upkeep` (SQLite: `PRAGMA optimize`, WAL checkpoint; PostgreSQL: nothing).
     pub database_upkeep_interval: f64,
+    /// Galaxy's options for Celery. Only `beat_schedule` means something here (entries naming
+    /// a maintenance task set its period, and `kwargs.days`); other keys are warned about.
+    pub celery_conf: CeleryConf,
+}
+
+/// `galaxy.celery_conf` (there is no broker: only the beat schedule is read).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CeleryConf {
+    /// Entry name → task, as Galaxy's `celery_conf.beat_schedule`.
+    pub beat_schedule: BTreeMap<String, BeatEntry>,
+}
+
+/// One `beat_schedule` entry: `{task: galaxy.cleanup_jwds, schedule: 86400, kwargs: {days: 5}}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BeatEntry {
+    /// `galaxy.<task>` (or the bare task name).
+    pub task: String,
+    /// The period in seconds.
+    pub schedule: f64,
+    pub kwargs: BeatKwargs,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BeatKwargs {
+    /// `cleanup_jwds`'s age in days.
+    pub days: Option<f64>,
+}
+
+impl BeatEntry {
+    /// The task it names, without Galaxy's `galaxy.` prefix.
+    pub fn task_name(&self) -> &str {
+        self.task.strip_prefix("galaxy.").unwrap_or(&self.task)
+    }
 }
 
 impl Default for GalaxySettings {
@@ -184,6 +220,7 @@ impl Default for GalaxySettings {
             prune_worker_processes_after_days: 1.0,
             prune_worker_processes_interval: 3600.0,
             database_upkeep_interval: 3600.0,
+            celery_conf: CeleryConf::default(),
         }
     }
 }
@@ -331,7 +368,8 @@ impl GalaxySettings {
 }
 
 /// Keys of `doc` that `known` (the serialized defaults) does not have, as dotted paths.
-/// Maps under `gravity.handlers` and `…environment` are free-form.
+/// Maps under `gravity.handlers`, `galaxy.celery_conf.beat_schedule` and `…environment` are
+/// free-form.
 fn unknown_keys(known: &serde_yaml::Value, doc: &serde_yaml::Value, prefix: &str) -> Vec<String> {
     let (Some(known), Some(doc)) = (known.as_mapping(), doc.as_mapping()) else {
         return Vec::new();
@@ -346,7 +384,11 @@ fn unknown_keys(known: &serde_yaml::Value, doc: &serde_yaml::Value, prefix: &str
         };
         match known.get(k) {
             None => out.push(format!("unknown key `{path}`")),
-            Some(kv) if path != "gravity.handlers" => out.extend(unknown_keys(kv, v, &path)),
+            Some(kv)
+                if path != "gravity.handlers" && path != "galaxy.celery_conf.beat_schedule" =>
+            {
+                out.extend(unknown_keys(kv, v, &path))
+            }
             Some(_) => {}
         }
     }

@@ -20,7 +20,8 @@ mod tests_execution;
 pub use condition::{Condition, FailureFacts};
 pub use execution::{EnvEntry, Execution, Resubmit, RunnerKind, Shell};
 pub use galaxy::{
-    CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup, Settings,
+    BeatEntry, CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup,
+    Settings,
 };
 pub use ip_allowlist::IpAllowlist;
 pub use job_conf::{

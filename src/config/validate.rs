@@ -100,6 +100,21 @@ impl Settings {
                 return Err(bad(key, "expected a number of days, 0 or more"));
             }
         }
+        for (name, e) in &g.celery_conf.beat_schedule {
+            let key = format!("galaxy.celery_conf.beat_schedule.{name}");
+            if !(e.schedule.is_finite() && e.schedule >= 0.0) {
+                return Err(bad(
+                    &format!("{key}.schedule"),
+                    "expected a number of seconds (0: the task does not run on its own)",
+                ));
+            }
+            if e.kwargs.days.is_some_and(|d| !(d.is_finite() && d >= 0.0)) {
+                return Err(bad(
+                    &format!("{key}.kwargs.days"),
+                    "expected a number of days, 0 or more",
+                ));
+            }
+        }
         if let Err(e) = super::IpAllowlist::parse(&g.fetch_url_allowlist) {
             return Err(bad("galaxy.fetch_url_allowlist", &e));
         }

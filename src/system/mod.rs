@@ -98,6 +98,7 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
         .map_err(|e| SystemError::Runtime(format!("current directory: {e}")))?;
     settings.galaxy.file_path = cwd.join(&settings.galaxy.file_path);
     settings.galaxy.job_working_directory = cwd.join(&settings.galaxy.job_working_directory);
+    maintenance::warn_unknown_beat_entries(&settings.galaxy);
     let settings_for_tls = settings.clone();
     let job_conf = JobConf::load(settings.galaxy.job_config_path().as_deref())?;
     let tool_conf = settings.galaxy.tool_config_file.clone();

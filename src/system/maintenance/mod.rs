@@ -9,7 +9,7 @@ mod tasks;
 
 use std::time::Duration;
 
-use crate::config::GalaxySettings;
+use crate::config::{BeatEntry, GalaxySettings};
 use crate::db::{Backend, DbError};
 
 pub use leader::{Leader, LeaderHandle};
@@ -107,24 +107,41 @@ impl Task {
         Task::ALL.map(Task::name).join(", ")
     }
 
+    /// The `celery_conf.beat_schedule` entry that names this task (`task: galaxy.<name>`).
+    fn beat(self, g: &GalaxySettings) -> Option<&BeatEntry> {
+        g.celery_conf
+            .beat_schedule
+            .values()
+            .find(|e| e.task_name() == self.name())
+    }
+
+    /// The age in days past which the task removes things: a `beat_schedule` entry's
+    /// `kwargs.days`, else the task's `galaxy.yml` key (`None`: purging is off).
+    pub fn days(self, g: &GalaxySettings) -> Option<f64> {
+        let key = match self {
+            Task::CleanupJwds => Some(g.failed_jobs_working_directory_cleanup_days),
+            Task::PurgeDeletedDatasets => g.purge_deleted_datasets_after_days,
+            Task::PruneWorkerProcesses => Some(g.prune_worker_processes_after_days),
+            Task::DatabaseUpkeep => None,
+        };
+        self.beat(g).and_then(|e| e.kwargs.days).or(key)
+    }
+
     /// The task's period when it runs on its own with this configuration and backend, as
     /// Galaxy schedules a task only when its interval is above 0 (and `cleanup_jwds` only when
-    /// enabled).
+    /// enabled, or named by a `beat_schedule` entry, whose `schedule` is then the period).
     pub fn period(self, g: &GalaxySettings, backend: Backend) -> Option<Duration> {
-        let secs = match self {
-            Task::CleanupJwds => {
-                if !g.enable_failed_jobs_working_directory_cleanup {
-                    return None;
-                }
-                g.failed_jobs_working_directory_cleanup_interval
+        let secs = match (self, self.beat(g)) {
+            (Task::DatabaseUpkeep, _) if backend == Backend::Postgres => return None,
+            (Task::PurgeDeletedDatasets, _) if self.days(g).is_none() => return None,
+            (_, Some(e)) => e.schedule,
+            (Task::CleanupJwds, None) if !g.enable_failed_jobs_working_directory_cleanup => {
+                return None;
             }
-            Task::PurgeDeletedDatasets => {
-                g.purge_deleted_datasets_after_days?;
-                g.purge_deleted_datasets_interval
-            }
-            Task::PruneWorkerProcesses => g.prune_worker_processes_interval,
-            Task::DatabaseUpkeep if backend == Backend::Postgres => return None,
-            Task::DatabaseUpkeep => g.database_upkeep_interval,
+            (Task::CleanupJwds, None) => g.failed_jobs_working_directory_cleanup_interval,
+            (Task::PurgeDeletedDatasets, None) => g.purge_deleted_datasets_interval,
+            (Task::PruneWorkerProcesses, None) => g.prune_worker_processes_interval,
+            (Task::DatabaseUpkeep, None) => g.database_upkeep_interval,
         };
         (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
     }
@@ -135,6 +152,20 @@ impl Task {
             .into_iter()
             .filter_map(|t| t.period(g, backend).map(|p| (t, p)))
             .collect()
+    }
+}
+
+/// Warns about `celery_conf.beat_schedule` entries naming a Galaxy task this server does not
+/// have (they are not run).
+pub fn warn_unknown_beat_entries(g: &GalaxySettings) {
+    for (name, e) in &g.celery_conf.beat_schedule {
+        if Task::from_name(e.task_name()).is_err() {
+            log::warn!(
+                "galaxy.celery_conf.beat_schedule.{name}: task `{}` is not one galaxy-server runs ({}); ignored",
+                e.task,
+                Task::names()
+            );
+        }
     }
 }
 
@@ -250,6 +281,43 @@ mod tests {
                 (Task::CleanupJwds, Duration::from_millis(1500)),
                 (Task::PurgeDeletedDatasets, Duration::from_secs(3600)),
             ]
+        );
+    }
+
+    #[test]
+    fn galaxys_beat_schedule_sets_a_tasks_period_and_days() {
+        let s = load(
+            "galaxy:\n  celery_conf:\n    broker_url: null\n    beat_schedule:\n      \
+             cleanup-jwds:\n        task: galaxy.cleanup_jwds\n        schedule: 86400\n        \
+             kwargs:\n          days: 2\n      audit:\n        task: galaxy.prune_history_audit_table\n        \
+             schedule: 60\n",
+        )
+        .unwrap();
+        let g = &s.galaxy;
+        assert_eq!(
+            Task::CleanupJwds.period(g, Backend::Postgres),
+            Some(Duration::from_secs(86400))
+        );
+        assert_eq!(Task::CleanupJwds.days(g), Some(2.0));
+        assert_eq!(Task::PruneWorkerProcesses.days(g), Some(1.0));
+        // No broker: Celery's own settings are warned about, the schedule's entries are not.
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("galaxy.celery_conf.broker_url")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(!s.warnings.iter().any(|w| w.contains("beat_schedule")));
+        let e = load(
+            "galaxy:\n  celery_conf:\n    beat_schedule:\n      x:\n        \
+             task: galaxy.cleanup_jwds\n        schedule: -5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("galaxy.celery_conf.beat_schedule.x.schedule"),
+            "{e}"
         );
     }
 

@@ -38,7 +38,9 @@ pub fn run(task: Task, pool: &DbPool, g: &GalaxySettings) -> Result<String, Main
 /// (or were `deleted`) more than `failed_jobs_working_directory_cleanup_days` ago, and the
 /// spare job directories (`_spare/`) unused for as long.
 fn cleanup_jwds(pool: &DbPool, g: &GalaxySettings) -> Result<String, MaintenanceError> {
-    let days = g.failed_jobs_working_directory_cleanup_days;
+    let days = Task::CleanupJwds
+        .days(g)
+        .unwrap_or(g.failed_jobs_working_directory_cleanup_days);
     let cutoff = before(days);
     let ids = {
         let mut conn = pool.get()?;
@@ -87,7 +89,7 @@ fn remove_old_entries(dir: &Path, days: f64) -> usize {
 /// Purges the datasets deleted more than `purge_deleted_datasets_after_days` ago (as a purge
 /// through the API does: marked purged, file removed).
 fn purge_deleted_datasets(pool: &DbPool, g: &GalaxySettings) -> Result<String, MaintenanceError> {
-    let Some(days) = g.purge_deleted_datasets_after_days else {
+    let Some(days) = Task::PurgeDeletedDatasets.days(g) else {
         return Err(MaintenanceError::NotConfigured(
             "galaxy.purge_deleted_datasets_after_days is not set: deleted datasets are kept".into(),
         ));
@@ -114,8 +116,9 @@ fn purge_deleted_datasets(pool: &DbPool, g: &GalaxySettings) -> Result<String, M
 /// Removes the rows of processes whose heartbeat stopped more than
 /// `prune_worker_processes_after_days` ago (never less than 3 heartbeat intervals).
 fn prune_worker_processes(pool: &DbPool, g: &GalaxySettings) -> Result<String, MaintenanceError> {
-    let days = g
-        .prune_worker_processes_after_days
+    let days = Task::PruneWorkerProcesses
+        .days(g)
+        .unwrap_or(g.prune_worker_processes_after_days)
         .max(3.0 * g.heartbeat_interval / DAY);
     let mut conn = pool.get()?;
     let names = q::prune_worker_processes(&mut conn, before(days))?;
