@@ -326,6 +326,8 @@ impl Manager {
         }
         signal_hook::flag::register(signal_hook::consts::SIGUSR2, request.clone())
             .map_err(|e| CtlError::Io(format!("signal handler: {e}")))?;
+        // What processes of an earlier run reported (the maintenance role) is stale now.
+        let _ = std::fs::remove_dir_all(self.state.status_dir());
         for spec in specs {
             if let Err(e) = self.add(spec) {
                 log::error!("{e}");
