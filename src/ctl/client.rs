@@ -115,7 +115,7 @@ fn foreground(
     }
     crate::logging::set_server_name("ctl");
     // The web process's sockets stay open here across its restarts (graceful reload).
-    let umask = u32::from_str_radix(&gunicorn.umask, 8).unwrap_or(0o007);
+    let umask = crate::config::gravity::parse_umask(&gunicorn.umask).unwrap_or(0o007);
     let listeners = Listeners::bind(&gunicorn.bind, umask, state.root.join("notify.sock"))?;
     let pid_file = state.pid_file();
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
