@@ -276,7 +276,9 @@ fn unknown_keys(known: &serde_yaml::Value, doc: &serde_yaml::Value, prefix: &str
         };
         match known.get(k) {
             None => out.push(format!("unknown key `{path}`")),
-            Some(kv) if path != "gravity.handlers" => out.extend(unknown_keys(kv, v, &path)),
+            Some(kv) if path != "gravity.handlers" && !path.ends_with(".environment") => {
+                out.extend(unknown_keys(kv, v, &path))
+            }
             Some(_) => {}
         }
     }

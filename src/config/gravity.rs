@@ -61,7 +61,8 @@ pub struct GunicornSettings {
     pub umask: String,
     /// gunicorn's command-line options; those with a meaning here are read into the other
     /// keys when the file is loaded (`--bind`, `--forwarded-allow-ips`, `--workers`,
-    /// `--timeout`, `--graceful-timeout`, `--keep-alive`, `--umask`).
+    /// `--timeout`, `--graceful-timeout`, `--keep-alive`, `--umask`). Empty when left blank.
+    #[serde(deserialize_with = "string_or_null")]
     pub extra_args: String,
     /// gunicorn kills a worker silent this long; here no worker blocks on a request, so
     /// nothing is killed (accepted for compatibility).
@@ -137,6 +138,11 @@ impl Default for HandlerGroup {
             stop_timeout: 30,
         }
     }
+}
+
+/// A string, or nothing (`extra_args:` with no value, as the scaling page writes it).
+fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A pool name as Galaxy means it: the scaling page's singular spellings (`job-handler`,
