@@ -105,7 +105,13 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
             foreground(&state, config, specs, &gravity, only)
         }
         CtlCommand::Start { names, .. } => match running {
-            Some(pid) if names.is_empty() => Err(CtlError::AlreadyRunning(pid)),
+            // Everything up already: refused; processes stopped by name: started.
+            Some(pid) if names.is_empty() => match read_state(&state) {
+                Some(s) if s.processes.iter().any(|p| p.state == "stopped") => {
+                    request(&state, "start", &select(&[])?)
+                }
+                _ => Err(CtlError::AlreadyRunning(pid)),
+            },
             Some(_) => request(&state, "start", &select(&names)?),
             None => {
                 select(&names)?;

@@ -9,5 +9,6 @@ mod graceful;
 mod inherit;
 mod lifecycle;
 mod load;
+mod services;
 mod support;
 mod systemd;
