@@ -115,7 +115,7 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
             Some(_) => request(&state, "start", &select(&names)?),
             None => {
                 select(&names)?;
-                start_background(&state, config.as_deref(), &names)
+                start_background(&state, &gravity, config.as_deref(), &names)
             }
         },
         CtlCommand::Stop { names } if names.is_empty() => stop(&state, stop_wait),
@@ -124,9 +124,9 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
             Some(_) if !names.is_empty() => request(&state, "restart", &select(&names)?),
             Some(_) => {
                 stop(&state, stop_wait)?;
-                start_background(&state, config.as_deref(), &[])
+                start_background(&state, &gravity, config.as_deref(), &[])
             }
-            None => start_background(&state, config.as_deref(), &names),
+            None => start_background(&state, &gravity, config.as_deref(), &names),
         },
         CtlCommand::Status { names } => status(&state, &select(&names)?),
         CtlCommand::Follow { names } => {
@@ -139,7 +139,7 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
         // With nothing running, both start it (as Gravity's `graceful` and `update` do).
         CtlCommand::Update | CtlCommand::Graceful { .. } if running.is_none() => {
             println!("galaxy-server is not running: starting it");
-            start_background(&state, config.as_deref(), &[])
+            start_background(&state, &gravity, config.as_deref(), &[])
         }
         CtlCommand::Update => request(&state, "update", &[]),
         CtlCommand::Graceful { names } if names.is_empty() => request(&state, "graceful", &[]),
@@ -166,6 +166,8 @@ fn foreground(
         return Err(CtlError::AlreadyRunning(pid));
     }
     crate::logging::set_server_name("ctl");
+    // As root: whom to become once the sockets are bound (or a refusal of unsafe sockets).
+    let target = super::privileges::plan(gravity)?;
     // The web process's sockets stay open here across its restarts (graceful reload).
     let umask = crate::config::gravity::parse_umask(&gunicorn.umask).unwrap_or(0o007);
     let listeners = if gunicorn.enable {
@@ -177,6 +179,15 @@ fn foreground(
     } else {
         None
     };
+    if let Some(target) = &target {
+        let mut paths = listeners
+            .as_ref()
+            .map(Listeners::socket_files)
+            .unwrap_or_default();
+        paths.extend([state.root.clone(), state.log_dir()]);
+        super::privileges::hand_over(target, &paths)?;
+        super::privileges::become_user(target)?;
+    }
     let pid_file = state.pid_file();
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
         .map_err(|e| CtlError::Io(format!("{}: {e}", pid_file.display())))?;
@@ -207,9 +218,12 @@ fn foreground(
 /// waits until it has started every process.
 fn start_background(
     state: &StateDir,
+    gravity: &crate::config::GravitySettings,
     config: Option<&Path>,
     names: &[String],
 ) -> Result<(), CtlError> {
+    // What the manager would refuse is said here, on the terminal.
+    super::privileges::plan(gravity)?;
     if let Some(pid) = manager_pid(state) {
         return Err(CtlError::AlreadyRunning(pid));
     }

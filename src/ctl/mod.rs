@@ -11,6 +11,7 @@ mod inspect;
 mod listeners;
 mod manager;
 pub mod plan;
+mod privileges;
 
 use std::path::PathBuf;
 

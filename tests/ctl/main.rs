@@ -9,6 +9,7 @@ mod graceful;
 mod inherit;
 mod lifecycle;
 mod load;
+mod privileges;
 mod services;
 mod support;
 mod systemd;
