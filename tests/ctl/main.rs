@@ -10,6 +10,7 @@ mod inherit;
 mod lifecycle;
 mod load;
 mod privileges;
+mod scaling_page;
 mod services;
 mod support;
 mod systemd;
