@@ -32,6 +32,16 @@ pub struct Cli {
     /// Web-worker threads; overrides the config.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Run in the background (as `galaxy-main --daemonize`); the command returns once the
+    /// server serves, or fails with its error.
+    #[arg(long)]
+    pub daemonize: bool,
+    /// Where to write this process's pid (default with --daemonize: `<server name>.pid`).
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Where a daemonized process writes its log (default: `<server name>.log`).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -101,10 +111,16 @@ pub fn run() -> i32 {
         }
     };
     crate::logging::init();
+    // Gravity's precedence: the command line, then its environment, then the config.
+    let config = cli
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("GRAVITY_CONFIG_FILE").map(PathBuf::from));
     if let Some(Command::Ctl { state_dir, command }) = cli.command {
         let ctx = crate::ctl::CtlContext {
-            config: cli.config,
-            state_dir,
+            config,
+            state_dir: state_dir
+                .or_else(|| std::env::var_os("GRAVITY_STATE_DIR").map(PathBuf::from)),
         };
         return crate::ctl::run(command, ctx);
     }
@@ -118,7 +134,7 @@ pub fn run() -> i32 {
         return 2;
     }
     let opts = StartOptions {
-        config: cli.config,
+        config,
         mode,
         server_name: cli.server_name,
         pools: cli.pools,
@@ -161,14 +177,41 @@ pub fn run() -> i32 {
         }
         Some(Command::Maintenance(cmd)) => maintenance(&loaded, cmd),
         Some(Command::Ctl { .. }) => 2,
-        None => match system::serve(loaded) {
-            Ok(()) => 0,
-            Err(e) => {
-                log::error!("{e}");
-                eprintln!("galaxy-server: {e}");
-                1
-            }
-        },
+        None => {
+            let name = loaded.server_name.clone();
+            let pid_file = cli
+                .pid_file
+                .or_else(|| cli.daemonize.then(|| PathBuf::from(format!("{name}.pid"))));
+            let started = match (&pid_file, cli.daemonize) {
+                (Some(pid), true) => {
+                    let log = cli
+                        .log_file
+                        .unwrap_or_else(|| PathBuf::from(format!("{name}.log")));
+                    system::daemon::daemonize(pid, &log).map(Some)
+                }
+                (Some(pid), false) => system::daemon::PidFile::create(pid).map(Some),
+                (None, _) => Ok(None),
+            };
+            let _pid_file = match started {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!("galaxy-server: {e}");
+                    return 1;
+                }
+            };
+            serve(loaded)
+        }
+    }
+}
+
+fn serve(loaded: system::Loaded) -> i32 {
+    match system::serve(loaded) {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("galaxy-server: {e}");
+            1
+        }
     }
 }
 

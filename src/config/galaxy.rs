@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ConfigError;
+use super::gravity::GravitySettings;
 use super::size::ByteSize;
 use super::yaml::{find_key_line, yaml_to_config};
 
@@ -23,71 +24,6 @@ pub struct Settings {
     /// Unknown keys found in the file or environment (each also logged as a warning).
     #[serde(skip)]
     pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GravitySettings {
-    pub state_dir: PathBuf,
-    pub gunicorn: GunicornSettings,
-    pub handlers: BTreeMap<String, HandlerGroup>,
-}
-
-impl Default for GravitySettings {
-    fn default() -> Self {
-        GravitySettings {
-            state_dir: "database/gravity".into(),
-            gunicorn: GunicornSettings::default(),
-            handlers: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GunicornSettings {
-    /// `HOST:PORT` or `unix:/path`; a single string or a list in the file.
-    #[serde(deserialize_with = "string_or_list")]
-    pub bind: Vec<String>,
-    pub workers: usize,
-    pub keyfile: Option<PathBuf>,
-    pub certfile: Option<PathBuf>,
-    pub forwarded_allow_ips: String,
-    pub umask: String,
-}
-
-impl Default for GunicornSettings {
-    fn default() -> Self {
-        GunicornSettings {
-            bind: vec!["127.0.0.1:8080".into()],
-            workers: 2,
-            keyfile: None,
-            certfile: None,
-            forwarded_allow_ips: "127.0.0.1".into(),
-            umask: "007".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HandlerGroup {
-    pub processes: usize,
-    #[serde(deserialize_with = "string_or_list")]
-    pub pools: Vec<String>,
-    pub name_template: Option<String>,
-    pub environment: BTreeMap<String, String>,
-}
-
-impl Default for HandlerGroup {
-    fn default() -> Self {
-        HandlerGroup {
-            processes: 1,
-            pools: vec!["job-handlers".into()],
-            name_template: None,
-            environment: BTreeMap::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,7 +162,7 @@ impl Default for GalaxySettings {
 }
 
 /// A YAML string, or a list of strings; a comma-separated string is split.
-fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(super) fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -332,6 +268,26 @@ impl Settings {
         let mut settings: Settings = cfg
             .try_deserialize()
             .map_err(|e| invalid(&file_label, "", &text, e))?;
+        match super::extra_args::apply(&mut settings.gravity.gunicorn) {
+            Ok(extra) => warnings.extend(extra.ignored.iter().map(|o| {
+                format!("gravity.gunicorn.extra_args: `{o}` has no meaning here; ignored")
+            })),
+            Err(message) => {
+                return Err(ConfigError::Invalid {
+                    line: find_key_line(&text, "gravity.gunicorn.extra_args"),
+                    file: file_label,
+                    key: "gravity.gunicorn.extra_args".into(),
+                    message,
+                });
+            }
+        }
+        for group in settings.gravity.handlers.values_mut() {
+            group.pools = group
+                .pools
+                .iter()
+                .map(|p| super::gravity::normalize_pool(p))
+                .collect();
+        }
         for w in &warnings {
             log::warn!("{}: {w}", file_label.display());
         }
@@ -385,7 +341,9 @@ fn unknown_keys(known: &serde_yaml::Value, doc: &serde_yaml::Value, prefix: &str
         match known.get(k) {
             None => out.push(format!("unknown key `{path}`")),
             Some(kv)
-                if path != "gravity.handlers" && path != "galaxy.celery_conf.beat_schedule" =>
+                if path != "gravity.handlers"
+                    && path != "galaxy.celery_conf.beat_schedule"
+                    && !path.ends_with(".environment") =>
             {
                 out.extend(unknown_keys(kv, v, &path))
             }

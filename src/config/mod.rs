@@ -3,7 +3,9 @@
 
 mod condition;
 mod execution;
+mod extra_args;
 pub mod galaxy;
+pub mod gravity;
 pub mod ip_allowlist;
 pub mod job_conf;
 mod job_conf_xml;
@@ -19,10 +21,8 @@ mod tests_execution;
 
 pub use condition::{Condition, FailureFacts};
 pub use execution::{EnvEntry, Execution, Resubmit, RunnerKind, Shell};
-pub use galaxy::{
-    BeatEntry, CleanupJob, GalaxySettings, GravitySettings, GunicornSettings, HandlerGroup,
-    Settings,
-};
+pub use galaxy::{BeatEntry, CleanupJob, GalaxySettings, Settings};
+pub use gravity::{GravitySettings, GunicornSettings, HandlerGroup};
 pub use ip_allowlist::IpAllowlist;
 pub use job_conf::{
     AssignMethod, Environment, Handling, JobConf, Limit, Runner, StaticHandler, ToolMapping,

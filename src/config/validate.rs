@@ -118,12 +118,51 @@ impl Settings {
         if let Err(e) = super::IpAllowlist::parse(&g.fetch_url_allowlist) {
             return Err(bad("galaxy.fetch_url_allowlist", &e));
         }
-        if u32::from_str_radix(&self.gravity.gunicorn.umask, 8).is_err() {
+        let gravity = &self.gravity;
+        let mut umasks = vec![
+            ("gravity.umask".to_string(), Some(&gravity.umask)),
+            (
+                "gravity.gunicorn.umask".to_string(),
+                Some(&gravity.gunicorn.umask),
+            ),
+        ];
+        let mut limits = vec![
+            ("gravity.memory_limit".to_string(), gravity.memory_limit),
+            (
+                "gravity.gunicorn.memory_limit".to_string(),
+                gravity.gunicorn.memory_limit,
+            ),
+        ];
+        for (name, h) in &gravity.handlers {
+            umasks.push((format!("gravity.handlers.{name}.umask"), h.umask.as_ref()));
+            limits.push((
+                format!("gravity.handlers.{name}.memory_limit"),
+                h.memory_limit,
+            ));
+        }
+        for (key, umask) in umasks {
+            if let Some(u) = umask
+                && super::gravity::parse_umask(u).is_none()
+            {
+                return Err(bad(
+                    &key,
+                    &format!("expected an octal umask such as \"007\", got `{u}`"),
+                ));
+            }
+        }
+        for (key, limit) in limits {
+            if let Some(gb) = limit
+                && !(gb.is_finite() && gb > 0.0)
+            {
+                return Err(bad(&key, "expected a number of GB greater than 0"));
+            }
+        }
+        if !matches!(gravity.app_server.as_str(), "gunicorn" | "unicornherder") {
             return Err(bad(
-                "gravity.gunicorn.umask",
+                "gravity.app_server",
                 &format!(
-                    "expected an octal umask such as \"007\", got `{}`",
-                    self.gravity.gunicorn.umask
+                    "expected `gunicorn` (the web process), got `{}`",
+                    gravity.app_server
                 ),
             ));
         }

@@ -16,8 +16,8 @@ use super::plan::{self, StateDir};
 use super::{CtlCommand, CtlContext, CtlError};
 use crate::system::{self, Mode, StartOptions};
 
-/// How long `stop` waits for the manager (which itself gives each process 30 s).
-const STOP_WAIT: Duration = Duration::from_secs(45);
+/// How much longer than the longest `stop_timeout` `stop` waits for the manager.
+const STOP_MARGIN: Duration = Duration::from_secs(15);
 /// How long `start`, `update` and `graceful` wait for the manager to report.
 const REPORT_WAIT: Duration = Duration::from_secs(120);
 
@@ -47,16 +47,20 @@ fn load(config: Option<&Path>) -> Result<(system::Loaded, Vec<plan::ProcSpec>), 
 }
 
 fn state_dir(ctx: &CtlContext, loaded: &system::Loaded) -> Result<StateDir, CtlError> {
+    let gravity = &loaded.settings.gravity;
     let dir = ctx
         .state_dir
         .clone()
-        .unwrap_or_else(|| loaded.settings.gravity.state_dir.clone());
+        .unwrap_or_else(|| gravity.state_dir.clone());
     let cwd =
         std::env::current_dir().map_err(|e| CtlError::Io(format!("current directory: {e}")))?;
-    let root = cwd.join(dir);
-    std::fs::create_dir_all(root.join("log"))
-        .map_err(|e| CtlError::Io(format!("{}: {e}", root.display())))?;
-    Ok(StateDir { root })
+    let state = StateDir {
+        root: cwd.join(dir),
+        logs: gravity.log_dir.as_ref().map(|d| cwd.join(d)),
+    };
+    std::fs::create_dir_all(state.log_dir())
+        .map_err(|e| CtlError::Io(format!("{}: {e}", state.log_dir().display())))?;
+    Ok(state)
 }
 
 /// Whether `pid` runs (a zombie, dead but not yet reaped, does not).
@@ -85,22 +89,68 @@ pub fn run(cmd: CtlCommand, ctx: CtlContext) -> Result<(), CtlError> {
     let config = ctx.config.clone();
     let (loaded, specs) = load(config.as_deref())?;
     let state = state_dir(&ctx, &loaded)?;
-    let gunicorn = loaded.settings.gravity.gunicorn.clone();
+    let gravity = loaded.settings.gravity.clone();
     drop(loaded);
+    let select = |names: &[String]| plan::select(&specs, names).map_err(CtlError::Config);
+    // The manager gives each process its stop_timeout; this waits a little longer.
+    let stop_wait =
+        Duration::from_secs(specs.iter().map(|s| s.stop_timeout).max().unwrap_or(30)) + STOP_MARGIN;
+    let running = manager_pid(&state);
     match cmd {
-        CtlCommand::Start { foreground: true } => foreground(&state, config, specs, &gunicorn),
-        CtlCommand::Start { foreground: false } => start_background(&state, config.as_deref()),
-        CtlCommand::Stop => stop(&state),
-        CtlCommand::Restart => {
-            if manager_pid(&state).is_some() {
-                stop(&state)?;
-            }
-            start_background(&state, config.as_deref())
+        CtlCommand::Start {
+            foreground: true,
+            names,
+        } => {
+            let only = (!names.is_empty()).then(|| select(&names)).transpose()?;
+            foreground(&state, config, specs, &gravity, only)
         }
-        CtlCommand::Status => status(&state),
-        CtlCommand::Follow => follow(&state),
-        CtlCommand::Update => request(&state, "update"),
-        CtlCommand::Graceful => request(&state, "graceful"),
+        CtlCommand::Start { names, .. } => match running {
+            // Everything up already: refused; processes stopped by name: started.
+            Some(pid) if names.is_empty() => match read_state(&state) {
+                Some(s) if s.processes.iter().any(|p| p.state == "stopped") => {
+                    request(&state, "start", &select(&[])?)
+                }
+                _ => Err(CtlError::AlreadyRunning(pid)),
+            },
+            Some(_) => request(&state, "start", &select(&names)?),
+            None => {
+                select(&names)?;
+                start_background(&state, &gravity, config.as_deref(), &names)
+            }
+        },
+        CtlCommand::Stop { names } if names.is_empty() => stop(&state, stop_wait),
+        CtlCommand::Stop { names } => request(&state, "stop", &select(&names)?),
+        CtlCommand::Restart { names } => match running {
+            Some(_) if !names.is_empty() => request(&state, "restart", &select(&names)?),
+            Some(_) => {
+                stop(&state, stop_wait)?;
+                start_background(&state, &gravity, config.as_deref(), &[])
+            }
+            None => start_background(&state, &gravity, config.as_deref(), &names),
+        },
+        CtlCommand::Status { names } => status(&state, &select(&names)?),
+        CtlCommand::Follow { names } => {
+            let mut logs = select(&names)?;
+            if names.is_empty() {
+                logs.push("manager".into());
+            }
+            follow(&state, &logs)
+        }
+        // With nothing running, both start it (as Gravity's `graceful` and `update` do).
+        CtlCommand::Update | CtlCommand::Graceful { .. } if running.is_none() => {
+            println!("galaxy-server is not running: starting it");
+            start_background(&state, &gravity, config.as_deref(), &[])
+        }
+        CtlCommand::Update => request(&state, "update", &[]),
+        CtlCommand::Graceful { names } if names.is_empty() => request(&state, "graceful", &[]),
+        CtlCommand::Graceful { names } => request(&state, "graceful", &select(&names)?),
+        CtlCommand::List => {
+            super::inspect::list(&specs);
+            Ok(())
+        }
+        CtlCommand::Show { name } => super::inspect::show(&specs, &select(&[name])?, &config),
+        CtlCommand::Exec { name } => super::inspect::exec(&specs, &select(&[name])?, &config),
+        CtlCommand::Unit => super::inspect::unit(&specs, &gravity, &state, &config),
     }
 }
 
@@ -108,15 +158,36 @@ fn foreground(
     state: &StateDir,
     config: Option<PathBuf>,
     specs: Vec<plan::ProcSpec>,
-    gunicorn: &crate::config::GunicornSettings,
+    gravity: &crate::config::GravitySettings,
+    only: Option<Vec<String>>,
 ) -> Result<(), CtlError> {
+    let gunicorn = &gravity.gunicorn;
     if let Some(pid) = manager_pid(state) {
         return Err(CtlError::AlreadyRunning(pid));
     }
     crate::logging::set_server_name("ctl");
+    // As root: whom to become once the sockets are bound (or a refusal of unsafe sockets).
+    let target = super::privileges::plan(gravity)?;
     // The web process's sockets stay open here across its restarts (graceful reload).
-    let umask = u32::from_str_radix(&gunicorn.umask, 8).unwrap_or(0o007);
-    let listeners = Listeners::bind(&gunicorn.bind, umask, state.root.join("notify.sock"))?;
+    let umask = crate::config::gravity::parse_umask(&gunicorn.umask).unwrap_or(0o007);
+    let listeners = if gunicorn.enable {
+        Some(Listeners::bind(
+            &gunicorn.bind,
+            umask,
+            state.root.join("notify.sock"),
+        )?)
+    } else {
+        None
+    };
+    if let Some(target) = &target {
+        let mut paths = listeners
+            .as_ref()
+            .map(Listeners::socket_files)
+            .unwrap_or_default();
+        paths.extend([state.root.clone(), state.log_dir()]);
+        super::privileges::hand_over(target, &paths)?;
+        super::privileges::become_user(target)?;
+    }
     let pid_file = state.pid_file();
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
         .map_err(|e| CtlError::Io(format!("{}: {e}", pid_file.display())))?;
@@ -133,9 +204,11 @@ fn foreground(
             .map_err(|e| e.to_string())
     });
     log::info!("process manager started (pid {})", std::process::id());
-    let result = Manager::new(state.clone(), program, base_args, reload)
-        .with_listeners(listeners)
-        .run(specs);
+    let mut manager = Manager::new(state.clone(), program, base_args, reload);
+    if let Some(l) = listeners {
+        manager = manager.with_listeners(l);
+    }
+    let result = manager.run(specs, only);
     let _ = std::fs::remove_file(&pid_file);
     log::info!("process manager stopped");
     result
@@ -143,7 +216,14 @@ fn foreground(
 
 /// Launches `ctl start --foreground` in a new session, its output in `log/manager.log`, and
 /// waits until it has started every process.
-fn start_background(state: &StateDir, config: Option<&Path>) -> Result<(), CtlError> {
+fn start_background(
+    state: &StateDir,
+    gravity: &crate::config::GravitySettings,
+    config: Option<&Path>,
+    names: &[String],
+) -> Result<(), CtlError> {
+    // What the manager would refuse is said here, on the terminal.
+    super::privileges::plan(gravity)?;
     if let Some(pid) = manager_pid(state) {
         return Err(CtlError::AlreadyRunning(pid));
     }
@@ -165,6 +245,7 @@ fn start_background(state: &StateDir, config: Option<&Path>) -> Result<(), CtlEr
     cmd.args(["ctl", "--state-dir"])
         .arg(&state.root)
         .args(["start", "--foreground"])
+        .args(names)
         .env(super::manager::MANAGER_LOG_ENV, &log_path)
         .stdin(Stdio::null())
         .stdout(log)
@@ -209,16 +290,16 @@ fn start_background(state: &StateDir, config: Option<&Path>) -> Result<(), CtlEr
     }
 }
 
-fn stop(state: &StateDir) -> Result<(), CtlError> {
+fn stop(state: &StateDir, wait: Duration) -> Result<(), CtlError> {
     let Some(pid) = manager_pid(state) else {
         return Err(CtlError::NotRunning(state.root.display().to_string()));
     };
     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-    let deadline = Instant::now() + STOP_WAIT;
+    let deadline = Instant::now() + wait;
     while alive(pid) {
         if Instant::now() >= deadline {
             return Err(CtlError::Io(format!(
-                "the process manager (pid {pid}) did not stop within {STOP_WAIT:?}"
+                "the process manager (pid {pid}) did not stop within {wait:?}"
             )));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -235,7 +316,7 @@ fn uptime(started: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn status(state: &StateDir) -> Result<(), CtlError> {
+fn status(state: &StateDir, names: &[String]) -> Result<(), CtlError> {
     let (Some(pid), Some(s)) = (manager_pid(state), read_state(state)) else {
         return Err(CtlError::NotRunning(state.root.display().to_string()));
     };
@@ -244,7 +325,7 @@ fn status(state: &StateDir) -> Result<(), CtlError> {
         "{:<24} {:<8} {:>8} {:<8} {:>10} {:>8}  POOLS",
         "NAME", "MODE", "PID", "STATE", "UPTIME", "RESTARTS"
     );
-    for p in &s.processes {
+    for p in s.processes.iter().filter(|p| names.contains(&p.name)) {
         println!(
             "{:<24} {:<8} {:>8} {:<8} {:>10} {:>8}  {}",
             p.name,
@@ -280,13 +361,17 @@ fn status(state: &StateDir) -> Result<(), CtlError> {
 
 /// Asks the manager to apply the configuration again (`update`) or to restart every process
 /// one at a time (`graceful`), and waits until it has.
-fn request(state: &StateDir, what: &str) -> Result<(), CtlError> {
+fn request(state: &StateDir, what: &str, names: &[String]) -> Result<(), CtlError> {
     let Some(pid) = manager_pid(state) else {
         return Err(CtlError::NotRunning(state.root.display().to_string()));
     };
     let before = read_state(state).map_or(0, |s| s.generation);
     let path = state.root.join("request");
-    std::fs::write(&path, what).map_err(|e| CtlError::Io(format!("{}: {e}", path.display())))?;
+    let line = std::iter::once(what.to_string())
+        .chain(names.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(&path, line).map_err(|e| CtlError::Io(format!("{}: {e}", path.display())))?;
     kill(Pid::from_raw(pid), Signal::SIGUSR2)
         .map_err(|e| CtlError::Io(format!("signalling the manager (pid {pid}): {e}")))?;
     let deadline = Instant::now() + REPORT_WAIT;
@@ -294,7 +379,11 @@ fn request(state: &StateDir, what: &str) -> Result<(), CtlError> {
         if let Some(s) = read_state(state)
             && s.generation > before
         {
-            println!("{what}: done");
+            if names.is_empty() {
+                println!("{what}: done");
+            } else {
+                println!("{what} {}: done", names.join(" "));
+            }
             return Ok(());
         }
         if !alive(pid) {
@@ -310,7 +399,7 @@ fn request(state: &StateDir, what: &str) -> Result<(), CtlError> {
 }
 
 /// Prints every log's new lines, prefixed with the process name, until interrupted.
-fn follow(state: &StateDir) -> Result<(), CtlError> {
+fn follow(state: &StateDir, names: &[String]) -> Result<(), CtlError> {
     let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
     let mut first = true;
     let stdout = std::io::stdout();
@@ -319,6 +408,10 @@ fn follow(state: &StateDir) -> Result<(), CtlError> {
             .map_err(|e| CtlError::Io(format!("{}: {e}", state.log_dir().display())))?;
         for entry in entries.flatten() {
             let path = entry.path();
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            if !stem.is_some_and(|n| names.contains(&n)) {
+                continue;
+            }
             let Ok(mut f) = std::fs::File::open(&path) else {
                 continue;
             };

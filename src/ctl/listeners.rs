@@ -51,6 +51,13 @@ impl Listeners {
         })
     }
 
+    /// The files of the unix sockets, the readiness socket's included.
+    pub fn socket_files(&self) -> Vec<PathBuf> {
+        let mut out = self.unix_paths.clone();
+        out.push(self.notify_path.clone());
+        out
+    }
+
     /// Hands the sockets to the process `cmd` starts, at descriptors 3, 4, ….
     pub fn pass_to(&self, cmd: &mut Command) {
         let raw: Vec<RawFd> = self.fds.iter().map(AsRawFd::as_raw_fd).collect();

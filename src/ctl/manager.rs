@@ -19,6 +19,7 @@ use super::CtlError;
 use super::listeners::Listeners;
 use super::plan::{ProcSpec, StateDir};
 
+mod limits;
 mod logs;
 mod state;
 mod takeover;
@@ -38,6 +39,8 @@ const STABLE: Duration = Duration::from_secs(60);
 struct Managed {
     spec: ProcSpec,
     child: Option<Child>,
+    /// Stopped by `ctl stop NAME`: not restarted until `ctl start NAME`.
+    stopped: bool,
     started: SystemTime,
     started_at: Instant,
     restarts: u32,
@@ -59,6 +62,8 @@ pub struct Manager {
     reload: Reload,
     /// The web process's listening sockets, held across its restarts.
     listeners: Option<Listeners>,
+    /// When resident memory was last checked against the limits.
+    memory_checked: Instant,
 }
 
 impl Manager {
@@ -77,6 +82,7 @@ impl Manager {
             generation: 0,
             reload,
             listeners: None,
+            memory_checked: Instant::now(),
         }
     }
 
@@ -132,6 +138,7 @@ impl Manager {
         if let Some(pid) = replaces {
             cmd.env("GALAXY_SERVER_REPLACES_PID", pid.to_string());
         }
+        limits::apply(&mut cmd, spec);
         let mut child = cmd
             .spawn()
             .map_err(|e| CtlError::Io(format!("starting {}: {e}", spec.name)))?;
@@ -145,15 +152,21 @@ impl Manager {
         Ok(child)
     }
 
-    fn add(&mut self, spec: ProcSpec) -> Result<(), CtlError> {
+    /// Adds a process, started unless `stopped`.
+    fn add(&mut self, spec: ProcSpec, stopped: bool) -> Result<(), CtlError> {
         let log = Arc::new(Mutex::new(open_log(&self.state.log_file(&spec.name))?));
-        let child = self.spawn(&spec, &log)?;
+        let child = if stopped {
+            None
+        } else {
+            Some(self.spawn(&spec, &log)?)
+        };
         self.order.push(spec.name.clone());
         self.procs.insert(
             spec.name.clone(),
             Managed {
                 spec,
-                child: Some(child),
+                child,
+                stopped,
                 started: SystemTime::now(),
                 started_at: Instant::now(),
                 restarts: 0,
@@ -165,19 +178,20 @@ impl Manager {
         Ok(())
     }
 
-    /// Stops one process: SIGTERM, then SIGKILL after the grace period.
+    /// Stops one process: SIGTERM, then SIGKILL after its `stop_timeout`.
     fn stop_one(m: &mut Managed) {
         let Some(mut child) = m.child.take() else {
             return;
         };
         let pid = Pid::from_raw(child.id() as i32);
         let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_GRACE;
+        let grace = m.spec.stop_grace();
+        let deadline = Instant::now() + grace;
         loop {
             match child.try_wait() {
                 Ok(Some(_)) | Err(_) => break,
                 Ok(None) if Instant::now() >= deadline => {
-                    log::warn!("{} did not stop in {STOP_GRACE:?}: killing it", m.spec.name);
+                    log::warn!("{} did not stop in {grace:?}: killing it", m.spec.name);
                     let _ = child.kill();
                     let _ = child.wait();
                     break;
@@ -198,6 +212,7 @@ impl Manager {
         let child = self.spawn(&spec, &log)?;
         if let Some(m) = self.procs.get_mut(name) {
             m.child = Some(child);
+            m.stopped = false;
             m.started = SystemTime::now();
             m.started_at = Instant::now();
             m.restart_at = None;
@@ -226,15 +241,23 @@ impl Manager {
                 if m.started_at.elapsed() >= STABLE {
                     m.backoff = Duration::from_secs(1);
                 }
-                log::warn!(
-                    "{name} (pid {pid}) exited ({status}); restarting in {:?}",
-                    m.backoff
-                );
+                if m.started_at.elapsed() < Duration::from_secs(m.spec.start_timeout) {
+                    log::error!(
+                        "{name} (pid {pid}) failed to start: exited ({status}) within its start_timeout of {} s; restarting in {:?}",
+                        m.spec.start_timeout,
+                        m.backoff
+                    );
+                } else {
+                    log::warn!(
+                        "{name} (pid {pid}) exited ({status}); restarting in {:?}",
+                        m.backoff
+                    );
+                }
                 m.restart_at = Some(now + m.backoff);
                 m.backoff = (m.backoff * 2).min(MAX_BACKOFF);
                 changed = true;
             }
-            if m.child.is_none() && m.restart_at.is_some_and(|t| t <= now) {
+            if m.child.is_none() && !m.stopped && m.restart_at.is_some_and(|t| t <= now) {
                 let (spec, log) = (m.spec.clone(), m.log.clone());
                 match self.spawn(&spec, &log) {
                     Ok(child) => {
@@ -283,7 +306,7 @@ impl Manager {
             let name = spec.name.clone();
             match self.procs.get_mut(&name) {
                 None => {
-                    if let Err(e) = self.add(spec) {
+                    if let Err(e) = self.add(spec, false) {
                         log::error!("{e}");
                     }
                 }
@@ -311,8 +334,36 @@ impl Manager {
         self.generation += 1;
     }
 
-    /// Runs until SIGTERM/SIGINT; then stops every process.
-    pub fn run(mut self, specs: Vec<ProcSpec>) -> Result<(), CtlError> {
+    /// `ctl start|stop|restart|graceful NAME…` on the named processes.
+    fn on_named(&mut self, op: &str, names: &[String]) {
+        for name in names {
+            let Some(m) = self.procs.get_mut(name) else {
+                log::warn!("{op}: no process named {name}");
+                continue;
+            };
+            let result = match op {
+                "stop" => {
+                    m.stopped = true;
+                    m.restart_at = None;
+                    Self::stop_one(m);
+                    Ok(())
+                }
+                "start" if m.child.is_some() => Ok(()),
+                "graceful" if m.spec.mode == "web" && self.listeners.is_some() => {
+                    self.replace_web(name)
+                }
+                _ => self.restart_one(name),
+            };
+            if let Err(e) = result {
+                log::error!("{op} {name}: {e}");
+            }
+        }
+        self.generation += 1;
+    }
+
+    /// Runs until SIGTERM/SIGINT; then stops every process. With `only`, the other
+    /// processes are known but stopped until `ctl start` names them.
+    pub fn run(mut self, specs: Vec<ProcSpec>, only: Option<Vec<String>>) -> Result<(), CtlError> {
         let term = Arc::new(AtomicBool::new(false));
         let reopen = Arc::new(AtomicBool::new(false));
         let request = Arc::new(AtomicBool::new(false));
@@ -329,7 +380,8 @@ impl Manager {
         // What processes of an earlier run reported (the maintenance role) is stale now.
         let _ = std::fs::remove_dir_all(self.state.status_dir());
         for spec in specs {
-            if let Err(e) = self.add(spec) {
+            let stopped = only.as_ref().is_some_and(|o| !o.contains(&spec.name));
+            if let Err(e) = self.add(spec, stopped) {
                 log::error!("{e}");
             }
         }
@@ -342,13 +394,19 @@ impl Manager {
                 let path = self.state.root.join("request");
                 let what = std::fs::read_to_string(&path).unwrap_or_default();
                 let _ = std::fs::remove_file(&path);
-                match what.trim() {
-                    "graceful" => self.update(true),
-                    _ => self.update(false),
+                let mut words = what.split_whitespace().map(String::from);
+                let op = words.next().unwrap_or_default();
+                let names: Vec<String> = words.collect();
+                match op.as_str() {
+                    "graceful" if names.is_empty() => self.update(true),
+                    "update" => self.update(false),
+                    "start" | "stop" | "restart" | "graceful" => self.on_named(&op, &names),
+                    other => log::warn!("unknown request `{other}`"),
                 }
                 self.write_state();
             }
-            if self.watch() {
+            let over = self.over_memory_limit();
+            if self.watch() || over {
                 self.write_state();
             }
             std::thread::sleep(TICK);
@@ -360,7 +418,13 @@ impl Manager {
                 let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
             }
         }
-        let deadline = Instant::now() + STOP_GRACE;
+        let grace = self
+            .procs
+            .values()
+            .map(|m| m.spec.stop_grace())
+            .max()
+            .unwrap_or(STOP_GRACE);
+        let deadline = Instant::now() + grace;
         for m in self.procs.values_mut() {
             let Some(mut child) = m.child.take() else {
                 continue;

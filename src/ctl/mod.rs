@@ -7,9 +7,11 @@
 //! (`processes.json`) and signals.
 
 mod client;
+mod inspect;
 mod listeners;
 mod manager;
 pub mod plan;
+mod privileges;
 
 use std::path::PathBuf;
 
@@ -19,24 +21,38 @@ pub use self::manager::{ProcState, StateFile};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum CtlCommand {
-    /// Start the web process and every handler (in the background unless --foreground).
+    /// Start the web process and every handler (in the background unless --foreground); with
+    /// NAMEs, only those services or processes.
     Start {
         /// Stay attached (what a systemd unit runs).
         #[arg(long)]
         foreground: bool,
+        /// Services (`gunicorn`/`web`, a `gravity.handlers` group, a static handler) or
+        /// processes (`handler_0`).
+        names: Vec<String>,
     },
-    /// Stop every process (gracefully, then by force after 30 s).
-    Stop,
-    /// Stop, then start in the background.
-    Restart,
-    /// Restart the processes one at a time; jobs keep flowing.
-    Graceful,
+    /// Stop every process (each gracefully, then by force after its `stop_timeout`); with
+    /// NAMEs, only those, and the manager keeps the others running.
+    Stop { names: Vec<String> },
+    /// Stop, then start; with NAMEs, restart only those.
+    Restart { names: Vec<String> },
+    /// Restart the processes one at a time; jobs keep flowing. Starts them if nothing runs.
+    Graceful { names: Vec<String> },
     /// Each process with its pid, state, uptime and pools.
-    Status,
-    /// Follow every process's log.
-    Follow,
+    Status { names: Vec<String> },
+    /// Follow the logs (of NAMEs only, when given).
+    Follow { names: Vec<String> },
     /// Apply a changed configuration: add and remove processes, leave unchanged ones alone.
+    /// Starts everything if nothing runs.
     Update,
+    /// The services and processes the configuration defines.
+    List,
+    /// The command line, environment and limits each process of NAME gets.
+    Show { name: String },
+    /// Run the process NAME in the foreground, as the manager would run it.
+    Exec { name: String },
+    /// Print a systemd unit that runs the manager with this configuration's user and limits.
+    Unit,
 }
 
 /// Errors of the process manager.

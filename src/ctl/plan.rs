@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::HandlerGroup;
+use crate::config::gravity::{memory_limit_bytes, parse_umask};
 use crate::system::Loaded;
 
 /// The web process's server name.
@@ -24,9 +26,34 @@ pub struct ProcSpec {
     /// tags), so `pools` is shown but not passed.
     #[serde(default)]
     pub static_handler: bool,
+    /// The service it belongs to: `gunicorn`, a `gravity.handlers` group, or a static
+    /// handler's id.
+    #[serde(default)]
+    pub service: String,
+    /// The process umask (octal).
+    #[serde(default)]
+    pub umask: Option<u32>,
+    /// Bytes of resident memory past which the manager kills the process (it is then
+    /// restarted like a crashed one).
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
+    /// Seconds the process must stay up to count as started.
+    #[serde(default)]
+    pub start_timeout: u64,
+    /// Seconds a stopping process is given before it is killed.
+    #[serde(default)]
+    pub stop_timeout: u64,
+    /// Seconds a graceful reload waits for a new web process to serve.
+    #[serde(default)]
+    pub restart_timeout: u64,
 }
 
 impl ProcSpec {
+    /// How long a stopping process is given before it is killed (at least a second).
+    pub fn stop_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.stop_timeout.max(1))
+    }
+
     /// The command line of this process (after the program).
     pub fn args(&self, config: Option<&Path>) -> Vec<String> {
         let mut args = Vec::new();
@@ -45,14 +72,29 @@ impl ProcSpec {
 
 /// The processes of a loaded configuration, web first.
 pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
-    let mut out = vec![ProcSpec {
-        name: WEB_NAME.into(),
-        mode: "web".into(),
-        pools: Vec::new(),
-        environment: BTreeMap::new(),
-        static_handler: false,
-    }];
-    for (group, h) in &loaded.settings.gravity.handlers {
+    let gravity = &loaded.settings.gravity;
+    let umask = |own: Option<&String>| {
+        parse_umask(own.unwrap_or(&gravity.umask)).or(parse_umask(&gravity.umask))
+    };
+    let limit = |own: Option<f64>| own.or(gravity.memory_limit).map(memory_limit_bytes);
+    let g = &gravity.gunicorn;
+    let mut out = Vec::new();
+    if g.enable {
+        out.push(ProcSpec {
+            name: WEB_NAME.into(),
+            mode: "web".into(),
+            pools: Vec::new(),
+            environment: g.environment.clone(),
+            static_handler: false,
+            service: "gunicorn".into(),
+            umask: umask(None),
+            memory_limit: limit(g.memory_limit),
+            start_timeout: g.start_timeout,
+            stop_timeout: g.stop_timeout,
+            restart_timeout: g.restart_timeout,
+        });
+    }
+    for (group, h) in &gravity.handlers {
         let template = h.name_template.as_deref().unwrap_or("{name}_{process}");
         if !template.contains("{process}") && h.processes > 1 {
             return Err(format!(
@@ -69,6 +111,12 @@ pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
                 pools: h.pools.clone(),
                 environment: h.environment.clone(),
                 static_handler: false,
+                service: group.clone(),
+                umask: umask(h.umask.as_ref()),
+                memory_limit: limit(h.memory_limit),
+                start_timeout: h.start_timeout,
+                stop_timeout: h.stop_timeout,
+                restart_timeout: 0,
             });
         }
     }
@@ -85,6 +133,12 @@ pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
             pools,
             environment: BTreeMap::new(),
             static_handler: true,
+            service: s.id.clone(),
+            umask: umask(None),
+            memory_limit: limit(None),
+            start_timeout: HandlerGroup::default().start_timeout,
+            stop_timeout: HandlerGroup::default().stop_timeout,
+            restart_timeout: 0,
         });
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -99,10 +153,45 @@ pub fn processes(loaded: &Loaded) -> Result<Vec<ProcSpec>, String> {
     Ok(out)
 }
 
+/// The process names that `names` mean: a service (`gunicorn`, also called `web`; a
+/// `gravity.handlers` group; a static handler) stands for its processes, a process name
+/// for itself. No names: every process.
+pub fn select(specs: &[ProcSpec], names: &[String]) -> Result<Vec<String>, String> {
+    if names.is_empty() {
+        return Ok(specs.iter().map(|s| s.name.clone()).collect());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let service = if name == "web" { "gunicorn" } else { name };
+        let found: Vec<&ProcSpec> = specs
+            .iter()
+            .filter(|s| s.service == service || &s.name == name)
+            .collect();
+        if found.is_empty() {
+            let mut known: Vec<&str> = specs.iter().map(|s| s.service.as_str()).collect();
+            known.extend(specs.iter().map(|s| s.name.as_str()));
+            known.sort_unstable();
+            known.dedup();
+            return Err(format!(
+                "no service or process named `{name}` (known: {})",
+                known.join(", ")
+            ));
+        }
+        for s in found {
+            if !out.contains(&s.name) {
+                out.push(s.name.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Where `ctl` keeps its files.
 #[derive(Debug, Clone)]
 pub struct StateDir {
     pub root: PathBuf,
+    /// `gravity.log_dir` when set, else `<root>/log`.
+    pub logs: Option<PathBuf>,
 }
 
 impl StateDir {
@@ -117,7 +206,7 @@ impl StateDir {
         self.root.join("status")
     }
     pub fn log_dir(&self) -> PathBuf {
-        self.root.join("log")
+        self.logs.clone().unwrap_or_else(|| self.root.join("log"))
     }
     pub fn log_file(&self, name: &str) -> PathBuf {
         self.log_dir().join(format!("{name}.log"))

@@ -1,6 +1,7 @@
 //! The root of the process: loads configuration, tools and the database, then starts the
 //! web-worker and job-handler actors under one supervisor and stops them in order.
 
+pub mod daemon;
 mod drain;
 mod heartbeat;
 pub mod maintenance;
@@ -112,7 +113,11 @@ pub fn load(opts: &StartOptions) -> Result<Loaded, SystemError> {
         Mode::Handler => format!("handler_{}", std::process::id()),
         _ => "main".to_string(),
     });
-    let mut pools = opts.pools.clone();
+    let mut pools: Vec<String> = opts
+        .pools
+        .iter()
+        .map(|p| crate::config::gravity::normalize_pool(p))
+        .collect();
     if opts.mode.handles_jobs() {
         if let Some(h) = job_conf
             .handling

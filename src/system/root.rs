@@ -322,7 +322,10 @@ fn start_http(
     .on_connect(super::drain::track)
     .workers(g.workers.max(1))
     .disable_signals()
-    .shutdown_timeout(30);
+    .shutdown_timeout(g.graceful_timeout);
+    if let Some(secs) = g.keep_alive {
+        server = server.keep_alive(std::time::Duration::from_secs(secs));
+    }
     if let Some(listeners) = inherited {
         for l in listeners {
             let addr = format!("{l:?}");
@@ -343,7 +346,7 @@ fn start_http(
         }
         return Ok(server.run());
     }
-    let umask = u32::from_str_radix(&g.umask, 8).unwrap_or(0o007);
+    let umask = crate::config::gravity::parse_umask(&g.umask).unwrap_or(0o007);
     for addr in &g.bind {
         let bind_err = |source| SystemError::Bind {
             addr: addr.clone(),

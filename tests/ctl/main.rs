@@ -10,5 +10,8 @@ mod inherit;
 mod lifecycle;
 mod load;
 mod maintenance;
+mod privileges;
+mod scaling_page;
+mod services;
 mod support;
 mod systemd;

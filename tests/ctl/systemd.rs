@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::helpers::{manifest_dir, server_bin};
 
-fn verify(unit_text: &str) -> (bool, String) {
+pub fn verify(unit_text: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let unit = dir.path().join("galaxy.service");
     std::fs::write(&unit, unit_text).expect("write unit");

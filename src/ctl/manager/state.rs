@@ -21,7 +21,7 @@ pub struct ProcState {
     pub mode: String,
     pub pools: Vec<String>,
     pub pid: Option<u32>,
-    /// `running`, or `backoff` while waiting to be restarted.
+    /// `running`, `backoff` while waiting to be restarted, or `stopped` by `ctl stop NAME`.
     pub state: String,
     /// Unix time the current process started.
     pub started: f64,
@@ -49,6 +49,8 @@ impl Manager {
                     pid: m.child.as_ref().map(Child::id),
                     state: if m.child.is_some() {
                         "running"
+                    } else if m.stopped {
+                        "stopped"
                     } else {
                         "backoff"
                     }

@@ -7,9 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{CtlError, Managed, Manager};
 
-/// How long a new web process may take to start serving.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
 impl Manager {
     pub(super) fn replace_web(&mut self, name: &str) -> Result<(), CtlError> {
         let Some(listeners) = &self.listeners else {
@@ -22,11 +19,13 @@ impl Manager {
         listeners.drain_reports();
         let (spec, log) = (m.spec.clone(), m.log.clone());
         let mut new = self.spawn_replacing(&spec, &log, old_pid)?;
-        if !listeners.wait_ready(new.id(), READY_TIMEOUT) {
+        // gravity.gunicorn.restart_timeout: how long the new process may take to serve.
+        let ready_timeout = Duration::from_secs(spec.restart_timeout.max(1));
+        if !listeners.wait_ready(new.id(), ready_timeout) {
             let _ = new.kill();
             let _ = new.wait();
             return Err(CtlError::Io(format!(
-                "the new {name} process did not report ready within {READY_TIMEOUT:?}; the old one keeps serving"
+                "the new {name} process did not report ready within {ready_timeout:?} (restart_timeout); the old one keeps serving"
             )));
         }
         log::info!("{name}: pid {} serves; stopping the old one", new.id());
@@ -34,6 +33,7 @@ impl Manager {
             return Ok(());
         };
         let old = m.child.replace(new);
+        m.stopped = false;
         m.started = SystemTime::now();
         m.started_at = Instant::now();
         m.restart_at = None;
@@ -41,6 +41,7 @@ impl Manager {
             let mut retired = Managed {
                 spec: m.spec.clone(),
                 child: Some(old),
+                stopped: false,
                 started: m.started,
                 started_at: m.started_at,
                 restarts: 0,
