@@ -144,6 +144,8 @@ async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
     loop {
         if Instant::now() >= next_try {
             let held = shared.token();
+            // The lease runs from before the statement, as the database counts it.
+            let asked = Instant::now();
             let got = try_lease(&shared, held, lease).await;
             if got != held {
                 next_look = None;
@@ -158,7 +160,7 @@ async fn run(settings: Arc<Settings>, shared: Arc<Shared>) {
                 }
             }
             shared.set_token(got);
-            renewed = got.map(|_| Instant::now());
+            renewed = got.map(|_| asked);
             shared.write_status(lease);
             next_try = Instant::now() + if got.is_some() { beat / 2 } else { beat };
         }
