@@ -271,7 +271,9 @@ pub fn list_jobs(conn: &mut DbConn, f: &JobFilter) -> DbResult<Vec<Job>> {
             q = q.filter(job::user_id.eq(u));
         }
         if !f.states.is_empty() {
-            q = q.filter(job::state.eq_any(&f.states));
+            // Literals, not a bound list: the planner then knows how few rows the states
+            // select and uses ix_job_history_state, whatever the history holds.
+            q = q.filter(state_in(&f.states)?);
         }
         if let Some(t) = &f.tool_id {
             q = q.filter(job::tool_id.eq(t));
