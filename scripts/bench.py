@@ -1226,6 +1226,7 @@ def main():
     p.add_argument("--rounds", type=int, default=None, help="rounds of the rounds section (10; quick 3)")
     p.add_argument("--round-jobs", type=int, default=None, help="cat1 jobs per round (2000; quick 100)")
     p.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    p.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (startup, jobs, rounds)")
     p.add_argument("--postgres", default=os.environ.get("GALAXY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without database (env GALAXY_BENCH_POSTGRES)")
     p.add_argument("--workers", type=int, default=2, help="web workers of galaxy-server and of the baseline (2)")
@@ -1269,7 +1270,7 @@ def main():
 
     bench = Bench(a)
     machine = machine_info()
-    dbs = ["sqlite"] + (["postgres"] if bench.pg else [])
+    dbs = ([] if a.no_sqlite else ["sqlite"]) + (["postgres"] if bench.pg else [])
     if "jobs" in a.sections and not os.path.exists(os.path.join(REPO, "config", "tool_conf.xml")):
         bench.problem("config/tool_conf.xml does not exist: the server has no tools to run")
     try:
