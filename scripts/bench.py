@@ -863,8 +863,10 @@ class Bench:
     def cat1_body(self, h, d):
         return {"tool_id": "cat1", "history_id": h, "inputs": {"input1": {"src": "hda", "id": d}}}
 
-    def burst(self, inst, key, h, d, n):
-        """n cat1 jobs from client threads; -> dict of figures."""
+    def burst(self, inst, key, h, d, n, after_id=None):
+        """n cat1 jobs from client threads; -> dict of figures. With `after_id` (the history
+        already holds earlier rounds' jobs) the final states are counted from the database
+        for the jobs past that id, not listed through the API."""
         a = self.args
         lock = threading.Lock()
         counter = iter(range(n))
@@ -946,6 +948,27 @@ class Bench:
                 )
             time.sleep(a.poll_interval)
 
+        if after_id is not None:
+            rows = inst.reader.rows(
+                f"SELECT state, COUNT(*) FROM job WHERE id > {int(after_id)} AND tool_id = 'cat1' GROUP BY state",
+                f"SELECT state, COUNT(*) FROM job WHERE id > {int(after_id)} AND tool_id = 'cat1' GROUP BY state",
+            )
+            states = {r[0]: int(r[1]) for r in rows}
+            if states.get("ok", 0) != len(submitted) or sum(states.values()) != len(submitted):
+                self.problem(f"{inst.db_kind}: {len(submitted)} cat1 jobs accepted in a round, states {states}")
+            poll.close()
+            elapsed = t_done - t_first
+            return {
+                "submitted": len(submitted),
+                "errors": len(errors),
+                "states": states,
+                "submit_s": t_submitted - t_first,
+                "submit_rps": len(submitted) / (t_submitted - t_first),
+                "elapsed_s": elapsed,
+                "jobs_per_s": len(submitted) / elapsed,
+                "submit_request_p50_ms": percentile([(s[1] - s[0]) * 1000 for s in submitted], 50),
+                "submit_request_p99_ms": percentile([(s[1] - s[0]) * 1000 for s in submitted], 99),
+            }
         # Final states.
         status, lst = poll.request("GET", f"/api/jobs?history_id={h}&tool_id=cat1&limit={n + 100}")
         if status != 200 or not isinstance(lst, list):
@@ -1113,6 +1136,36 @@ class Bench:
             self.results[f"jobs_{db_kind}"] = res
             inst.cleanup()
 
+    def rounds(self, db_kind):
+        """Rounds of cat1 jobs in one history that keeps growing: jobs/s per round, first
+        against last (issue 16: flat as the tables grow)."""
+        a = self.args
+        label = "SQLite" if db_kind == "sqlite" else "PostgreSQL"
+        inst = GalaxyInstance(self, db_kind, f"rounds-{db_kind}")
+        res = []
+        try:
+            inst.start()
+            key, h, d = self.setup_user(inst.port)
+            for r in range(a.rounds):
+                before = inst.reader.max_job_id()
+                b = self.burst(inst, key, h, d, a.round_jobs, after_id=before)
+                res.append(b)
+                log(
+                    f"{label}: round {r + 1}/{a.rounds}: {b['jobs_per_s']:.1f} jobs/s, "
+                    f"POST /api/tools {b['submit_rps']:.0f} req/s p50 {fmt_ms(b['submit_request_p50_ms'])}"
+                )
+            rates = [b["jobs_per_s"] for b in res]
+            self.row(
+                f"{a.rounds} rounds of {a.round_jobs} cat1 jobs in one history, {label} (jobs/s per round)",
+                ", ".join(f"{x:.0f}" for x in rates),
+                f"last/first {rates[-1] / rates[0]:.2f} (target 0.9–1.1); POST /api/tools per round "
+                + ", ".join(f"{b['submit_rps']:.0f}" for b in res)
+                + " req/s",
+            )
+        finally:
+            self.results[f"rounds_{db_kind}"] = res
+            inst.cleanup()
+
     # -- report ------------------------------------------------------------------------------
 
     def report(self, machine):
@@ -1168,8 +1221,12 @@ def emit(report, a, machine, run):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small numbers: a smoke check of the script and the server")
-    p.add_argument("--sections", default="startup,rss,http,nginx,jobs", help="comma list of startup,rss,http,nginx,jobs")
+    p.add_argument("--sections", default="startup,rss,http,nginx,jobs",
+                   help="comma list of startup,rss,http,nginx,jobs,rounds (rounds: not in the default run)")
+    p.add_argument("--rounds", type=int, default=None, help="rounds of the rounds section (10; quick 3)")
+    p.add_argument("--round-jobs", type=int, default=None, help="cat1 jobs per round (2000; quick 100)")
     p.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    p.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (startup, jobs, rounds)")
     p.add_argument("--postgres", default=os.environ.get("GALAXY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without database (env GALAXY_BENCH_POSTGRES)")
     p.add_argument("--workers", type=int, default=2, help="web workers of galaxy-server and of the baseline (2)")
@@ -1198,9 +1255,11 @@ def main():
     a.starts = a.starts if a.starts is not None else (3 if a.quick else 5)
     a.wrk_duration = a.wrk_duration if a.wrk_duration is not None else (2 if a.quick else 10)
     a.wrk_rounds = max(1, a.wrk_rounds if a.wrk_rounds is not None else (1 if a.quick else 3))
+    a.rounds = a.rounds if a.rounds is not None else (3 if a.quick else 10)
+    a.round_jobs = a.round_jobs if a.round_jobs is not None else (100 if a.quick else 2000)
     a.sections = [s.strip() for s in a.sections.split(",") if s.strip()]
     for s in a.sections:
-        if s not in ("startup", "rss", "http", "nginx", "jobs"):
+        if s not in ("startup", "rss", "http", "nginx", "jobs", "rounds"):
             p.error(f"unknown section {s!r}")
     if a.no_postgres:
         a.postgres = None
@@ -1211,7 +1270,7 @@ def main():
 
     bench = Bench(a)
     machine = machine_info()
-    dbs = ["sqlite"] + (["postgres"] if bench.pg else [])
+    dbs = ([] if a.no_sqlite else ["sqlite"]) + (["postgres"] if bench.pg else [])
     if "jobs" in a.sections and not os.path.exists(os.path.join(REPO, "config", "tool_conf.xml")):
         bench.problem("config/tool_conf.xml does not exist: the server has no tools to run")
     try:
@@ -1227,6 +1286,9 @@ def main():
         if "jobs" in a.sections:
             for db in dbs:
                 bench.section(f"cat1 jobs end to end ({db})", bench.jobs, db)
+        if "rounds" in a.sections:
+            for db in dbs:
+                bench.section(f"rounds of cat1 jobs in one history ({db})", bench.rounds, db)
     finally:
         if bench.pg and not a.keep:
             bench.pg.drop_all()

@@ -105,7 +105,7 @@ pub struct NewDataset<'a> {
     pub update_time: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = job)]
 pub struct Job {
     pub id: i64,

@@ -66,17 +66,13 @@ pub fn create_tool_job(
         inputs: req.inputs.clone(),
         outputs,
     };
-    let (job, outputs) = jobs::create_job(conn, &spec)?;
+    // The wake-up goes with the job's own commit (PostgreSQL NOTIFY; nothing on SQLite).
     let wake = match &assignment {
         Assignment::Handler { mailbox: true, .. } => None,
         Assignment::Handler { name, .. } => Some(name.as_str()),
         Assignment::Pool { tag } => Some(tag.as_str()),
     };
-    if let Some(channel_payload) = wake
-        && let Err(e) = notify::new_job(conn, channel_payload)
-    {
-        log::warn!("(job {}) could not notify handlers: {e}", job.id);
-    }
+    let (job, outputs) = jobs::create_job_notify(conn, &spec, wake)?;
     Ok((job, outputs, assignment))
 }
 

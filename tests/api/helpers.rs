@@ -440,6 +440,13 @@ impl TestServer {
         }
     }
 
+    /// SIGKILL: the process dies on the spot, as in a crash.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("server not running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Starts the server again on the same config, database, directories and port.
     pub fn start_again(&mut self) {
         self.spawn();

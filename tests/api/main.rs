@@ -41,6 +41,7 @@ mod metrics;
 mod nested_tools;
 mod restart;
 mod stdio;
+mod submissions;
 mod supervisor;
 mod tool_outputs;
 mod tool_test;

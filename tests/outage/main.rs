@@ -11,6 +11,7 @@ mod helpers;
 #[path = "../split/cluster.rs"]
 mod cluster;
 
+mod crash;
 mod private_pg;
 
 #[path = "../split/maintenance_logs.rs"]

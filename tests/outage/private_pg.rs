@@ -207,6 +207,27 @@ impl PrivatePg {
         );
     }
 
+    /// Crashes the server (`-m immediate`: no checkpoint, WAL not yet flushed is lost, and
+    /// the next start replays the WAL), as a power cut does to what was not on disk.
+    pub fn crash_server(&self) {
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data.display().to_string(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop -m immediate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

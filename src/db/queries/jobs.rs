@@ -78,12 +78,28 @@ pub fn create_job(
     conn: &mut DbConn,
     spec: &JobSpec<'_>,
 ) -> DbResult<(Job, Vec<(String, Dataset)>)> {
+    create_job_notify(conn, spec, None)
+}
+
+/// [`create_job`], and on PostgreSQL a NOTIFY with `notify` as payload sent by the same
+/// transaction (delivered at its commit). On PostgreSQL the job and everything with it is one
+/// statement (`create_pg`).
+pub fn create_job_notify(
+    conn: &mut DbConn,
+    spec: &JobSpec<'_>,
+    notify: Option<&str>,
+) -> DbResult<(Job, Vec<(String, Dataset)>)> {
     let t = now();
     let n = spec.outputs.len() as i64;
-    let reserved = match conn {
-        DbConn::Pg(c) if n > 0 => Some(reserve_hids_pg(c, spec.history_id, n, t)?),
-        _ => None,
-    };
+    if let DbConn::Pg(c) = conn {
+        let counter = if n > 0 {
+            reserve_hids_pg(c, spec.history_id, n, t)?
+        } else {
+            0
+        };
+        return super::create_pg::create_job(c, spec, counter, t, notify);
+    }
+    let reserved: Option<i64> = None;
     let input_ids: Vec<i64> = spec.inputs.iter().map(|(_, id)| *id).collect();
     db_tx!(conn, |c| {
         let inputs: Vec<(DatasetState, bool)> = if input_ids.is_empty() {
@@ -271,7 +287,9 @@ pub fn list_jobs(conn: &mut DbConn, f: &JobFilter) -> DbResult<Vec<Job>> {
             q = q.filter(job::user_id.eq(u));
         }
         if !f.states.is_empty() {
-            q = q.filter(job::state.eq_any(&f.states));
+            // Literals, not a bound list: the planner then knows how few rows the states
+            // select and uses ix_job_history_state, whatever the history holds.
+            q = q.filter(state_in(&f.states)?);
         }
         if let Some(t) = &f.tool_id {
             q = q.filter(job::tool_id.eq(t));

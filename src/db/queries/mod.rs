@@ -3,6 +3,7 @@
 pub mod attempts;
 pub mod claim;
 pub mod collections;
+mod create_pg;
 pub mod datasets;
 pub mod hdcas;
 pub mod histories;

@@ -384,14 +384,34 @@ impl HandlerCore {
             async move {
                 // The job's tool, whose `<stdio>` judges it, and its outputs by name (for
                 // `from_work_dir`).
-                let (tool_id, named, inputs) = env
+                // The links are read only when needed: the outputs by name when the tool
+                // moves or copies onto them (or this handler did not start the job), the
+                // inputs when an output takes its metadata from one.
+                let known = started.is_some();
+                let toolbox = env.toolbox.clone();
+                let (tool, named, inputs) = env
                     .blocking(move |c| {
-                        let tool_id = q::find_job(c, job_id)?.map(|j| j.tool_id);
-                        let named = q::job_outputs(c, job_id)?;
-                        Ok((tool_id, named, q::job_inputs(c, job_id)?))
+                        let tool =
+                            q::find_job(c, job_id)?.and_then(|j| toolbox.get(&j.tool_id).cloned());
+                        let outputs = tool.as_ref().map(|t| t.outputs.as_slice());
+                        let needs = |f: &dyn Fn(&crate::tools::OutputDef) -> bool| {
+                            outputs.is_none_or(|o| o.iter().any(f))
+                        };
+                        let by_source = needs(&|o| o.metadata_source.is_some());
+                        let by_name = !known || by_source || needs(&|o| o.from_work_dir.is_some());
+                        let named = if by_name {
+                            q::job_outputs(c, job_id)?
+                        } else {
+                            Vec::new()
+                        };
+                        let inputs = if by_source {
+                            q::job_inputs(c, job_id)?
+                        } else {
+                            Vec::new()
+                        };
+                        Ok((tool, named, inputs))
                     })
                     .await?;
-                let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
                 let (from_work_dir, copied) = tool
                     .as_ref()
                     .map(|t| {
