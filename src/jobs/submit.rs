@@ -115,7 +115,7 @@ pub fn params_json(values: &[(String, ParamValue)]) -> String {
                 ParamValue::Float(f) => serde_json::Value::from(*f),
                 ParamValue::Boolean(b) => serde_json::Value::from(*b),
                 ParamValue::Data(Some(d)) => serde_json::json!({"src": d.src, "id": d.id}),
-                ParamValue::Data(None) => serde_json::Value::Null,
+                ParamValue::Data(None) | ParamValue::Empty => serde_json::Value::Null,
                 ParamValue::DataList(list) => list
                     .iter()
                     .map(|d| serde_json::json!({"src": d.src, "id": d.id}))

@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::dom::Element;
-use super::params::{SUPPORTED_TYPES, bool_attr, is_identifier, number_attr, parse_param};
+use super::params::{
+    SUPPORTED_TYPES, bool_attr, declared_name, is_identifier, number_attr, parse_param,
+};
 use super::xml::Ctx;
 use super::{Case, Conditional, Input, ParamKind, Repeat, Section, ToolError};
 
@@ -20,7 +22,7 @@ pub(crate) fn parse_level(
             .children
             .iter()
             .filter(|c| c.name == "param" && c.attr("type") == Some("data"))
-            .filter_map(|c| c.attr("name").map(|n| n.trim().to_string())),
+            .filter_map(declared_name),
     );
     let mut inputs = Vec::new();
     let mut seen = BTreeSet::new();

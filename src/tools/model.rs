@@ -182,6 +182,8 @@ pub enum ParamValue {
     DataList(Vec<DataRef>),
     /// A `data_column` param: 1-based column numbers (empty when optional and not given).
     Columns(Vec<u32>),
+    /// An optional `integer`/`float` left empty: Python's `None`, rendered as nothing.
+    Empty,
 }
 
 /// What `upload1` with `files_0|url_paste` asks for.

@@ -53,7 +53,8 @@ pub(crate) fn check_param(
 /// The param's `<validator>`s, as Galaxy's `ToolParameter.validate`: an optional param left
 /// empty is not validated.
 fn validate(key: &str, param: &Param, value: &ParamValue) -> Result<(), ToolInputError> {
-    let empty = matches!(value, ParamValue::Text(s) | ParamValue::Select(s) if s.is_empty());
+    let empty = matches!(value, ParamValue::Text(s) | ParamValue::Select(s) if s.is_empty())
+        || matches!(value, ParamValue::Empty);
     if param.optional && empty {
         return Ok(());
     }
@@ -104,9 +105,12 @@ fn check_value(
                 .ok_or_else(|| error(key, format!("expected a single value, got {v}")))?,
         ),
     };
-    // An empty string is "not given" for everything but text.
-    let given = text.filter(|t| {
-        matches!(param.kind, ParamKind::Text | ParamKind::Hidden) || !t.trim().is_empty()
+    // An empty string is "not given" for everything but text and a select with an
+    // `<option value="">` (a legal value there, as in Galaxy).
+    let given = text.filter(|t| match &param.kind {
+        ParamKind::Text | ParamKind::Hidden => true,
+        ParamKind::Select { options } if t.is_empty() => options.iter().any(|o| o.0.is_empty()),
+        _ => !t.trim().is_empty(),
     });
     let default = param.value.clone();
     match &param.kind {
@@ -126,6 +130,9 @@ fn check_value(
         }
         ParamKind::Integer { min, max } => {
             let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
+                if param.optional {
+                    return Ok(ParamValue::Empty);
+                }
                 return Err(error(key, "an integer is required"));
             };
             let number: i64 = text
@@ -137,6 +144,9 @@ fn check_value(
         }
         ParamKind::Float { min, max } => {
             let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
+                if param.optional {
+                    return Ok(ParamValue::Empty);
+                }
                 return Err(error(key, "a real number is required"));
             };
             let number: f64 = text

@@ -18,6 +18,8 @@ const IGNORED: &[&str] = &[
     "version_command",
     "creator",
     "license",
+    // Files a remote runner (Pulsar) stages; a local job runs beside the tool's directory.
+    "required_files",
 ];
 
 /// Where errors point: the file and its parsed document.
@@ -269,7 +271,7 @@ fn unsupported_child(name: &str) -> &'static str {
             "not supported (supported: <description>, <macros>, <command>, <inputs>, \
              <outputs>, <stdio>, <configfiles>, <requirements>, and the ignored <help>, \
              <citations>, <tests>, <edam_topics>, <edam_operations>, <xrefs>, \
-             <version_command>, <creator>, <license>)"
+             <version_command>, <creator>, <license>, <required_files>)"
         }
     }
 }

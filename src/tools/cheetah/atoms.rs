@@ -42,6 +42,14 @@ pub(crate) fn parse_trailers(
     }
 }
 
+/// The keyword arguments a builtin takes: `sorted(reverse=)`, `enumerate(start=)`.
+fn keyword_allowed(builtin: &str, keyword: &str) -> bool {
+    matches!(
+        (builtin, keyword),
+        ("sorted", "reverse") | ("enumerate", "start")
+    )
+}
+
 fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
     cur.depth += 1;
     let mut args = Vec::new();
@@ -76,7 +84,12 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
     cur.depth -= 1;
     match callee {
         Expr::Name(name) => match BUILTINS.iter().find(|b| **b == name) {
-            Some(b) => Ok(Expr::Builtin(b, args, kwargs)),
+            Some(b) => {
+                if let Some((k, _)) = kwargs.iter().find(|(k, _)| !keyword_allowed(b, k)) {
+                    return Err(unsupported(cur, &format!("keyword argument {k}= to {b}()")));
+                }
+                Ok(Expr::Builtin(b, args, kwargs))
+            }
             None => Err(cur.error(
                 format!("{name}()"),
                 "call of a function outside the supported builtins",

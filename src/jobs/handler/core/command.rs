@@ -132,6 +132,7 @@ fn stored_ref(v: &serde_json::Value) -> Option<DataRef> {
 fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamValue {
     use crate::tools::ParamKind as K;
     match kind {
+        K::Integer { .. } | K::Float { .. } if v.is_null() => ParamValue::Empty,
         K::Integer { .. } => ParamValue::Integer(v.as_i64().unwrap_or_default()),
         K::Float { .. } => ParamValue::Float(v.as_f64().unwrap_or_default()),
         K::Boolean { .. } => ParamValue::Boolean(v.as_bool().unwrap_or_default()),

@@ -48,6 +48,11 @@ fn python_outside_the_subset() {
         ("#set x = f'{y}'\n", 1, "f-string"),
         ("#set x = $y[::2]\n", 1, "slice step"),
         ("#set x = sum(*y)\n", 1, "*args in a call"),
+        (
+            "#set x = sorted($y, key=len)\n",
+            1,
+            "keyword argument key= to sorted()",
+        ),
         ("#if 1\n#else: no\n#end if\n", 2, ":"),
         ("#set x[0] = 1\n", 1, "#set x ["),
     ] {

@@ -1,0 +1,84 @@
+//! Forms found in Galaxy-written tools (the Tool Shed's text-processing wrappers) that load,
+//! check and render as Galaxy has them.
+
+use serde_json::json;
+
+use super::render::{paths, render_cmd};
+use super::{inputs, tool};
+use crate::tools::ParamValue;
+
+const FORMS: &str = r#"<tool id="forms" name="Forms">
+  <required_files><include path="helper.py"/></required_files>
+  <command><![CDATA[
+#if $start and $end:
+  -k ${start},${end}
+#elif $start:
+  -k ${start}
+#end if
+#for $i, $w in enumerate($words.split(), start=1):
+  $i:$w
+#end for
+style=[$style] order=[$order] col=$c1 ratio=$ratio > '$out'
+  ]]></command>
+  <inputs>
+    <param argument="--f1" type="data" format="tabular"/>
+    <param argument="--c1" type="data_column" data_ref="f1"/>
+    <param name="start" type="integer" min="1" optional="true"/>
+    <param name="end" type="integer" min="1" optional="true"/>
+    <param name="ratio" type="float" optional="true"/>
+    <param name="words" type="text" value="a b"/>
+    <param name="style" type="select">
+      <option value="n">numeric</option>
+      <option value="">alphabetical</option>
+    </param>
+    <param name="order" type="select" value="descending">
+      <option value="">ascending</option>
+      <option value="r" selected="true">descending</option>
+    </param>
+  </inputs>
+  <outputs><data name="out" format="txt"/></outputs>
+</tool>"#;
+
+fn rendered(given: serde_json::Value) -> String {
+    let t = tool(FORMS);
+    let values = t.check_inputs(&inputs(given)).unwrap();
+    let data = paths(&[("f1", "/in")]);
+    render_cmd(&t, &values, &data, &paths(&[("out", "/o")]))
+}
+
+#[test]
+fn optional_numbers_without_a_value_are_none() {
+    let t = tool(FORMS);
+    let values = t
+        .check_inputs(&inputs(json!({"f1": "1", "c1": "2"})))
+        .unwrap();
+    let get = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("start"), Some(ParamValue::Empty));
+    assert_eq!(get("ratio"), Some(ParamValue::Empty));
+    let command = rendered(json!({"f1": "1", "c1": "2", "start": ""}));
+    assert!(!command.contains("-k"), "{command}");
+    assert!(command.contains("ratio= >"), "{command}");
+    let command = rendered(json!({"f1": "1", "c1": "2", "start": 3, "ratio": 0.5}));
+    assert!(command.contains("-k 3 "), "{command}");
+    assert!(command.contains("ratio=0.5"), "{command}");
+    let command = rendered(json!({"f1": "1", "c1": "2", "start": "3", "end": "4"}));
+    assert!(command.contains("-k 3,4 "), "{command}");
+}
+
+#[test]
+fn an_empty_option_is_a_value_and_a_select_value_naming_no_option_is_ignored() {
+    // No `style` given: the first option; `order`'s value="descending" names no option, so
+    // its `selected` one is the default.
+    let command = rendered(json!({"f1": "1", "c1": "2"}));
+    assert!(command.contains("style=[n] order=[r]"), "{command}");
+    // An explicit "" picks `<option value="">`, not the default.
+    let command = rendered(json!({"f1": "1", "c1": "2", "style": "", "order": ""}));
+    assert!(command.contains("style=[] order=[]"), "{command}");
+}
+
+#[test]
+fn argument_named_data_params_are_data_refs_and_enumerate_takes_start() {
+    let command = rendered(json!({"f1": "1", "c1": "2", "words": "x y"}));
+    assert!(command.contains("1:x 2:y"), "{command}");
+    assert!(command.contains("col=2"), "{command}");
+}
