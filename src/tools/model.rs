@@ -319,6 +319,15 @@ impl Tool {
         super::template::kept_outputs(self, values)
     }
 
+    /// Each output's label for a run (see `template::output_labels`).
+    pub fn output_labels(
+        &self,
+        job: &super::scope::JobValues<'_>,
+        on_string: &str,
+    ) -> Vec<Option<String>> {
+        super::template::output_labels(self, job, on_string)
+    }
+
     pub fn to_json(&self, io_details: bool) -> serde_json::Value {
         super::json::tool_to_json(self, io_details)
     }

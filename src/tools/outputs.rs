@@ -27,14 +27,8 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
         let message = "an output needs a name of letters, digits, '_'";
         return Err(cx.invalid(el, construct, message));
     }
+    // A label with Cheetah (`${tool.name} on ${on_string}`) is compiled by the caller.
     let label = el.attr("label").map(str::to_string);
-    if let Some(label) = label
-        .as_deref()
-        .filter(|l| l.contains('$') || l.contains('#'))
-    {
-        let construct = format!("data label=\"{label}\"");
-        return Err(cx.invalid(el, construct, "Cheetah in labels is not supported"));
-    }
     let attr = |key: &str| {
         el.attr(key)
             .map(str::trim)

@@ -188,6 +188,22 @@ pub(crate) fn parse_tool_at(
         }
     }
 
+    let mut label_templates = Vec::new();
+    let label_known = |name: &str| known(name) || super::template::LABEL_NAMES.contains(&name);
+    for (output, element) in &outputs {
+        if let Some(label) = output
+            .label
+            .as_deref()
+            .filter(|l| l.contains('$') || l.contains('#'))
+        {
+            let template = super::template::compile(label, &label_known).map_err(|issue| {
+                let construct = format!("<data name=\"{}\" label>", output.name);
+                template_error(&cx, element, &construct, &issue)
+            })?;
+            label_templates.push((output.name.clone(), template));
+        }
+    }
+
     let tool = Tool {
         id: id.to_string(),
         name: name.to_string(),
@@ -203,6 +219,7 @@ pub(crate) fn parse_tool_at(
             command: command_template,
             configfiles: configfile_templates,
             filters: filter_templates,
+            labels: label_templates,
         }),
         requirements,
         missing_requirements: Vec::new(),

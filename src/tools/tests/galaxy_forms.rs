@@ -82,3 +82,60 @@ fn argument_named_data_params_are_data_refs_and_enumerate_takes_start() {
     assert!(command.contains("1:x 2:y"), "{command}");
     assert!(command.contains("col=2"), "{command}");
 }
+
+#[test]
+fn cheetah_labels_render_with_the_inputs_tool_and_on_string() {
+    let t = tool(
+        r##"<tool id="lab" name="Lab" version="2.1">
+  <command>true</command>
+  <inputs>
+    <param name="input" type="data"/>
+    <param name="mode" type="select"><option value="fast">F</option></param>
+  </inputs>
+  <outputs>
+    <data name="a" format="txt" label="${tool.name} ${tool.version} on ${on_string}: $mode"/>
+    <data name="b" format="txt" label="plain"/>
+    <data name="c" format="txt"/>
+    <data name="d" format="txt" label="#if $mode == 'fast'#quick#else#slow#end if# $input.name"/>
+  </outputs>
+</tool>"##,
+    );
+    let values = t.check_inputs(&inputs(json!({"input": "1"}))).unwrap();
+    let mut job = crate::tools::scope::JobValues {
+        values: &values,
+        ..Default::default()
+    };
+    let ds = crate::tools::scope::DatasetInfo {
+        name: "reads.txt".into(),
+        ext: "txt".into(),
+        ..Default::default()
+    };
+    job.inputs.insert("input".into(), ds);
+    assert_eq!(
+        t.output_labels(&job, "data 3"),
+        vec![
+            Some("Lab 2.1 on data 3: fast".to_string()),
+            Some("plain".to_string()),
+            None,
+            Some("quick reads.txt".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_label_naming_no_input_fails_at_load() {
+    let xml = r#"<tool id="lab" name="Lab">
+  <command>true</command>
+  <inputs><param name="x" type="text"/></inputs>
+  <outputs>
+    <data name="out" format="txt"
+          label="$nope"/>
+  </outputs>
+</tool>"#;
+    let err = crate::tools::Tool::from_xml(xml, std::path::Path::new("lab.xml"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lab.xml"), "{err}");
+    assert!(err.contains("<data name=\"out\" label>"), "{err}");
+    assert!(err.contains("$nope"), "{err}");
+}

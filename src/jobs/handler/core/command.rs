@@ -48,23 +48,7 @@ pub(super) fn build_command(
             Some((key, stored_value(kind, v)))
         })
         .collect();
-    let info = |ds: &Dataset| DatasetInfo {
-        path: env.dataset_path(ds.id).to_string_lossy().into_owned(),
-        ext: ds.extension.clone(),
-        name: ds.name.clone(),
-        id: ds.id,
-        hid: ds.hid,
-        metadata: ds
-            .metadata
-            .as_deref()
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or_default(),
-        datatypes: crate::datatypes::registry::ancestry(&ds.extension)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-        ..DatasetInfo::default()
-    };
+    let info = |ds: &Dataset| crate::jobs::naming::dataset_info(env, ds);
     let inputs: BTreeMap<String, DatasetInfo> = q::job_inputs(c, job.id)?
         .into_iter()
         .map(|(link, ds)| (link.name, info(&ds)))
