@@ -117,6 +117,7 @@ pub(crate) fn parse_tool_at(
     let mut configfiles = Vec::new();
     let mut requirements = Vec::new();
     let mut tests = Vec::new();
+    let mut unsanitized = false;
     for child in &root.children {
         match child.name.as_str() {
             "description" => description = child.text.trim().to_string(),
@@ -138,12 +139,26 @@ pub(crate) fn parse_tool_at(
             "configfiles" => configfiles.extend(parse_configfiles(&cx, child)?),
             "requirements" => requirements.extend(parse_requirements(child)),
             "tests" => tests.extend(super::tests_xml::parse_tests(&cx, child)),
+            // Galaxy's `<options sanitize="false">`: no value of the tool is sanitized (a
+            // param's own `<sanitizer>` included); `refresh` changes nothing here.
+            "options" => {
+                if super::params::bool_attr(&cx, child, "sanitize")? == Some(false) {
+                    unsanitized = true;
+                }
+            }
             other if IGNORED.contains(&other) => {}
             other => return Err(cx.invalid(child, format!("<{other}>"), unsupported_child(other))),
         }
     }
     let command_el =
         command.ok_or_else(|| cx.invalid(root, "<command>".into(), "missing <command>"))?;
+    if unsanitized {
+        let raw = std::sync::Arc::new(super::sanitizer::Sanitizer {
+            sanitize: false,
+            ..Default::default()
+        });
+        super::tree::each_param_mut(&mut inputs, &mut |p| p.sanitizer = Some(raw.clone()));
+    }
     check_names(&cx, &inputs, &outputs, &configfiles)?;
     let legacy = profile.is_none_or(|p| version_below(p, (16, 4)));
     let stdio = stdio::parse(&cx, Some(command_el), stdio_el, legacy)?;
@@ -288,7 +303,7 @@ fn unsupported_child(name: &str) -> &'static str {
             "not supported (supported: <description>, <macros>, <command>, <inputs>, \
              <outputs>, <stdio>, <configfiles>, <requirements>, and the ignored <help>, \
              <citations>, <tests>, <edam_topics>, <edam_operations>, <xrefs>, \
-             <version_command>, <creator>, <license>, <required_files>)"
+             <version_command>, <creator>, <license>, <required_files>, <options>)"
         }
     }
 }

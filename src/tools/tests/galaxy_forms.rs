@@ -139,3 +139,35 @@ fn a_label_naming_no_input_fails_at_load() {
     assert!(err.contains("<data name=\"out\" label>"), "{err}");
     assert!(err.contains("$nope"), "{err}");
 }
+
+#[test]
+fn options_sanitize_false_writes_every_value_as_given() {
+    let xml = |options: &str| {
+        format!(
+            r#"<tool id="raw" name="Raw">
+  <command><![CDATA[sed -r '$pattern' $c.inner > '$out']]></command>
+  <inputs>
+    <param name="pattern" type="text"/>
+    <conditional name="c">
+      <param name="kind" type="select"><option value="a">A</option></param>
+      <when value="a"><param name="inner" type="text"/></when>
+    </conditional>
+  </inputs>
+  <outputs><data name="out" format="txt"/></outputs>
+  {options}
+</tool>"#
+        )
+    };
+    let given = json!({"pattern": "s/'a'/\"b\"/", "c|inner": "x&y"});
+    let run = |t: &crate::tools::Tool| {
+        let values = t.check_inputs(&inputs(given.clone())).unwrap();
+        render_cmd(t, &values, &paths(&[]), &paths(&[("out", "/o")]))
+    };
+    let raw = tool(&xml(r#"<options sanitize="False" refresh="True"/>"#));
+    assert_eq!(run(&raw), "sed -r 's/'a'/\"b\"/' x&y > '/o'");
+    let sanitized = tool(&xml(""));
+    assert_eq!(
+        run(&sanitized),
+        "sed -r 's/__sq__a__sq__/__dq__b__dq__/' xXy > '/o'"
+    );
+}

@@ -76,7 +76,7 @@ pub(super) fn collect_end(
         .iter()
         .map(|(ds, _)| env.dataset_path(*ds))
         .collect();
-    let moved = move_from_work_dir(env, dir, &from_work_dir);
+    move_from_work_dir(env, dir, &from_work_dir);
     let no_space = match outcome.exit_code {
         Some(0) => None,
         _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
@@ -88,16 +88,6 @@ pub(super) fn collect_end(
             Some("the job's process ended without writing its exit code".to_string()),
         ),
         (None, Some(code)) => judge(stdio, i64::from(code), &outcome.stdout, &outcome.stderr),
-    };
-    let (judged_ok, ended) = match moved {
-        Ok(()) => (judged_ok, ended),
-        Err(missing) => (
-            false,
-            Some(match ended {
-                Some(e) if !e.is_empty() => format!("{missing}; {e}"),
-                _ => missing,
-            }),
-        ),
     };
     let ended = ended.filter(|e| !e.is_empty());
     // As Galaxy runs a tool whose requirements no resolver found, with what PATH has: a
@@ -213,28 +203,29 @@ pub(super) fn from_work_dir(tool: &Tool, named: &[(JobOutput, Dataset)]) -> Vec<
 }
 
 /// Moves each `from_work_dir` file of the job's working directory (where its command ran)
-/// onto its output's path, before the sizes are read. A file that is missing, or a path
-/// that leaves the working directory, fails the job with a message naming them all.
-fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) -> Result<(), String> {
-    let mut missing = Vec::new();
+/// onto its output's path, before the sizes are read. As Galaxy's `__copy_if_exists_command`,
+/// a file that is missing leaves the output as the command wrote it (a tool may write the
+/// output itself); a path leaving the working directory is skipped (logged, as Galaxy does).
+fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) {
     for (id, relative) in moves {
         let inside = Path::new(relative)
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-        let source = dir.working().join(relative);
-        let dest = env.dataset_path(*id);
-        let moved = inside
-            && (std::fs::rename(&source, &dest).is_ok() || std::fs::copy(&source, &dest).is_ok());
-        if !moved {
-            missing.push(format!("'{relative}'"));
+        if !inside {
+            log::warn!("from_work_dir '{relative}' leaves the working directory: not copied");
+            continue;
         }
-    }
-    match missing.is_empty() {
-        true => Ok(()),
-        false => Err(format!(
-            "the tool did not write {} in its working directory (from_work_dir)",
-            missing.join(", ")
-        )),
+        let source = dir.working().join(relative);
+        if !source.is_file() {
+            log::debug!("from_work_dir '{relative}' not written: the output is kept as is");
+            continue;
+        }
+        let dest = env.dataset_path(*id);
+        if std::fs::rename(&source, &dest).is_err()
+            && let Err(e) = std::fs::copy(&source, &dest)
+        {
+            log::warn!("from_work_dir '{relative}': cannot copy onto its output: {e}");
+        }
     }
 }
 
