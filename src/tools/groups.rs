@@ -90,8 +90,12 @@ fn conditional(cx: &Ctx<'_>, el: &Element, outer: &[String]) -> Result<Condition
         let value = child.attr("value").unwrap_or_default().to_string();
         let construct = format!("<when value=\"{value}\">");
         if !options.contains(&value) {
-            let message = format!("not a value of the test param '{}'", test.name);
-            return Err(cx.invalid(child, construct, &message));
+            // Galaxy loads it (its linter warns): a case no value of the test param selects.
+            log::debug!(
+                "{}: {construct}: not a value of the test param '{}', never selected",
+                cx.file.display(),
+                test.name
+            );
         }
         if cases.iter().any(|c| c.value == value) {
             return Err(cx.invalid(child, construct, "given twice"));

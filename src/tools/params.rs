@@ -176,6 +176,12 @@ fn parse_select(cx: &Ctx<'_>, el: &Element) -> Result<ParamKind, ToolError> {
             return Err(cx.invalid(el, construct, "dynamic options are not supported"));
         }
     }
+    if let Some(options) = el.children.iter().find(|c| c.name == "options") {
+        let construct = "<options> in param type=\"select\"".to_string();
+        let message = "dynamic options (from_file, from_data_table, from_dataset, ...) are not \
+                       supported: list the choices as <option>";
+        return Err(cx.invalid(options, construct, message));
+    }
     let mut options = Vec::new();
     for option in el.children.iter().filter(|c| c.name == "option") {
         let label = option.text.trim().to_string();

@@ -90,10 +90,18 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
                 }
                 Ok(Expr::Builtin(b, args, kwargs))
             }
-            None => Err(cur.error(
-                format!("{name}()"),
-                "call of a function outside the supported builtins",
-            )),
+            None => match cur.functions.iter().find(|(f, _, _)| *f == name) {
+                Some((_, module, function)) if kwargs.is_empty() => Ok(Expr::Method(
+                    Box::new(Expr::Lit(super::modules::module(module))),
+                    function.clone(),
+                    args,
+                )),
+                Some(_) => Err(unsupported(cur, &format!("keyword arguments to {name}()"))),
+                None => Err(cur.error(
+                    format!("{name}()"),
+                    "call of a function outside the supported builtins",
+                )),
+            },
         },
         Expr::Attr(obj, method) if kwargs.is_empty() => Ok(Expr::Method(obj, method, args)),
         Expr::Attr(_, method) => Err(unsupported(

@@ -171,3 +171,33 @@ fn options_sanitize_false_writes_every_value_as_given() {
         "sed -r 's/__sq__a__sq__/__dq__b__dq__/' xXy > '/o'"
     );
 }
+
+#[test]
+fn a_when_no_option_selects_loads_and_dynamic_options_are_refused_at_load() {
+    let t = tool(
+        r#"<tool id="w" name="W">
+  <command>echo $c.mode</command>
+  <inputs>
+    <conditional name="c">
+      <param name="mode" type="select"><option value="a">A</option></param>
+      <when value="a"/>
+      <when value="never"><param name="x" type="text"/></when>
+    </conditional>
+  </inputs>
+  <outputs/>
+</tool>"#,
+    );
+    assert!(t.check_inputs(&inputs(json!({"c|mode": "a"}))).is_ok());
+    let xml = r#"<tool id="d" name="D">
+  <command>true</command>
+  <inputs>
+    <param name="m" type="select">
+      <options from_file="mapping.loc"><column name="value" index="0"/></options>
+    </param>
+  </inputs>
+</tool>"#;
+    let err = crate::tools::Tool::from_xml(xml, std::path::Path::new("d.xml"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("d.xml") && err.contains("<options>"), "{err}");
+}

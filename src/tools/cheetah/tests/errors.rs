@@ -14,8 +14,18 @@ fn rejected(src: &str) -> CheetahError {
 fn unsupported_directives_name_line_and_construct() {
     for (src, line, construct) in [
         ("a\n#def f()\nx\n#end def\n", 2, "#def"),
-        ("#import os\n", 1, "#import"),
-        ("x\n\n  #from os import path\n", 3, "#from"),
+        ("#import subprocess\n", 1, "#import subprocess"),
+        (
+            "x\n\n  #from os import system\n",
+            3,
+            "#from os import system",
+        ),
+        ("#from os.path import *\n", 1, "#from os.path import *"),
+        (
+            "#from re import sub\n$sub('a', 'b', 'c', flags=2)\n",
+            2,
+            "keyword arguments to sub()",
+        ),
         ("#include 'x.tmpl'\n", 1, "#include"),
         ("#raw\n$x\n#end raw\n", 1, "#raw"),
         ("#extends Base\n", 1, "#extends"),
