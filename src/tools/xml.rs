@@ -84,11 +84,12 @@ pub(crate) fn parse_tool_at(
         return Err(cx.invalid(root, format!("<{}>", root.name), message));
     }
     let id = required_attr(&cx, root, "id")?;
-    if id.chars().any(char::is_whitespace) {
+    // Galaxy's own tools have ids with spaces ("Remove beginning1"); other blanks are refused.
+    if id.chars().any(|c| c.is_whitespace() && c != ' ') || id.trim() != id {
         return Err(cx.invalid(
             root,
             format!("<tool id=\"{id}\">"),
-            "a tool id has no spaces",
+            "a tool id has no tabs, newlines or surrounding blanks",
         ));
     }
     let name = required_attr(&cx, root, "name")?;

@@ -37,6 +37,7 @@ fn shipped_tools_load_with_sections() {
             "text_fasta_stats",
             "text_column_summary",
             "text_label_lines",
+            "Text first1",
             "sleep"
         ]
     );
