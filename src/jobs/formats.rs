@@ -62,6 +62,7 @@ fn as_text(value: &ParamValue) -> Option<String> {
         ParamValue::Float(f) => Some(f.to_string()),
         ParamValue::Boolean(b) => Some(if *b { "True" } else { "False" }.to_string()),
         ParamValue::Empty => Some("None".to_string()),
+        ParamValue::SelectList(list) => Some(list.join(",")),
         ParamValue::Data(_) | ParamValue::DataList(_) | ParamValue::Columns(_) => None,
     }
 }

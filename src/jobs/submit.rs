@@ -97,6 +97,7 @@ pub fn params_json(values: &[(String, ParamValue)]) -> String {
                 ParamValue::Boolean(b) => serde_json::Value::from(*b),
                 ParamValue::Data(Some(d)) => serde_json::json!({"src": d.src, "id": d.id}),
                 ParamValue::Data(None) | ParamValue::Empty => serde_json::Value::Null,
+                ParamValue::SelectList(list) => list.iter().map(|s| s.as_str()).collect(),
                 ParamValue::DataList(list) => list
                     .iter()
                     .map(|d| serde_json::json!({"src": d.src, "id": d.id}))

@@ -70,7 +70,7 @@ fn conditional(cx: &Ctx<'_>, el: &Element, outer: &[String]) -> Result<Condition
     }
     let test = parse_param(cx, test_el, outer)?;
     let options: Vec<String> = match &test.kind {
-        ParamKind::Select { options } => options.iter().map(|o| o.0.clone()).collect(),
+        ParamKind::Select { options, .. } => options.iter().map(|o| o.0.clone()).collect(),
         ParamKind::Boolean {
             truevalue,
             falsevalue,

@@ -27,6 +27,7 @@ mod requirements;
 mod sanitize;
 pub mod sanitizer;
 pub mod scope;
+mod selects;
 mod stdio;
 pub mod template;
 mod tests_json;

@@ -116,9 +116,10 @@ pub enum ParamKind {
         truevalue: String,
         falsevalue: String,
     },
-    /// (value, label, selected)
+    /// (value, label, selected); `multiple`: any number of them (`ParamValue::SelectList`).
     Select {
         options: Vec<(String, String, bool)>,
+        multiple: bool,
     },
     /// `multiple`: a list of datasets (`ParamValue::DataList`).
     Data {
@@ -184,6 +185,8 @@ pub enum ParamValue {
     Columns(Vec<u32>),
     /// An optional `integer`/`float` left empty: Python's `None`, rendered as nothing.
     Empty,
+    /// A `multiple="true"` select: the chosen values, in the options' order.
+    SelectList(Vec<String>),
 }
 
 /// What `upload1` with `files_0|url_paste` asks for.

@@ -84,11 +84,12 @@ pub(crate) fn parse_param(
     }
     let kind_name = el.attr("type").unwrap_or_default().trim();
     let multiple = bool_attr(cx, el, "multiple")? == Some(true);
-    if multiple && !matches!(kind_name, "data" | "data_column") {
+    if multiple && !matches!(kind_name, "data" | "data_column" | "select") {
         let construct = format!("param type=\"{kind_name}\" multiple=\"true\"");
         return Err(cx.invalid(el, construct, "multiple values are not supported"));
     }
-    let optional = bool_attr(cx, el, "optional")?.unwrap_or(false);
+    // As Galaxy: a multiple select is optional unless it says otherwise.
+    let optional = bool_attr(cx, el, "optional")?.unwrap_or(multiple && kind_name == "select");
     let mut value = el.attr("value").map(str::to_string);
     let kind = match kind_name {
         "text" => ParamKind::Text,
@@ -110,10 +111,10 @@ pub(crate) fn parse_param(
             }
         }
         "select" => {
-            let select = parse_select(cx, el)?;
+            let select = parse_select(cx, el, multiple)?;
             // Galaxy reads a select's default from `selected` only: a `value` naming no
             // option is ignored (one naming an option stays the default, as before).
-            if let (ParamKind::Select { options }, Some(v)) = (&select, value.as_deref())
+            if let (ParamKind::Select { options, .. }, Some(v)) = (&select, value.as_deref())
                 && !options.iter().any(|(o, _, _)| o == v)
             {
                 log::debug!("param {name}: select value=\"{v}\" is no option, ignored");
@@ -169,7 +170,11 @@ pub(crate) fn parse_param(
     })
 }
 
-fn parse_select(cx: &Ctx<'_>, el: &Element) -> Result<ParamKind, ToolError> {
+fn parse_select(cx: &Ctx<'_>, el: &Element, multiple: bool) -> Result<ParamKind, ToolError> {
+    if let Some(sep) = el.attr("separator").filter(|s| *s != ",") {
+        let construct = format!("param type=\"select\" separator=\"{sep}\"");
+        return Err(cx.invalid(el, construct, "only the default separator ',' is supported"));
+    }
     for key in ["dynamic_options", "data_ref"] {
         if el.attr(key).is_some() {
             let construct = format!("param type=\"select\" {key}");
@@ -196,7 +201,7 @@ fn parse_select(cx: &Ctx<'_>, el: &Element) -> Result<ParamKind, ToolError> {
         let construct = "param type=\"select\"".to_string();
         return Err(cx.invalid(el, construct, "a select needs at least one <option>"));
     }
-    Ok(ParamKind::Select { options })
+    Ok(ParamKind::Select { options, multiple })
 }
 
 fn check_children(cx: &Ctx<'_>, el: &Element, kind: &ParamKind) -> Result<(), ToolError> {

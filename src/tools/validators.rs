@@ -190,6 +190,7 @@ pub(crate) fn parse_validator(
 fn texts(value: &ParamValue) -> Vec<String> {
     match value {
         ParamValue::Text(s) | ParamValue::Select(s) => vec![s.clone()],
+        ParamValue::SelectList(list) => list.clone(),
         ParamValue::Integer(i) => vec![i.to_string()],
         ParamValue::Float(f) => vec![super::template::float_text(*f)],
         _ => Vec::new(),

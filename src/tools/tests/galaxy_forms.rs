@@ -201,3 +201,48 @@ fn a_when_no_option_selects_loads_and_dynamic_options_are_refused_at_load() {
         .to_string();
     assert!(err.contains("d.xml") && err.contains("<options>"), "{err}");
 }
+
+#[test]
+fn multiple_selects_take_lists_render_comma_joined_and_are_optional() {
+    let t = tool(
+        r#"<tool id="ms" name="MS">
+  <command><![CDATA[x=$pick y=$dflt #for $v in $pick.value#[$v]#end for# > '$out']]></command>
+  <inputs>
+    <param name="pick" type="select" multiple="true">
+      <option value="a">A</option><option value="b">B</option><option value="c">C</option>
+    </param>
+    <param name="dflt" type="select" multiple="true" optional="false">
+      <option value="p" selected="true">P</option><option value="q" selected="true">Q</option>
+    </param>
+  </inputs>
+  <outputs><data name="out" format="txt"/></outputs>
+</tool>"#,
+    );
+    let run = |given: serde_json::Value| {
+        let values = t.check_inputs(&inputs(given)).unwrap();
+        render_cmd(&t, &values, &paths(&[]), &paths(&[("out", "/o")]))
+    };
+    assert_eq!(
+        run(json!({"pick": ["c", "a"]})),
+        "x=c,a y=p,q [c][a] > '/o'"
+    );
+    assert_eq!(
+        run(json!({"pick": "b,c", "dflt": "q"})),
+        "x=b,c y=q [b][c] > '/o'"
+    );
+    // Nothing chosen: optional by default, written `None` as Galaxy does.
+    assert_eq!(run(json!({})), "x=None y=p,q  > '/o'");
+    let err = t
+        .check_inputs(&inputs(json!({"pick": ["a", "z"]})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'z' is not one of the options"), "{err}");
+    let err = t
+        .check_inputs(&inputs(json!({"dflt": []})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("at least one option"), "{err}");
+    let json = t.to_json(true);
+    assert_eq!(json["inputs"][0]["multiple"], true, "{json}");
+    assert_eq!(json["inputs"][1]["value"], json!(["p", "q"]), "{json}");
+}

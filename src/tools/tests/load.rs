@@ -172,8 +172,8 @@ fn unsupported_constructs_are_named() {
             "<upload_dataset>",
         ),
         (
-            "<inputs><param name=\"s\" type=\"select\" multiple=\"true\"><option value=\"a\"/></param></inputs>",
-            "param type=\"select\" multiple=\"true\"",
+            "<inputs><param name=\"s\" type=\"text\" multiple=\"true\"/></inputs>",
+            "param type=\"text\" multiple=\"true\"",
         ),
         (
             "<inputs><param name=\"c\" type=\"data_column\" data_ref=\"nope\"/></inputs>",

@@ -120,6 +120,16 @@ fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamVa
         K::Integer { .. } => ParamValue::Integer(v.as_i64().unwrap_or_default()),
         K::Float { .. } => ParamValue::Float(v.as_f64().unwrap_or_default()),
         K::Boolean { .. } => ParamValue::Boolean(v.as_bool().unwrap_or_default()),
+        K::Select { multiple: true, .. } => ParamValue::SelectList(
+            v.as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
         K::Select { .. } => ParamValue::Select(v.as_str().unwrap_or_default().to_string()),
         K::Text | K::Hidden | K::Color => {
             ParamValue::Text(v.as_str().unwrap_or_default().to_string())
