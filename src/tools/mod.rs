@@ -16,6 +16,7 @@ pub mod model;
 pub(crate) mod cheetah;
 mod conf;
 pub(crate) mod dom;
+mod expression;
 mod groups;
 mod inputs;
 mod json;

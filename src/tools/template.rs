@@ -207,7 +207,7 @@ pub(crate) fn output_labels(
 }
 
 /// Python's falsy values as `str` shows them.
-fn is_false(text: &str) -> bool {
+pub(crate) fn is_false(text: &str) -> bool {
     matches!(
         text,
         "False" | "" | "0" | "0.0" | "None" | "[]" | "{}" | "()"
