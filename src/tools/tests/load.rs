@@ -200,8 +200,8 @@ fn unsupported_constructs_are_named() {
             "<command detect_errors=\"loud\">",
         ),
         (
-            "<inputs><param name=\"t\" type=\"text\"><validator type=\"expression\">x</validator></param></inputs>",
-            "validator type=\"expression\"",
+            "<inputs><param name=\"t\" type=\"text\"><validator type=\"no_options\"/></param></inputs>",
+            "validator type=\"no_options\"",
         ),
         (
             "<outputs><collection name=\"c\"/></outputs>",
