@@ -49,8 +49,8 @@ pub struct Tool {
     pub name: String,
     pub version: String,
     pub description: String,
-    /// The `<command>` text, untemplated (for `interpreter`, the interpreter and the script's
-    /// absolute path are already prepended, as Galaxy does).
+    /// The `<command>` text, untemplated, as written (an `interpreter` goes in front of the
+    /// rendered command's first word, resolved in the tool's directory, as Galaxy does).
     pub command: String,
     /// `<command interpreter>`, as written.
     pub interpreter: Option<String>,

@@ -122,10 +122,29 @@ pub(crate) fn render(tool: &Tool, job: &JobValues<'_>) -> Result<Rendered, Rende
         .replace('\r', " ")
         .trim()
         .to_string();
+    let command = match &tool.interpreter {
+        Some(interpreter) => with_interpreter(tool, interpreter, &command),
+        None => command,
+    };
     Ok(Rendered {
         command,
         configfiles,
     })
+}
+
+/// Galaxy's `interpreter`, applied to the rendered command: its first word (the script) is
+/// resolved against the tool's directory and the interpreter put in front of it.
+fn with_interpreter(tool: &Tool, interpreter: &str, command: &str) -> String {
+    let Some(script) = command.split_whitespace().next() else {
+        return format!("{interpreter} {command}");
+    };
+    let dir = tool
+        .source_file
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let resolved = dir.join(script).to_string_lossy().into_owned();
+    command.replacen(script, &format!("{interpreter} {resolved}"), 1)
 }
 
 /// Whether each of the tool's outputs is created for a run with `values` (in the tool's

@@ -167,10 +167,8 @@ pub(crate) fn parse_tool_at(
         .attr("interpreter")
         .map(str::trim)
         .filter(|i| !i.is_empty());
-    let mut command_text = command_el.text.trim().to_string();
-    if let Some(interpreter) = interpreter {
-        command_text = with_interpreter(file, interpreter, &command_text);
-    }
+    // `interpreter` is applied to the rendered command (`template::render`), as Galaxy does.
+    let command_text = command_el.text.trim().to_string();
 
     if command_text.is_empty() && id != super::UPLOAD_TOOL_ID {
         return Err(cx.invalid(command_el, "<command>".into(), "the command is empty"));
@@ -307,18 +305,6 @@ fn unsupported_child(name: &str) -> &'static str {
              <version_command>, <creator>, <license>, <required_files>, <options>)"
         }
     }
-}
-
-/// Galaxy's `interpreter`: the script (the command's first word) is resolved against the
-/// tool's directory and the interpreter put in front.
-fn with_interpreter(file: &Path, interpreter: &str, command: &str) -> String {
-    let Some(script) = command.split_whitespace().next() else {
-        return format!("{interpreter} {command}");
-    };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let resolved = dir.join(script).to_string_lossy().into_owned();
-    format!("{interpreter} {}", command.replacen(script, &resolved, 1))
 }
 
 /// `profile` below `(year, month)`; an unreadable profile counts as the newest.

@@ -246,3 +246,25 @@ fn multiple_selects_take_lists_render_comma_joined_and_are_optional() {
     assert_eq!(json["inputs"][0]["multiple"], true, "{json}");
     assert_eq!(json["inputs"][1]["value"], json!(["p", "q"]), "{json}");
 }
+
+#[test]
+fn the_interpreter_goes_in_front_of_the_rendered_commands_first_word() {
+    let xml = r#"<tool id="i" name="I">
+  <command interpreter="python"><![CDATA[
+#if $mode == 'a':
+    a.py --x $mode
+#else:
+    b.py
+#end if
+  ]]></command>
+  <inputs><param name="mode" type="select"><option value="a">A</option><option value="b">B</option></param></inputs>
+</tool>"#;
+    let t =
+        crate::tools::Tool::from_xml(xml, std::path::Path::new("/opt/tools/i.xml"), None).unwrap();
+    let run = |mode: &str| {
+        let values = t.check_inputs(&inputs(json!({ "mode": mode }))).unwrap();
+        render_cmd(&t, &values, &paths(&[]), &paths(&[]))
+    };
+    assert_eq!(run("a"), "python /opt/tools/a.py --x a");
+    assert_eq!(run("b"), "python /opt/tools/b.py");
+}
