@@ -50,6 +50,24 @@ fn keyword_allowed(builtin: &str, keyword: &str) -> bool {
     )
 }
 
+/// A literal pattern given to a `re` function must compile here, at load: Python's
+/// look-around and backreferences are outside what the server's regex engine runs.
+fn check_pattern(cur: &Cursor<'_>, function: &str, args: &[Expr]) -> Result<(), CheetahError> {
+    if function == "escape" {
+        return Ok(());
+    }
+    if let Some(Expr::Lit(super::value::Value::Str(pattern))) = args.first()
+        && let Err(e) = regex::Regex::new(pattern)
+    {
+        let first = e.to_string().lines().last().unwrap_or_default().to_string();
+        return Err(cur.error(
+            format!("re.{function}('{pattern}')"),
+            &format!("a pattern the server cannot run (no look-around or backreferences): {first}"),
+        ));
+    }
+    Ok(())
+}
+
 fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
     cur.depth += 1;
     let mut args = Vec::new();
@@ -90,12 +108,17 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
                 }
                 Ok(Expr::Builtin(b, args, kwargs))
             }
-            None => match cur.functions.iter().find(|(f, _, _)| *f == name) {
-                Some((_, module, function)) if kwargs.is_empty() => Ok(Expr::Method(
-                    Box::new(Expr::Lit(super::modules::module(module))),
-                    function.clone(),
-                    args,
-                )),
+            None => match cur.functions.iter().find(|(f, _, _)| *f == name).cloned() {
+                Some((_, module, function)) if kwargs.is_empty() => {
+                    if module == "re" {
+                        check_pattern(cur, &function, &args)?;
+                    }
+                    Ok(Expr::Method(
+                        Box::new(Expr::Lit(super::modules::module(&module))),
+                        function,
+                        args,
+                    ))
+                }
                 Some(_) => Err(unsupported(cur, &format!("keyword arguments to {name}()"))),
                 None => Err(cur.error(
                     format!("{name}()"),
@@ -103,7 +126,14 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
                 )),
             },
         },
-        Expr::Attr(obj, method) if kwargs.is_empty() => Ok(Expr::Method(obj, method, args)),
+        Expr::Attr(obj, method) if kwargs.is_empty() => {
+            if let Expr::Name(n) = obj.as_ref()
+                && cur.modules.iter().any(|(name, m)| name == n && m == "re")
+            {
+                check_pattern(cur, &method, &args)?;
+            }
+            Ok(Expr::Method(obj, method, args))
+        }
         Expr::Attr(_, method) => Err(unsupported(
             cur,
             &format!("keyword arguments to .{method}()"),

@@ -62,6 +62,9 @@ impl Parser<'_> {
                     (top, value)
                 }
             };
+            if module == "re" {
+                self.cur.modules.push((name.clone(), module.clone()));
+            }
             nodes.push(bind(name, value, line));
             if self.cur.peek()? != Tok::Op(",") {
                 return Ok(nodes);

@@ -35,6 +35,8 @@ pub(crate) struct Cursor<'a> {
     newlines: Vec<usize>,
     /// Functions made callable by `#from m import f [as g]`: (name, module, function).
     pub functions: Vec<(String, String, String)>,
+    /// Modules bound by `#import m [as x]`: (name, module).
+    pub modules: Vec<(String, String)>,
 }
 
 impl<'a> Cursor<'a> {
@@ -46,6 +48,7 @@ impl<'a> Cursor<'a> {
             depth: 0,
             newlines,
             functions: Vec::new(),
+            modules: Vec::new(),
         }
     }
 

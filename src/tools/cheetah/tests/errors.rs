@@ -26,6 +26,16 @@ fn unsupported_directives_name_line_and_construct() {
             2,
             "keyword arguments to sub()",
         ),
+        (
+            "#import re\n#set x = re.sub('a(?=b)', '', $y)\n",
+            2,
+            "re.sub('a(?=b)')",
+        ),
+        (
+            "#from re import match as m\n#if m(r'(a)\\1', $y)\n#end if\n",
+            2,
+            "re.match('(a)\\1')",
+        ),
         ("#include 'x.tmpl'\n", 1, "#include"),
         ("#raw\n$x\n#end raw\n", 1, "#raw"),
         ("#extends Base\n", 1, "#extends"),
