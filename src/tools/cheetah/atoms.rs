@@ -62,7 +62,7 @@ fn check_pattern(cur: &Cursor<'_>, function: &str, args: &[Expr]) -> Result<(), 
         let first = e.to_string().lines().last().unwrap_or_default().to_string();
         return Err(cur.error(
             format!("re.{function}('{pattern}')"),
-            &format!("a pattern the server cannot run (no look-around or backreferences): {first}"),
+            format!("a pattern the server cannot run (no look-around or backreferences): {first}"),
         ));
     }
     Ok(())
