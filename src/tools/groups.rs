@@ -10,23 +10,32 @@ use super::xml::Ctx;
 use super::{Case, Conditional, Input, ParamKind, Repeat, Section, ToolError};
 
 /// The inputs of one level (`<inputs>`, a `<when>`, a `<repeat>`, a `<section>`); `outer`
-/// names the data params of the enclosing levels. Names are unique within a level.
+/// names the data params of the enclosing levels. Names are unique within a level. The
+/// legacy `<page>`s of `<inputs>` are read as Galaxy reads them: their inputs one after the
+/// other, as if written without them.
 pub(crate) fn parse_level(
     cx: &Ctx<'_>,
     level: &Element,
     outer: &[String],
 ) -> Result<Vec<Input>, ToolError> {
+    let children: Vec<&Element> = level
+        .children
+        .iter()
+        .flat_map(|c| match (level.name.as_str(), c.name.as_str()) {
+            ("inputs", "page") => c.children.iter().collect::<Vec<_>>(),
+            _ => vec![c],
+        })
+        .collect();
     let mut datasets = outer.to_vec();
     datasets.extend(
-        level
-            .children
+        children
             .iter()
             .filter(|c| c.name == "param" && c.attr("type") == Some("data"))
-            .filter_map(declared_name),
+            .filter_map(|c| declared_name(c)),
     );
     let mut inputs = Vec::new();
     let mut seen = BTreeSet::new();
-    for child in &level.children {
+    for child in children {
         let input = match child.name.as_str() {
             "param" => Input::Param(parse_param(cx, child, &datasets)?),
             "conditional" => Input::Conditional(conditional(cx, child, &datasets)?),

@@ -268,3 +268,19 @@ fn the_interpreter_goes_in_front_of_the_rendered_commands_first_word() {
     assert_eq!(run("a"), "python /opt/tools/a.py --x a");
     assert_eq!(run("b"), "python /opt/tools/b.py");
 }
+
+#[test]
+fn legacy_pages_are_read_as_one_level() {
+    let t = tool(
+        r#"<tool id="p" name="P">
+  <command>echo $a $b</command>
+  <inputs>
+    <page><param name="a" type="data"/></page>
+    <page><param name="b" type="data_column" data_ref="a"/></page>
+  </inputs>
+</tool>"#,
+    );
+    let names: Vec<&str> = t.inputs.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(t.check_inputs(&inputs(json!({"a": "1", "b": "2"}))).is_ok());
+}
