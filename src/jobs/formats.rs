@@ -81,6 +81,7 @@ mod tests {
             metadata_source: None,
             from_work_dir: None,
             filters: Vec::new(),
+            metadata_actions: Vec::new(),
             change_format: when
                 .iter()
                 .map(|(input, value, format)| ChangeFormat {

@@ -153,6 +153,9 @@ pub struct OutputDef {
     pub filters: Vec<String>,
     /// `<change_format><when input value format>`.
     pub change_format: Vec<ChangeFormat>,
+    /// `<actions><action type="metadata" name default/>`: (metadata name, value) set on the
+    /// output at job end, over what is computed.
+    pub metadata_actions: Vec<(String, String)>,
 }
 
 /// One `<change_format><when>`: the output takes `format` when `input` has `value`.

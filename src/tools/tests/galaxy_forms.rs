@@ -284,3 +284,42 @@ fn legacy_pages_are_read_as_one_level() {
     assert_eq!(names, ["a", "b"]);
     assert!(t.check_inputs(&inputs(json!({"a": "1", "b": "2"}))).is_ok());
 }
+
+#[test]
+fn constant_metadata_actions_load_and_others_are_refused() {
+    let xml = |actions: &str| {
+        format!(
+            r#"<tool id="a" name="A"><command>true</command><inputs/>
+  <outputs><data name="out" format="tabular"><actions>{actions}</actions></data></outputs>
+</tool>"#
+        )
+    };
+    let t = tool(&xml(
+        r#"<action type="metadata" name="column_names" default="a,b"/>"#,
+    ));
+    assert_eq!(
+        t.outputs[0].metadata_actions,
+        [("column_names".to_string(), "a,b".to_string())]
+    );
+    for (actions, construct) in [
+        (
+            r#"<conditional name="x"><when value="1"/></conditional>"#,
+            "<conditional> in <actions>",
+        ),
+        (
+            r#"<action type="format" default="txt"/>"#,
+            "<action type=\"format\">",
+        ),
+        (
+            r#"<action type="metadata" name="dbkey"><option type="from_param" name="x"/></action>"#,
+            "<option> in <action>",
+        ),
+    ] {
+        match crate::tools::Tool::from_xml(&xml(actions), std::path::Path::new("a.xml"), None) {
+            Err(crate::tools::ToolError::Invalid { construct: c, .. }) => {
+                assert_eq!(c, construct, "{actions}")
+            }
+            other => panic!("{actions}: {other:?}"),
+        }
+    }
+}

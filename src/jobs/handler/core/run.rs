@@ -392,11 +392,12 @@ impl HandlerCore {
                     })
                     .await?;
                 let tool = tool_id.and_then(|id| env.toolbox.get(&id).cloned());
-                let (from_work_dir, copied) = tool
+                let (from_work_dir, copied, actions) = tool
                     .as_ref()
                     .map(|t| {
                         let copied = super::end::metadata_from(t, &named, &inputs);
-                        (super::end::from_work_dir(t, &named), copied)
+                        let actions = super::end::metadata_actions(t, &named);
+                        (super::end::from_work_dir(t, &named), copied, actions)
                     })
                     .unwrap_or_default();
                 let (dir, outputs) = match started {
@@ -416,6 +417,7 @@ impl HandlerCore {
                         stdio,
                         from_work_dir,
                         copied,
+                        actions,
                         missing_requirements: tool
                             .as_ref()
                             .map(|t| t.missing_requirements.as_slice())
