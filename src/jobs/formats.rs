@@ -3,44 +3,29 @@
 //! `format="input"` (the first data input's), else `format`; then the first
 //! `<change_format><when>` whose param has the checked value.
 
-use crate::db::DbConn;
-use crate::db::queries::datasets;
+use std::collections::BTreeMap;
+
+use crate::db::models::Dataset;
 use crate::tools::{OutputDef, ParamValue, Tool};
 
-use super::JobError;
-
 /// The formats of `tool`'s outputs, in order, for a run with the checked `values` and
-/// `inputs` (data param name, dataset id). A source that names no given input keeps the
-/// output's own format (`data` when it has none).
+/// `inputs` (data param name, dataset id), `found` the input datasets by id
+/// (`naming::input_datasets`). A source that names no given input keeps the output's own
+/// format (`data` when it has none).
 pub fn output_formats(
-    conn: &mut DbConn,
     tool: &Tool,
     values: &[(String, ParamValue)],
     inputs: &[(String, i64)],
-) -> Result<Vec<String>, JobError> {
-    let wanted = tool
-        .outputs
+    found: &BTreeMap<i64, Dataset>,
+) -> Vec<String> {
+    let exts: Vec<(String, String)> = inputs
         .iter()
-        .any(|o| o.format_source.is_some() || o.format == "input");
-    let exts: Vec<(String, String)> = match wanted && !inputs.is_empty() {
-        false => Vec::new(),
-        true => {
-            let ids: Vec<i64> = inputs.iter().map(|(_, id)| *id).collect();
-            let found = datasets::find_datasets(conn, &ids)?;
-            inputs
-                .iter()
-                .filter_map(|(name, id)| {
-                    let ds = found.iter().find(|d| d.id == *id)?;
-                    Some((name.clone(), ds.extension.clone()))
-                })
-                .collect()
-        }
-    };
-    Ok(tool
-        .outputs
+        .filter_map(|(name, id)| Some((name.clone(), found.get(id)?.extension.clone())))
+        .collect();
+    tool.outputs
         .iter()
         .map(|o| output_format(o, values, &exts))
-        .collect())
+        .collect()
 }
 
 fn output_format(
@@ -76,6 +61,8 @@ fn as_text(value: &ParamValue) -> Option<String> {
         ParamValue::Integer(i) => Some(i.to_string()),
         ParamValue::Float(f) => Some(f.to_string()),
         ParamValue::Boolean(b) => Some(if *b { "True" } else { "False" }.to_string()),
+        ParamValue::Empty => Some("None".to_string()),
+        ParamValue::SelectList(list) => Some(list.join(",")),
         ParamValue::Data(_) | ParamValue::DataList(_) | ParamValue::Columns(_) => None,
     }
 }
@@ -94,6 +81,7 @@ mod tests {
             metadata_source: None,
             from_work_dir: None,
             filters: Vec::new(),
+            metadata_actions: Vec::new(),
             change_format: when
                 .iter()
                 .map(|(input, value, format)| ChangeFormat {

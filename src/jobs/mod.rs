@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod formats;
 pub mod handler;
 pub mod limits;
+pub mod naming;
 pub mod runners;
 pub mod states;
 pub mod submit;

@@ -13,6 +13,7 @@ use crate::db::queries::{jobs, notify};
 use crate::tools::{ParamValue, Tool};
 
 use super::assign::Assignment;
+use super::naming;
 use super::states::JobState;
 use super::{JobError, JobsEnv};
 
@@ -40,8 +41,10 @@ pub fn create_tool_job(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
-    let formats = super::formats::output_formats(conn, &req.tool, &req.values, &req.inputs)?;
-    let mut outputs = output_names(&req.tool, req.inputs.first().map(|(_, id)| *id), formats);
+    let found = naming::input_datasets(conn, &req.inputs)?;
+    let formats = super::formats::output_formats(&req.tool, &req.values, &req.inputs, &found);
+    let mut outputs =
+        naming::output_names(env, &req.tool, &req.values, &req.inputs, &found, formats);
     // Outputs whose `<filter>` is false are not created (a mapped run keeps them all: its
     // output collections need every element).
     let kept = req.tool.kept_outputs(&req.values);
@@ -76,28 +79,6 @@ pub fn create_tool_job(
     Ok((job, outputs, assignment))
 }
 
-/// A run's output datasets: (output name, dataset name, format), `formats` from
-/// `formats::output_formats`. A dataset is named by its output's label, else "<tool> on data
-/// <hid of the first input>", else the tool's name.
-fn output_names(
-    tool: &Tool,
-    first_input_hid: Option<i64>,
-    formats: Vec<String>,
-) -> Vec<(String, String, String)> {
-    tool.outputs
-        .iter()
-        .zip(formats)
-        .map(|(o, format)| {
-            let name = match (&o.label, first_input_hid) {
-                (Some(label), _) => label.clone(),
-                (None, Some(id)) => format!("{} on data {}", tool.name, id),
-                (None, None) => tool.name.clone(),
-            };
-            (o.name.clone(), name, format)
-        })
-        .collect()
-}
-
 /// The checked parameters as stored in the job row (Galaxy's `params`): one entry per leaf
 /// param under its flat key (`p`, `cond|p`, `rep_0|p`, `sect|p`), so a tool without groups
 /// stores exactly what it stored before.
@@ -111,7 +92,8 @@ pub fn params_json(values: &[(String, ParamValue)]) -> String {
                 ParamValue::Float(f) => serde_json::Value::from(*f),
                 ParamValue::Boolean(b) => serde_json::Value::from(*b),
                 ParamValue::Data(Some(d)) => serde_json::json!({"src": d.src, "id": d.id}),
-                ParamValue::Data(None) => serde_json::Value::Null,
+                ParamValue::Data(None) | ParamValue::Empty => serde_json::Value::Null,
+                ParamValue::SelectList(list) => list.iter().map(|s| s.as_str()).collect(),
                 ParamValue::DataList(list) => list
                     .iter()
                     .map(|d| serde_json::json!({"src": d.src, "id": d.id}))
@@ -162,18 +144,19 @@ pub fn create_mapped_tool_jobs(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params: Vec<String> = req.jobs.iter().map(|j| params_json(&j.values)).collect();
+    let found = naming::input_datasets(conn, req.jobs.iter().flat_map(|j| &j.inputs))?;
     let formats = req
         .jobs
         .iter()
-        .map(|j| super::formats::output_formats(conn, &req.tool, &j.values, &j.inputs))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|j| super::formats::output_formats(&req.tool, &j.values, &j.inputs, &found));
     let specs = req
         .jobs
         .iter()
         .zip(&params)
         .zip(formats)
         .map(|((j, params), formats)| {
-            let outputs = output_names(&req.tool, j.inputs.first().map(|(_, id)| *id), formats);
+            let outputs =
+                naming::output_names(env, &req.tool, &j.values, &j.inputs, &found, formats);
             jobs::JobSpec {
                 user_id: req.user_id,
                 history_id: req.history_id,

@@ -3,28 +3,39 @@
 use std::collections::BTreeSet;
 
 use super::dom::Element;
-use super::params::{SUPPORTED_TYPES, bool_attr, is_identifier, number_attr, parse_param};
+use super::params::{
+    SUPPORTED_TYPES, bool_attr, declared_name, is_identifier, number_attr, parse_param,
+};
 use super::xml::Ctx;
 use super::{Case, Conditional, Input, ParamKind, Repeat, Section, ToolError};
 
 /// The inputs of one level (`<inputs>`, a `<when>`, a `<repeat>`, a `<section>`); `outer`
-/// names the data params of the enclosing levels. Names are unique within a level.
+/// names the data params of the enclosing levels. Names are unique within a level. The
+/// legacy `<page>`s of `<inputs>` are read as Galaxy reads them: their inputs one after the
+/// other, as if written without them.
 pub(crate) fn parse_level(
     cx: &Ctx<'_>,
     level: &Element,
     outer: &[String],
 ) -> Result<Vec<Input>, ToolError> {
+    let children: Vec<&Element> = level
+        .children
+        .iter()
+        .flat_map(|c| match (level.name.as_str(), c.name.as_str()) {
+            ("inputs", "page") => c.children.iter().collect::<Vec<_>>(),
+            _ => vec![c],
+        })
+        .collect();
     let mut datasets = outer.to_vec();
     datasets.extend(
-        level
-            .children
+        children
             .iter()
             .filter(|c| c.name == "param" && c.attr("type") == Some("data"))
-            .filter_map(|c| c.attr("name").map(|n| n.trim().to_string())),
+            .filter_map(|c| declared_name(c)),
     );
     let mut inputs = Vec::new();
     let mut seen = BTreeSet::new();
-    for child in &level.children {
+    for child in children {
         let input = match child.name.as_str() {
             "param" => Input::Param(parse_param(cx, child, &datasets)?),
             "conditional" => Input::Conditional(conditional(cx, child, &datasets)?),
@@ -68,7 +79,7 @@ fn conditional(cx: &Ctx<'_>, el: &Element, outer: &[String]) -> Result<Condition
     }
     let test = parse_param(cx, test_el, outer)?;
     let options: Vec<String> = match &test.kind {
-        ParamKind::Select { options } => options.iter().map(|o| o.0.clone()).collect(),
+        ParamKind::Select { options, .. } => options.iter().map(|o| o.0.clone()).collect(),
         ParamKind::Boolean {
             truevalue,
             falsevalue,
@@ -88,8 +99,12 @@ fn conditional(cx: &Ctx<'_>, el: &Element, outer: &[String]) -> Result<Condition
         let value = child.attr("value").unwrap_or_default().to_string();
         let construct = format!("<when value=\"{value}\">");
         if !options.contains(&value) {
-            let message = format!("not a value of the test param '{}'", test.name);
-            return Err(cx.invalid(child, construct, &message));
+            // Galaxy loads it (its linter warns): a case no value of the test param selects.
+            log::debug!(
+                "{}: {construct}: not a value of the test param '{}', never selected",
+                cx.file.display(),
+                test.name
+            );
         }
         if cases.iter().any(|c| c.value == value) {
             return Err(cx.invalid(child, construct, "given twice"));

@@ -160,12 +160,23 @@ fn param_to_json(param: &Param) -> Value {
             put("truevalue", json!(truevalue));
             put("falsevalue", json!(falsevalue));
         }
-        ParamKind::Select { options } => {
-            let default = param
-                .value
-                .clone()
-                .or_else(|| options.iter().find(|o| o.2).map(|o| o.0.clone()))
-                .or_else(|| options.first().map(|o| o.0.clone()));
+        ParamKind::Select { options, multiple } => {
+            let default = match multiple {
+                true => json!(
+                    options
+                        .iter()
+                        .filter(|o| o.2)
+                        .map(|o| &o.0)
+                        .collect::<Vec<_>>()
+                ),
+                false => json!(
+                    param
+                        .value
+                        .clone()
+                        .or_else(|| options.iter().find(|o| o.2).map(|o| o.0.clone()))
+                        .or_else(|| options.first().map(|o| o.0.clone()))
+                ),
+            };
             let listed: Vec<Value> = options
                 .iter()
                 .map(|(value, label, selected)| json!([label, value, selected]))
@@ -173,7 +184,7 @@ fn param_to_json(param: &Param) -> Value {
             put("value", json!(default));
             put("options", Value::Array(listed));
             put("display", Value::Null);
-            put("multiple", json!(false));
+            put("multiple", json!(multiple));
             put("textable", json!(false));
         }
         ParamKind::Data { format, multiple } => {

@@ -49,8 +49,8 @@ pub struct Tool {
     pub name: String,
     pub version: String,
     pub description: String,
-    /// The `<command>` text, untemplated (for `interpreter`, the interpreter and the script's
-    /// absolute path are already prepended, as Galaxy does).
+    /// The `<command>` text, untemplated, as written (an `interpreter` goes in front of the
+    /// rendered command's first word, resolved in the tool's directory, as Galaxy does).
     pub command: String,
     /// `<command interpreter>`, as written.
     pub interpreter: Option<String>,
@@ -116,9 +116,10 @@ pub enum ParamKind {
         truevalue: String,
         falsevalue: String,
     },
-    /// (value, label, selected)
+    /// (value, label, selected); `multiple`: any number of them (`ParamValue::SelectList`).
     Select {
         options: Vec<(String, String, bool)>,
+        multiple: bool,
     },
     /// `multiple`: a list of datasets (`ParamValue::DataList`).
     Data {
@@ -152,6 +153,9 @@ pub struct OutputDef {
     pub filters: Vec<String>,
     /// `<change_format><when input value format>`.
     pub change_format: Vec<ChangeFormat>,
+    /// `<actions><action type="metadata" name default/>`: (metadata name, value) set on the
+    /// output at job end, over what is computed.
+    pub metadata_actions: Vec<(String, String)>,
 }
 
 /// One `<change_format><when>`: the output takes `format` when `input` has `value`.
@@ -182,6 +186,10 @@ pub enum ParamValue {
     DataList(Vec<DataRef>),
     /// A `data_column` param: 1-based column numbers (empty when optional and not given).
     Columns(Vec<u32>),
+    /// An optional `integer`/`float` left empty: Python's `None`, rendered as nothing.
+    Empty,
+    /// A `multiple="true"` select: the chosen values, in the options' order.
+    SelectList(Vec<String>),
 }
 
 /// What `upload1` with `files_0|url_paste` asks for.
@@ -315,6 +323,15 @@ impl Tool {
     /// `template::kept_outputs`), with why a filter could not be evaluated.
     pub fn kept_outputs(&self, values: &[(String, ParamValue)]) -> Vec<(bool, Option<String>)> {
         super::template::kept_outputs(self, values)
+    }
+
+    /// Each output's label for a run (see `template::output_labels`).
+    pub fn output_labels(
+        &self,
+        job: &super::scope::JobValues<'_>,
+        on_string: &str,
+    ) -> Vec<Option<String>> {
+        super::template::output_labels(self, job, on_string)
     }
 
     pub fn to_json(&self, io_details: bool) -> serde_json::Value {

@@ -27,14 +27,8 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
         let message = "an output needs a name of letters, digits, '_'";
         return Err(cx.invalid(el, construct, message));
     }
+    // A label with Cheetah (`${tool.name} on ${on_string}`) is compiled by the caller.
     let label = el.attr("label").map(str::to_string);
-    if let Some(label) = label
-        .as_deref()
-        .filter(|l| l.contains('$') || l.contains('#'))
-    {
-        let construct = format!("data label=\"{label}\"");
-        return Err(cx.invalid(el, construct, "Cheetah in labels is not supported"));
-    }
     let attr = |key: &str| {
         el.attr(key)
             .map(str::trim)
@@ -50,6 +44,7 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
         from_work_dir: attr("from_work_dir"),
         filters: Vec::new(),
         change_format: Vec::new(),
+        metadata_actions: Vec::new(),
     };
     for child in &el.children {
         match child.name.as_str() {
@@ -59,14 +54,49 @@ fn parse_data(cx: &Ctx<'_>, el: &Element) -> Result<OutputDef, ToolError> {
                     def.change_format.push(change_format(cx, when)?);
                 }
             }
+            "actions" => {
+                for action in &child.children {
+                    def.metadata_actions.push(metadata_action(cx, action)?);
+                }
+            }
             other => {
                 let construct = format!("<{other}> in <data>");
-                let message = "not supported inside an output (only <filter>, <change_format>)";
+                let message =
+                    "not supported inside an output (only <filter>, <change_format>, <actions>)";
                 return Err(cx.invalid(child, construct, message));
             }
         }
     }
     Ok(def)
+}
+
+/// Galaxy's constant metadata action, `<action type="metadata" name="column_names"
+/// default="a,b"/>`; actions with options, conditionals or formats are refused.
+fn metadata_action(cx: &Ctx<'_>, action: &Element) -> Result<(String, String), ToolError> {
+    let refuse = |el: &Element, construct: String| {
+        let message = "only <action type=\"metadata\" name=\"…\" default=\"…\"/> (a constant \
+                       metadata value) is supported in <actions>";
+        cx.invalid(el, construct, message)
+    };
+    if action.name != "action" {
+        return Err(refuse(action, format!("<{}> in <actions>", action.name)));
+    }
+    if let Some(child) = action.children.first() {
+        return Err(refuse(child, format!("<{}> in <action>", child.name)));
+    }
+    match (
+        action.attr("type"),
+        action.attr("name"),
+        action.attr("default"),
+    ) {
+        (Some("metadata"), Some(name), Some(default)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), default.to_string()))
+        }
+        (kind, _, _) => Err(refuse(
+            action,
+            format!("<action type=\"{}\">", kind.unwrap_or_default()),
+        )),
+    }
 }
 
 fn change_format(cx: &Ctx<'_>, when: &Element) -> Result<ChangeFormat, ToolError> {

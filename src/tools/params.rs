@@ -58,6 +58,16 @@ pub(crate) fn number_attr<T: std::str::FromStr>(
     }
 }
 
+/// A `<param>`'s name: `name`, else its `argument` without the leading dashes and with `-`
+/// as `_` (Galaxy's rule).
+pub(crate) fn declared_name(el: &Element) -> Option<String> {
+    match (el.attr("name"), el.attr("argument")) {
+        (Some(name), _) => Some(name.trim().to_string()),
+        (None, Some(arg)) => Some(arg.trim().trim_start_matches('-').replace('-', "_")),
+        (None, None) => None,
+    }
+}
+
 /// One `<param>`; `datasets` names the data params a `data_column` may refer to (this level
 /// and the enclosing ones).
 pub(crate) fn parse_param(
@@ -65,10 +75,8 @@ pub(crate) fn parse_param(
     el: &Element,
     datasets: &[String],
 ) -> Result<Param, ToolError> {
-    let name = match (el.attr("name"), el.attr("argument")) {
-        (Some(name), _) => name.trim().to_string(),
-        (None, Some(arg)) => arg.trim().trim_start_matches('-').replace('-', "_"),
-        (None, None) => return Err(cx.invalid(el, "<param>".into(), "missing attribute 'name'")),
+    let Some(name) = declared_name(el) else {
+        return Err(cx.invalid(el, "<param>".into(), "missing attribute 'name'"));
     };
     if !is_identifier(&name) {
         let construct = format!("param name=\"{name}\"");
@@ -76,11 +84,12 @@ pub(crate) fn parse_param(
     }
     let kind_name = el.attr("type").unwrap_or_default().trim();
     let multiple = bool_attr(cx, el, "multiple")? == Some(true);
-    if multiple && !matches!(kind_name, "data" | "data_column") {
+    if multiple && !matches!(kind_name, "data" | "data_column" | "select") {
         let construct = format!("param type=\"{kind_name}\" multiple=\"true\"");
         return Err(cx.invalid(el, construct, "multiple values are not supported"));
     }
-    let optional = bool_attr(cx, el, "optional")?.unwrap_or(false);
+    // As Galaxy: a multiple select is optional unless it says otherwise.
+    let optional = bool_attr(cx, el, "optional")?.unwrap_or(multiple && kind_name == "select");
     let mut value = el.attr("value").map(str::to_string);
     let kind = match kind_name {
         "text" => ParamKind::Text,
@@ -101,7 +110,18 @@ pub(crate) fn parse_param(
                 falsevalue: el.attr("falsevalue").unwrap_or("false").to_string(),
             }
         }
-        "select" => parse_select(cx, el, value.as_deref())?,
+        "select" => {
+            let select = parse_select(cx, el, multiple)?;
+            // Galaxy reads a select's default from `selected` only: a `value` naming no
+            // option is ignored (one naming an option stays the default, as before).
+            if let (ParamKind::Select { options, .. }, Some(v)) = (&select, value.as_deref())
+                && !options.iter().any(|(o, _, _)| o == v)
+            {
+                log::debug!("param {name}: select value=\"{v}\" is no option, ignored");
+                value = None;
+            }
+            select
+        }
         "data" => ParamKind::Data {
             format: el.attr("format").unwrap_or("data").trim().to_string(),
             multiple,
@@ -124,7 +144,7 @@ pub(crate) fn parse_param(
         }
     };
     check_children(cx, el, &kind)?;
-    check_default(cx, el, &kind, value.as_deref(), optional)?;
+    check_default(cx, el, &kind, value.as_deref())?;
     let mut validators = Vec::new();
     let mut sanitizer = None;
     for child in &el.children {
@@ -150,12 +170,22 @@ pub(crate) fn parse_param(
     })
 }
 
-fn parse_select(cx: &Ctx<'_>, el: &Element, value: Option<&str>) -> Result<ParamKind, ToolError> {
+fn parse_select(cx: &Ctx<'_>, el: &Element, multiple: bool) -> Result<ParamKind, ToolError> {
+    if let Some(sep) = el.attr("separator").filter(|s| *s != ",") {
+        let construct = format!("param type=\"select\" separator=\"{sep}\"");
+        return Err(cx.invalid(el, construct, "only the default separator ',' is supported"));
+    }
     for key in ["dynamic_options", "data_ref"] {
         if el.attr(key).is_some() {
             let construct = format!("param type=\"select\" {key}");
             return Err(cx.invalid(el, construct, "dynamic options are not supported"));
         }
+    }
+    if let Some(options) = el.children.iter().find(|c| c.name == "options") {
+        let construct = "<options> in param type=\"select\"".to_string();
+        let message = "dynamic options (from_file, from_data_table, from_dataset, ...) are not \
+                       supported: list the choices as <option>";
+        return Err(cx.invalid(options, construct, message));
     }
     let mut options = Vec::new();
     for option in el.children.iter().filter(|c| c.name == "option") {
@@ -171,11 +201,7 @@ fn parse_select(cx: &Ctx<'_>, el: &Element, value: Option<&str>) -> Result<Param
         let construct = "param type=\"select\"".to_string();
         return Err(cx.invalid(el, construct, "a select needs at least one <option>"));
     }
-    if let Some(v) = value.filter(|v| !options.iter().any(|(o, _, _)| o == v)) {
-        let construct = format!("param type=\"select\" value=\"{v}\"");
-        return Err(cx.invalid(el, construct, "the default is not one of the options"));
-    }
-    Ok(ParamKind::Select { options })
+    Ok(ParamKind::Select { options, multiple })
 }
 
 fn check_children(cx: &Ctx<'_>, el: &Element, kind: &ParamKind) -> Result<(), ToolError> {
@@ -193,13 +219,12 @@ fn check_children(cx: &Ctx<'_>, el: &Element, kind: &ParamKind) -> Result<(), To
     }
 }
 
-/// Number defaults parse; an optional number needs a default (a value is always rendered).
+/// Number defaults parse (an optional number without one is `None` when left empty).
 fn check_default(
     cx: &Ctx<'_>,
     el: &Element,
     kind: &ParamKind,
     value: Option<&str>,
-    optional: bool,
 ) -> Result<(), ToolError> {
     let value = value.map(str::trim).filter(|v| !v.is_empty());
     let (what, parses) = match kind {
@@ -221,11 +246,6 @@ fn check_default(
             construct,
             &format!("the attribute 'value' must be {what}"),
         ));
-    }
-    if optional && value.is_none() {
-        let construct = format!("param type=\"{type_name}\" optional=\"true\"");
-        let message = "an optional number needs a default 'value' here";
-        return Err(cx.invalid(el, construct, message));
     }
     Ok(())
 }

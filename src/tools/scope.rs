@@ -245,6 +245,14 @@ fn param(p: &Param, key: &str, job: &JobValues<'_>) -> Value {
                 _ => Value::None,
             },
         ),
+        ParamKind::Select { multiple: true, .. } => {
+            let items = match value {
+                Some(ParamValue::SelectList(list)) => list,
+                _ => &Vec::new(),
+            };
+            let raw = Value::List(items.iter().map(|s| Value::Str(s.clone())).collect());
+            wrap(InputKind::Select, raw)
+        }
         ParamKind::Select { .. } => wrap(InputKind::Select, text(value)),
         ParamKind::DataColumn { multiple, .. } => {
             let columns = match value {

@@ -8,7 +8,7 @@
 //! would fail such a job at run time with Cheetah's `NotFound`. Shell variables are written
 //! `\$HOME` or `\${GALAXY_SLOTS:-1}`, as in Galaxy.
 
-use super::cheetah::{self, RenderError, Template};
+use super::cheetah::{self, RenderError, Template, Value};
 use super::scope::{self, GLOBALS, JobValues};
 use super::{ParamValue, Tool};
 
@@ -43,7 +43,13 @@ pub struct Templates {
     pub configfiles: Vec<(String, Template)>,
     /// (output name, template) of each output `<filter>`, as `${expr}`.
     pub filters: Vec<(String, Template)>,
+    /// (output name, template) of each output `label` holding Cheetah (`$`, `#`).
+    pub labels: Vec<(String, Template)>,
 }
+
+/// Names a label may use besides the inputs: Galaxy's `get_output_name` adds the tool and
+/// the "data 1 and data 2" text of the run's inputs.
+pub(crate) const LABEL_NAMES: &[&str] = &["tool", "on_string"];
 
 /// A problem found in a template: the line counted from the start of the template text.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,10 +122,29 @@ pub(crate) fn render(tool: &Tool, job: &JobValues<'_>) -> Result<Rendered, Rende
         .replace('\r', " ")
         .trim()
         .to_string();
+    let command = match &tool.interpreter {
+        Some(interpreter) => with_interpreter(tool, interpreter, &command),
+        None => command,
+    };
     Ok(Rendered {
         command,
         configfiles,
     })
+}
+
+/// Galaxy's `interpreter`, applied to the rendered command: its first word (the script) is
+/// resolved against the tool's directory and the interpreter put in front of it.
+fn with_interpreter(tool: &Tool, interpreter: &str, command: &str) -> String {
+    let Some(script) = command.split_whitespace().next() else {
+        return format!("{interpreter} {command}");
+    };
+    let dir = tool
+        .source_file
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let resolved = dir.join(script).to_string_lossy().into_owned();
+    command.replacen(script, &format!("{interpreter} {resolved}"), 1)
 }
 
 /// Whether each of the tool's outputs is created for a run with `values` (in the tool's
@@ -157,8 +182,51 @@ pub(crate) fn kept_outputs(
         .collect()
 }
 
+/// Each output's label for a run (Galaxy's `get_output_name`), in the tool's order: a plain
+/// label as written, a Cheetah one rendered with the job's inputs, `$tool` (`name`, `id`,
+/// `version`) and `$on_string`; `None` without a label, or when the label cannot be
+/// rendered (logged; the caller names the dataset as if it had no label).
+pub(crate) fn output_labels(
+    tool: &Tool,
+    job: &JobValues<'_>,
+    on_string: &str,
+) -> Vec<Option<String>> {
+    let labels = &tool.templates.labels;
+    let mut scope = None;
+    tool.outputs
+        .iter()
+        .map(|o| {
+            let template = labels.iter().find(|(name, _)| *name == o.name);
+            let Some((_, template)) = template else {
+                return o.label.clone();
+            };
+            let scope = scope.get_or_insert_with(|| {
+                let mut s = scope::build(tool, job);
+                let about = cheetah::Map::new()
+                    .with("name", Value::Str(tool.name.clone()))
+                    .with("id", Value::Str(tool.id.clone()))
+                    .with("version", Value::Str(tool.version.clone()));
+                s.set("tool", Value::Map(about));
+                s.set("on_string", Value::Str(on_string.to_string()));
+                s
+            });
+            match template.render(scope) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    log::warn!(
+                        "tool {}: output '{}': label not rendered: {e}",
+                        tool.id,
+                        o.name
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 /// Python's falsy values as `str` shows them.
-fn is_false(text: &str) -> bool {
+pub(crate) fn is_false(text: &str) -> bool {
     matches!(
         text,
         "False" | "" | "0" | "0.0" | "None" | "[]" | "{}" | "()"

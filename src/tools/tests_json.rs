@@ -152,7 +152,7 @@ impl Processing {
 /// Galaxy's `_process_simple_value`: select labels to values, booleans to `true`/`false`.
 fn simple_value(p: &Param, value: Value, legacy: bool) -> Value {
     match &p.kind {
-        ParamKind::Select { options } => {
+        ParamKind::Select { options, .. } => {
             let map = |v: &Value| -> Value {
                 let Some(s) = v.as_str() else {
                     return v.clone();
@@ -203,7 +203,7 @@ fn case_matches(test: &Param, when: &str, declared: Option<&str>, legacy: bool) 
             };
             simple_value(test, json!(when), legacy) == query
         }
-        ParamKind::Select { options } => match declared {
+        ParamKind::Select { options, .. } => match declared {
             Some(d) => when == d,
             None => {
                 let default = options

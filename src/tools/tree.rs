@@ -56,6 +56,23 @@ pub struct Section {
     pub inputs: Vec<Input>,
 }
 
+/// Calls `f` on every param of `inputs`, in groups too (a conditional's test param included).
+pub(crate) fn each_param_mut(inputs: &mut [Input], f: &mut dyn FnMut(&mut Param)) {
+    for input in inputs {
+        match input {
+            Input::Param(p) => f(p),
+            Input::Conditional(c) => {
+                f(&mut c.test);
+                for case in &mut c.cases {
+                    each_param_mut(&mut case.inputs, f);
+                }
+            }
+            Input::Repeat(r) => each_param_mut(&mut r.inputs, f),
+            Input::Section(s) => each_param_mut(&mut s.inputs, f),
+        }
+    }
+}
+
 impl Input {
     pub fn name(&self) -> &str {
         match self {

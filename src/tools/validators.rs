@@ -1,7 +1,8 @@
 //! A `<param>`'s `<validator>`s (Galaxy's `lib/galaxy/tools/parameters/validation.py`):
 //! `regex` (matched at the start of the value, as Python's `re.match`), `in_range`
-//! (`min`/`max`/`exclude_min`/`exclude_max`), `length` (`min`/`max`) and `empty_field`, each
-//! with `message` (`%s` is the value; Galaxy's default message when absent) and `negate`.
+//! (`min`/`max`/`exclude_min`/`exclude_max`), `length` (`min`/`max`), `empty_field` and
+//! `expression` (a Python expression over `value`, see `expression`), each with `message`
+//! (`%s` is the value; Galaxy's default message when absent) and `negate`.
 //! Validators on datasets (`metadata`, `unspecified_build`, `dataset_ok_validator`, …) are
 //! accepted on data params and not checked; any other type is refused at load.
 
@@ -52,6 +53,11 @@ pub enum Check {
         max: Option<i64>,
     },
     EmptyField,
+    /// `expression`: a Python expression over `value` (see `expression`).
+    Expression {
+        expression: String,
+        template: super::cheetah::Template,
+    },
     /// A dataset validator, not checked.
     Dataset,
 }
@@ -98,6 +104,11 @@ fn default_message(check: &Check, negate: bool) -> String {
         }
         Check::EmptyField if negate => "Field must not set a value".into(),
         Check::EmptyField => "Field requires a value".into(),
+        Check::Expression { expression, .. } => {
+            let truth = if negate { "False" } else { "True" };
+            let expression = expression.replace('%', "%%");
+            format!("Value '%s' does not evaluate to {truth} for '{expression}'")
+        }
         Check::Dataset => "Parameter validation error.".into(),
     }
 }
@@ -112,6 +123,9 @@ pub(crate) fn parse_validator(
     let construct = || format!("validator type=\"{type_name}\"");
     let is_data = matches!(kind, ParamKind::Data { .. });
     let check = match type_name {
+        // On a dataset, as the dataset validators: accepted, not checked.
+        "expression" if is_data => Check::Dataset,
+        "expression" => super::expression::parse(cx, el)?,
         _ if DATASET_TYPES.contains(&type_name) => {
             if !is_data {
                 return Err(cx.invalid(el, construct(), "a dataset validator needs a data param"));
@@ -170,7 +184,8 @@ pub(crate) fn parse_validator(
         "" => return Err(cx.invalid(el, "<validator>".into(), "missing attribute 'type'")),
         _ => {
             let message = "unsupported validator type (supported: regex, in_range, length, \
-                           empty_field; dataset validators are accepted on data params)";
+                           empty_field, expression; dataset validators are accepted on data \
+                           params)";
             return Err(cx.invalid(el, construct(), message));
         }
     };
@@ -190,6 +205,7 @@ pub(crate) fn parse_validator(
 fn texts(value: &ParamValue) -> Vec<String> {
     match value {
         ParamValue::Text(s) | ParamValue::Select(s) => vec![s.clone()],
+        ParamValue::SelectList(list) => list.clone(),
         ParamValue::Integer(i) => vec![i.to_string()],
         ParamValue::Float(f) => vec![super::template::float_text(*f)],
         _ => Vec::new(),
@@ -206,6 +222,9 @@ impl Validator {
             let passes = match &self.check {
                 Check::Dataset => continue,
                 Check::Regex { anchored, .. } => anchored.is_match(&text),
+                Check::Expression { template, .. } => {
+                    super::expression::passes(template, value, &text)
+                }
                 Check::EmptyField => {
                     shown.clear();
                     !text.is_empty()

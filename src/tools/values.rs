@@ -13,7 +13,7 @@ use super::template::float_text;
 use super::{DataRef, Param, ParamKind, ParamValue, ToolInputError};
 
 /// An error about the value at flat key `key`.
-fn error(key: &str, message: impl Into<String>) -> ToolInputError {
+pub(super) fn error(key: &str, message: impl Into<String>) -> ToolInputError {
     ToolInputError::Param {
         name: key.to_string(),
         message: message.into(),
@@ -21,7 +21,7 @@ fn error(key: &str, message: impl Into<String>) -> ToolInputError {
 }
 
 /// A scalar given as text (numbers and booleans as JSON text); `None` for arrays and objects.
-fn scalar_text(value: &Value) -> Option<String> {
+pub(super) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -53,7 +53,9 @@ pub(crate) fn check_param(
 /// The param's `<validator>`s, as Galaxy's `ToolParameter.validate`: an optional param left
 /// empty is not validated.
 fn validate(key: &str, param: &Param, value: &ParamValue) -> Result<(), ToolInputError> {
-    let empty = matches!(value, ParamValue::Text(s) | ParamValue::Select(s) if s.is_empty());
+    let empty = matches!(value, ParamValue::Text(s) | ParamValue::Select(s) if s.is_empty())
+        || matches!(value, ParamValue::Empty)
+        || matches!(value, ParamValue::SelectList(l) if l.is_empty());
     if param.optional && empty {
         return Ok(());
     }
@@ -90,6 +92,10 @@ fn check_value(
         ParamKind::DataColumn { multiple, .. } => {
             return column_value(key, param, *multiple, value);
         }
+        ParamKind::Select {
+            options,
+            multiple: true,
+        } => return super::selects::multiple_select(key, param, options, value),
         _ => {}
     }
     // Only a select takes a one-element list for its value; other params want a scalar.
@@ -104,9 +110,12 @@ fn check_value(
                 .ok_or_else(|| error(key, format!("expected a single value, got {v}")))?,
         ),
     };
-    // An empty string is "not given" for everything but text.
-    let given = text.filter(|t| {
-        matches!(param.kind, ParamKind::Text | ParamKind::Hidden) || !t.trim().is_empty()
+    // An empty string is "not given" for everything but text and a select with an
+    // `<option value="">` (a legal value there, as in Galaxy).
+    let given = text.filter(|t| match &param.kind {
+        ParamKind::Text | ParamKind::Hidden => true,
+        ParamKind::Select { options, .. } if t.is_empty() => options.iter().any(|o| o.0.is_empty()),
+        _ => !t.trim().is_empty(),
     });
     let default = param.value.clone();
     match &param.kind {
@@ -126,6 +135,9 @@ fn check_value(
         }
         ParamKind::Integer { min, max } => {
             let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
+                if param.optional {
+                    return Ok(ParamValue::Empty);
+                }
                 return Err(error(key, "an integer is required"));
             };
             let number: i64 = text
@@ -137,6 +149,9 @@ fn check_value(
         }
         ParamKind::Float { min, max } => {
             let Some(text) = given.or(default).filter(|t| !t.trim().is_empty()) else {
+                if param.optional {
+                    return Ok(ParamValue::Empty);
+                }
                 return Err(error(key, "a real number is required"));
             };
             let number: f64 = text
@@ -157,7 +172,7 @@ fn check_value(
                 .map(ParamValue::Boolean)
                 .ok_or_else(|| error(key, format!("true or false is required, got '{text}'"))),
         },
-        ParamKind::Select { options } => {
+        ParamKind::Select { options, .. } => {
             let chosen = match given {
                 Some(text) => text,
                 None => default

@@ -18,6 +18,8 @@ const IGNORED: &[&str] = &[
     "version_command",
     "creator",
     "license",
+    // Files a remote runner (Pulsar) stages; a local job runs beside the tool's directory.
+    "required_files",
 ];
 
 /// Where errors point: the file and its parsed document.
@@ -82,11 +84,12 @@ pub(crate) fn parse_tool_at(
         return Err(cx.invalid(root, format!("<{}>", root.name), message));
     }
     let id = required_attr(&cx, root, "id")?;
-    if id.chars().any(char::is_whitespace) {
+    // Galaxy's own tools have ids with spaces ("Remove beginning1"); other blanks are refused.
+    if id.chars().any(|c| c.is_whitespace() && c != ' ') || id.trim() != id {
         return Err(cx.invalid(
             root,
             format!("<tool id=\"{id}\">"),
-            "a tool id has no spaces",
+            "a tool id has no tabs, newlines or surrounding blanks",
         ));
     }
     let name = required_attr(&cx, root, "name")?;
@@ -115,6 +118,7 @@ pub(crate) fn parse_tool_at(
     let mut configfiles = Vec::new();
     let mut requirements = Vec::new();
     let mut tests = Vec::new();
+    let mut unsanitized = false;
     for child in &root.children {
         match child.name.as_str() {
             "description" => description = child.text.trim().to_string(),
@@ -136,12 +140,26 @@ pub(crate) fn parse_tool_at(
             "configfiles" => configfiles.extend(parse_configfiles(&cx, child)?),
             "requirements" => requirements.extend(parse_requirements(child)),
             "tests" => tests.extend(super::tests_xml::parse_tests(&cx, child)),
+            // Galaxy's `<options sanitize="false">`: no value of the tool is sanitized (a
+            // param's own `<sanitizer>` included); `refresh` changes nothing here.
+            "options" => {
+                if super::params::bool_attr(&cx, child, "sanitize")? == Some(false) {
+                    unsanitized = true;
+                }
+            }
             other if IGNORED.contains(&other) => {}
             other => return Err(cx.invalid(child, format!("<{other}>"), unsupported_child(other))),
         }
     }
     let command_el =
         command.ok_or_else(|| cx.invalid(root, "<command>".into(), "missing <command>"))?;
+    if unsanitized {
+        let raw = std::sync::Arc::new(super::sanitizer::Sanitizer {
+            sanitize: false,
+            ..Default::default()
+        });
+        super::tree::each_param_mut(&mut inputs, &mut |p| p.sanitizer = Some(raw.clone()));
+    }
     check_names(&cx, &inputs, &outputs, &configfiles)?;
     let legacy = profile.is_none_or(|p| version_below(p, (16, 4)));
     let stdio = stdio::parse(&cx, Some(command_el), stdio_el, legacy)?;
@@ -149,10 +167,8 @@ pub(crate) fn parse_tool_at(
         .attr("interpreter")
         .map(str::trim)
         .filter(|i| !i.is_empty());
-    let mut command_text = command_el.text.trim().to_string();
-    if let Some(interpreter) = interpreter {
-        command_text = with_interpreter(file, interpreter, &command_text);
-    }
+    // `interpreter` is applied to the rendered command (`template::render`), as Galaxy does.
+    let command_text = command_el.text.trim().to_string();
 
     if command_text.is_empty() && id != super::UPLOAD_TOOL_ID {
         return Err(cx.invalid(command_el, "<command>".into(), "the command is empty"));
@@ -186,6 +202,22 @@ pub(crate) fn parse_tool_at(
         }
     }
 
+    let mut label_templates = Vec::new();
+    let label_known = |name: &str| known(name) || super::template::LABEL_NAMES.contains(&name);
+    for (output, element) in &outputs {
+        if let Some(label) = output
+            .label
+            .as_deref()
+            .filter(|l| l.contains('$') || l.contains('#'))
+        {
+            let template = super::template::compile(label, &label_known).map_err(|issue| {
+                let construct = format!("<data name=\"{}\" label>", output.name);
+                template_error(&cx, element, &construct, &issue)
+            })?;
+            label_templates.push((output.name.clone(), template));
+        }
+    }
+
     let tool = Tool {
         id: id.to_string(),
         name: name.to_string(),
@@ -201,6 +233,7 @@ pub(crate) fn parse_tool_at(
             command: command_template,
             configfiles: configfile_templates,
             filters: filter_templates,
+            labels: label_templates,
         }),
         requirements,
         missing_requirements: Vec::new(),
@@ -269,21 +302,9 @@ fn unsupported_child(name: &str) -> &'static str {
             "not supported (supported: <description>, <macros>, <command>, <inputs>, \
              <outputs>, <stdio>, <configfiles>, <requirements>, and the ignored <help>, \
              <citations>, <tests>, <edam_topics>, <edam_operations>, <xrefs>, \
-             <version_command>, <creator>, <license>)"
+             <version_command>, <creator>, <license>, <required_files>, <options>)"
         }
     }
-}
-
-/// Galaxy's `interpreter`: the script (the command's first word) is resolved against the
-/// tool's directory and the interpreter put in front.
-fn with_interpreter(file: &Path, interpreter: &str, command: &str) -> String {
-    let Some(script) = command.split_whitespace().next() else {
-        return format!("{interpreter} {command}");
-    };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let resolved = dir.join(script).to_string_lossy().into_owned();
-    format!("{interpreter} {}", command.replacen(script, &resolved, 1))
 }
 
 /// `profile` below `(year, month)`; an unreadable profile counts as the newest.

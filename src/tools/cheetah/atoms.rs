@@ -42,6 +42,32 @@ pub(crate) fn parse_trailers(
     }
 }
 
+/// The keyword arguments a builtin takes: `sorted(reverse=)`, `enumerate(start=)`.
+fn keyword_allowed(builtin: &str, keyword: &str) -> bool {
+    matches!(
+        (builtin, keyword),
+        ("sorted", "reverse") | ("enumerate", "start")
+    )
+}
+
+/// A literal pattern given to a `re` function must compile here, at load: Python's
+/// look-around and backreferences are outside what the server's regex engine runs.
+fn check_pattern(cur: &Cursor<'_>, function: &str, args: &[Expr]) -> Result<(), CheetahError> {
+    if function == "escape" {
+        return Ok(());
+    }
+    if let Some(Expr::Lit(super::value::Value::Str(pattern))) = args.first()
+        && let Err(e) = regex::Regex::new(pattern)
+    {
+        let first = e.to_string().lines().last().unwrap_or_default().to_string();
+        return Err(cur.error(
+            format!("re.{function}('{pattern}')"),
+            format!("a pattern the server cannot run (no look-around or backreferences): {first}"),
+        ));
+    }
+    Ok(())
+}
+
 fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
     cur.depth += 1;
     let mut args = Vec::new();
@@ -76,13 +102,38 @@ fn call(cur: &mut Cursor<'_>, callee: Expr) -> Result<Expr, CheetahError> {
     cur.depth -= 1;
     match callee {
         Expr::Name(name) => match BUILTINS.iter().find(|b| **b == name) {
-            Some(b) => Ok(Expr::Builtin(b, args, kwargs)),
-            None => Err(cur.error(
-                format!("{name}()"),
-                "call of a function outside the supported builtins",
-            )),
+            Some(b) => {
+                if let Some((k, _)) = kwargs.iter().find(|(k, _)| !keyword_allowed(b, k)) {
+                    return Err(unsupported(cur, &format!("keyword argument {k}= to {b}()")));
+                }
+                Ok(Expr::Builtin(b, args, kwargs))
+            }
+            None => match cur.functions.iter().find(|(f, _, _)| *f == name).cloned() {
+                Some((_, module, function)) if kwargs.is_empty() => {
+                    if module == "re" {
+                        check_pattern(cur, &function, &args)?;
+                    }
+                    Ok(Expr::Method(
+                        Box::new(Expr::Lit(super::modules::module(&module))),
+                        function,
+                        args,
+                    ))
+                }
+                Some(_) => Err(unsupported(cur, &format!("keyword arguments to {name}()"))),
+                None => Err(cur.error(
+                    format!("{name}()"),
+                    "call of a function outside the supported builtins",
+                )),
+            },
         },
-        Expr::Attr(obj, method) if kwargs.is_empty() => Ok(Expr::Method(obj, method, args)),
+        Expr::Attr(obj, method) if kwargs.is_empty() => {
+            if let Expr::Name(n) = obj.as_ref()
+                && cur.modules.iter().any(|(name, m)| name == n && m == "re")
+            {
+                check_pattern(cur, &method, &args)?;
+            }
+            Ok(Expr::Method(obj, method, args))
+        }
         Expr::Attr(_, method) => Err(unsupported(
             cur,
             &format!("keyword arguments to .{method}()"),

@@ -149,9 +149,14 @@ pub(crate) fn builtin(
     args: Vec<Value>,
     kwargs: &[(&str, Value)],
 ) -> EvalResult {
+    let mut args = args;
     let reverse = match kwargs {
         [] => false,
         [("reverse", v)] if name == "sorted" => v.truthy(),
+        [("start", v)] if name == "enumerate" && args.len() == 1 => {
+            args.push(v.clone());
+            false
+        }
         [(k, _), ..] => return err(format!("{name}() got an unexpected keyword argument '{k}'")),
     };
     match name {

@@ -33,6 +33,10 @@ pub(crate) struct Cursor<'a> {
     /// Bracket depth: inside brackets, newlines are whitespace (as in Python).
     pub depth: usize,
     newlines: Vec<usize>,
+    /// Functions made callable by `#from m import f [as g]`: (name, module, function).
+    pub functions: Vec<(String, String, String)>,
+    /// Modules bound by `#import m [as x]`: (name, module).
+    pub modules: Vec<(String, String)>,
 }
 
 impl<'a> Cursor<'a> {
@@ -43,6 +47,8 @@ impl<'a> Cursor<'a> {
             pos: 0,
             depth: 0,
             newlines,
+            functions: Vec::new(),
+            modules: Vec::new(),
         }
     }
 

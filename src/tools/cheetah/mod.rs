@@ -36,7 +36,12 @@
 //!   As in Cheetah, only `c'…'` string literals fill in `$placeholders`; other strings are
 //!   plain Python strings. List comprehensions and generator arguments with one `for` and
 //!   any `if`s (`' '.join(str(f) for f in $files)`).
-//! - Builtins: `str int float bool len list sorted(reverse=) min max abs range enumerate zip`,
+//! - `#import re`, `#import os.path`, `#import re as r`, `#from os.path import basename
+//!   [as b]`: `re` (`sub match search fullmatch findall split escape`, matches with
+//!   `.group()`/`.groups()`), `os` (`path`, `sep`) and `os.path` (`join basename dirname
+//!   split splitext`); see `modules`.
+//! - Builtins: `str int float bool len list sorted(reverse=) min max abs range
+//!   enumerate(start=) zip`,
 //!   `getVar hasVar varExists`. Methods: str `split rsplit strip lstrip rstrip replace join
 //!   startswith endswith lower upper find count isdigit splitlines capitalize format`; dict
 //!   `get keys values items`; list `index count`; on a variable holding a list or dict,
@@ -44,7 +49,7 @@
 //!
 //! # Rejected at compile time
 //!
-//! `#def`, `#block`, `#import`, `#from`, `#include`, `#raw`, `#extends`, `#while`, `#unless`,
+//! `#def`, `#block`, `#import`/`#from` of other modules or names, `#include`, `#raw`, `#extends`, `#while`, `#unless`,
 //! `#try`, `#stop`, `#return`, `#call`, `#filter`, `#cache`, `#compiler-settings` and the
 //! other directives; the single-line `#elif c: text` / `#else: text` and `#if c then a else
 //! b`; text after a directive's expression; calls of functions other than the builtins;
@@ -63,9 +68,11 @@ mod builtins;
 mod directives;
 mod eval;
 mod expr;
+mod imports;
 mod lexer;
 mod lines;
 mod methods;
+mod modules;
 mod names;
 mod ops;
 mod parser;

@@ -47,8 +47,6 @@ pub(crate) enum Node {
 
 /// Directives Cheetah has that this subset does not.
 const UNSUPPORTED: &[&str] = &[
-    "import",
-    "from",
     "extends",
     "implements",
     "super",
@@ -251,7 +249,7 @@ impl Parser<'_> {
         let word = rest[1..1 + word_len].to_string();
         let known = [
             "if", "elif", "else", "end", "for", "set", "silent", "slurp", "break", "continue",
-            "echo", "pass",
+            "echo", "pass", "import", "from",
         ];
         if UNSUPPORTED.contains(&word.as_str()) {
             return Err(self.cur.error(
@@ -269,7 +267,10 @@ impl Parser<'_> {
         self.cur.pos += 1 + word.len();
         let mut stop = None;
         let mut node = None;
+        let mut bound = Vec::new();
         match word.as_str() {
+            "import" => bound = self.import(line)?,
+            "from" => bound = self.import_from(line)?,
             "slurp" => {
                 if clear {
                     self.strip_line_indent();
@@ -375,6 +376,7 @@ impl Parser<'_> {
         self.end_tag(clear, first_eol)?;
         self.flush(out);
         out.extend(node);
+        out.extend(bound);
         Ok(stop)
     }
 }

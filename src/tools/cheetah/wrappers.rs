@@ -136,7 +136,11 @@ impl Wrapper for ParamWrapper {
                 },
                 raw,
             ) => if raw.truthy() { truevalue } else { falsevalue }.clone(),
-            (InputKind::Text, Value::None) => String::new(),
+            // Galaxy's `to_param_dict_string` writes `None` as nothing (a select's, as
+            // `SelectToolParameter` has it, as `None`).
+            (InputKind::Text | InputKind::Integer | InputKind::Float, Value::None) => String::new(),
+            // `SelectToolParameter.to_param_dict_string`: nothing chosen is `None`.
+            (InputKind::Select, Value::List(items)) if items.is_empty() => "None".to_string(),
             (_, Value::List(items)) => items
                 .iter()
                 .map(|v| self.item_text(v))

@@ -1,5 +1,6 @@
 //! Tests of the tools module against the shipped samples and the broken fixtures.
 
+mod galaxy_forms;
 mod inputs;
 mod json;
 mod load;

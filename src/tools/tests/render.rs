@@ -8,7 +8,7 @@ use crate::tools::scope::{DatasetInfo, JobValues};
 use crate::tools::{ParamValue, Tool};
 
 /// Renders `tool`'s command with these values, input paths and output paths.
-fn render_cmd(
+pub(super) fn render_cmd(
     tool: &Tool,
     values: &[(String, ParamValue)],
     data: &BTreeMap<String, String>,
@@ -36,7 +36,7 @@ fn render_cmd(
     tool.render(&job).unwrap().command
 }
 
-fn paths(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(super) fn paths(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

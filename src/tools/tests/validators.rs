@@ -105,8 +105,8 @@ fn bad_validators_and_sanitizers_are_refused_at_load() {
             "<validator type=\"regex\">[a-</validator>",
         ),
         (
-            text("<validator type=\"expression\">value</validator>"),
-            "validator type=\"expression\"",
+            text("<validator type=\"expression\">import os</validator>"),
+            "<validator type=\"expression\">import os</validator>",
         ),
         (
             text("<validator type=\"no_options\"/>"),
@@ -146,7 +146,7 @@ fn bad_validators_and_sanitizers_are_refused_at_load() {
         let (construct, _) = load_error(&body);
         assert_eq!(construct, expected, "{body}");
     }
-    let (_, message) = load_error(&text("<validator type=\"expression\">value</validator>"));
+    let (_, message) = load_error(&text("<validator type=\"no_such\"/>"));
     assert!(message.contains("unsupported validator type"), "{message}");
 }
 
@@ -171,4 +171,42 @@ fn optional_empty_params_are_not_validated() {
     let message = t.check_inputs(&inputs(json!({}))).unwrap_err().to_string();
     assert_eq!(message, "parameter 'w': Field requires a value");
     assert!(t.check_inputs(&inputs(json!({"w": "x"}))).is_ok());
+}
+
+/// `expression`: Galaxy's `ExpressionValidator`, a Python expression over `value` (typed as
+/// the param is); on a data param accepted and not checked.
+#[test]
+fn expression_validators_evaluate_over_value() {
+    let t = tool(
+        r##"<tool id="e" name="E"><command>true</command><inputs>
+  <param name="sep" type="text" value=",">
+    <validator type="expression" message="Must be a punctuation character"><![CDATA[value in '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~']]></validator>
+  </param>
+  <param name="n" type="integer" value="4">
+    <validator type="expression">value % 2 == 0 and value &lt; 100</validator>
+  </param>
+  <param name="d" type="data" optional="true">
+    <validator type="expression" message="13 columns">value.metadata.columns == 13</validator>
+  </param>
+</inputs></tool>"##,
+    );
+    assert!(t.check_inputs(&inputs(json!({"sep": "|", "n": 8}))).is_ok());
+    let err = t
+        .check_inputs(&inputs(json!({"sep": "a"})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Must be a punctuation character"), "{err}");
+    let err = t
+        .check_inputs(&inputs(json!({"n": 3})))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Value '3' does not evaluate to True for 'value % 2 == 0 and value < 100'"),
+        "{err}"
+    );
+    let (construct, message) = load_error(
+        r#"<param name="x" type="text"><validator type="expression">len(other) > 1</validator></param>"#,
+    );
+    assert!(construct.contains("len(other) > 1"), "{construct}");
+    assert!(message.contains("other"), "{message}");
 }

@@ -36,21 +36,16 @@ struct FileQuery {
     tool_version: Option<String>,
 }
 
-/// The tool of this id and version (`*`, `_latest_` or none: the one installed).
-fn tool_at(state: &AppState, id: &str, version: Option<&str>) -> Result<Arc<Tool>, ApiError> {
-    let tool = state
+/// The tool of this id. A `tool_version` is accepted whatever it says, as Galaxy's non-exact
+/// `get_tool` returns the installed tool when the version asked for is not there: the client
+/// sends it unescaped in the query, so `9.11+galaxy0` arrives as `9.11 galaxy0`.
+fn tool_at(state: &AppState, id: &str, _version: Option<&str>) -> Result<Arc<Tool>, ApiError> {
+    state
         .env
         .toolbox
         .get(id)
-        .ok_or_else(|| ApiError::NotFound(format!("Tool '{id}' not found.")))?;
-    match version {
-        None | Some("" | "*" | "_latest_" | "latest") => Ok(Arc::clone(tool)),
-        Some(v) if v == tool.version => Ok(Arc::clone(tool)),
-        Some(v) => Err(ApiError::NotFound(format!(
-            "Tool '{id}' has no version '{v}' (installed: {}).",
-            tool.version
-        ))),
-    }
+        .map(Arc::clone)
+        .ok_or_else(|| ApiError::NotFound(format!("Tool '{id}' not found.")))
 }
 
 async fn summary(state: web::Data<AppState>) -> HttpResponse {

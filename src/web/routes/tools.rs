@@ -132,7 +132,8 @@ async fn run(
                 )?)
             })
             .await?;
-        return Ok(HttpResponse::Ok().json(run_response(&ids, &job, &[dataset])));
+        let output = upload_output_name(&state.env.toolbox, 0);
+        return Ok(HttpResponse::Ok().json(run_response(&ids, &job, &[(output, dataset)])));
     }
     if let Some(batch) = batch_of(&inputs)? {
         return run_batch(&state, caller, tool, inputs, batch, history_id, client).await;
@@ -175,8 +176,18 @@ async fn run(
         })
         .await?;
     state.handlers.dispatch(&assignment, job.id);
-    let datasets: Vec<_> = outputs.into_iter().map(|(_, d)| d).collect();
-    Ok(HttpResponse::Ok().json(run_response(&state.ids, &job, &datasets)))
+    Ok(HttpResponse::Ok().json(run_response(&state.ids, &job, &outputs)))
+}
+
+/// The output name of an upload's `i`th dataset, as its job records it.
+pub(super) fn upload_output_name(toolbox: &crate::tools::ToolBox, i: usize) -> String {
+    let first = toolbox
+        .get(crate::tools::UPLOAD_TOOL_ID)
+        .and_then(|t| t.outputs.first().map(|o| o.name.clone()));
+    match (i, first) {
+        (0, Some(name)) => name,
+        _ => format!("output{i}"),
+    }
 }
 
 /// The history to put outputs in: the given one (checked) or the caller's most recent / a new one.
@@ -194,16 +205,18 @@ pub(super) fn target_history(
     }
 }
 
+/// `POST /api/tools`' answer: the job and its outputs, each with its `output_name` (the tool
+/// output it is, which `galaxy-tool-test` finds a test's outputs by).
 pub(super) fn run_response(
     ids: &crate::web::IdEncoder,
     job: &crate::db::models::Job,
-    outputs: &[crate::db::models::Dataset],
+    outputs: &[(String, crate::db::models::Dataset)],
 ) -> Value {
     let outputs: Vec<Value> = outputs
         .iter()
-        .map(|d| {
+        .map(|(name, d)| {
             let mut v = json::dataset(ids, d);
-            v["output_name"] = json!(d.name);
+            v["output_name"] = json!(name);
             v
         })
         .collect();

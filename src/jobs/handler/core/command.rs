@@ -48,23 +48,7 @@ pub(super) fn build_command(
             Some((key, stored_value(kind, v)))
         })
         .collect();
-    let info = |ds: &Dataset| DatasetInfo {
-        path: env.dataset_path(ds.id).to_string_lossy().into_owned(),
-        ext: ds.extension.clone(),
-        name: ds.name.clone(),
-        id: ds.id,
-        hid: ds.hid,
-        metadata: ds
-            .metadata
-            .as_deref()
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or_default(),
-        datatypes: crate::datatypes::registry::ancestry(&ds.extension)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-        ..DatasetInfo::default()
-    };
+    let info = |ds: &Dataset| crate::jobs::naming::dataset_info(env, ds);
     let inputs: BTreeMap<String, DatasetInfo> = q::job_inputs(c, job.id)?
         .into_iter()
         .map(|(link, ds)| (link.name, info(&ds)))
@@ -132,9 +116,20 @@ fn stored_ref(v: &serde_json::Value) -> Option<DataRef> {
 fn stored_value(kind: &crate::tools::ParamKind, v: serde_json::Value) -> ParamValue {
     use crate::tools::ParamKind as K;
     match kind {
+        K::Integer { .. } | K::Float { .. } if v.is_null() => ParamValue::Empty,
         K::Integer { .. } => ParamValue::Integer(v.as_i64().unwrap_or_default()),
         K::Float { .. } => ParamValue::Float(v.as_f64().unwrap_or_default()),
         K::Boolean { .. } => ParamValue::Boolean(v.as_bool().unwrap_or_default()),
+        K::Select { multiple: true, .. } => ParamValue::SelectList(
+            v.as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
         K::Select { .. } => ParamValue::Select(v.as_str().unwrap_or_default().to_string()),
         K::Text | K::Hidden | K::Color => {
             ParamValue::Text(v.as_str().unwrap_or_default().to_string())

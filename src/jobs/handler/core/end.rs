@@ -22,6 +22,8 @@ pub(super) struct ToolEnd<'a> {
     pub from_work_dir: Vec<(i64, String)>,
     /// (dataset id, metadata) copied from a `metadata_source` input.
     pub copied: Vec<(i64, String)>,
+    /// (dataset id, (name, value)) of the outputs' `<action type="metadata">`s.
+    pub actions: Vec<(i64, Vec<(String, String)>)>,
     /// Its `package` requirements not found on PATH at load: named in the `info` of a job
     /// that fails.
     pub missing_requirements: &'a [String],
@@ -29,7 +31,14 @@ pub(super) struct ToolEnd<'a> {
 
 /// An output's size (an output the job did not write is created empty) and, for a job that
 /// ended `ok`, its metadata: `copied` from its `metadata_source` input, else by its extension.
-fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> Output {
+fn output(
+    id: i64,
+    ext: &str,
+    path: &Path,
+    ok: bool,
+    copied: Option<String>,
+    actions: &[(String, String)],
+) -> Output {
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len() as i64,
         Err(_) => {
@@ -40,6 +49,10 @@ fn output(id: i64, ext: &str, path: &Path, ok: bool, copied: Option<String>) -> 
     let metadata = match copied {
         Some(copied) => ok.then_some(copied),
         None => ok.then(|| datatypes::metadata_json(path, ext)).flatten(),
+    };
+    let metadata = match (ok, actions) {
+        (false, _) | (_, []) => metadata,
+        (true, actions) => Some(with_actions(metadata.as_deref(), actions)),
     };
     Output {
         id,
@@ -69,6 +82,7 @@ pub(super) fn collect_end(
         stdio,
         from_work_dir,
         copied,
+        actions,
         missing_requirements,
     } = tool;
     let mut outcome = LocalRunner::collect(dir);
@@ -76,7 +90,7 @@ pub(super) fn collect_end(
         .iter()
         .map(|(ds, _)| env.dataset_path(*ds))
         .collect();
-    let moved = move_from_work_dir(env, dir, &from_work_dir);
+    move_from_work_dir(env, dir, &from_work_dir);
     let no_space = match outcome.exit_code {
         Some(0) => None,
         _ => crate::jobs::runners::space::diagnose(dir, &paths, &outcome.stderr),
@@ -88,16 +102,6 @@ pub(super) fn collect_end(
             Some("the job's process ended without writing its exit code".to_string()),
         ),
         (None, Some(code)) => judge(stdio, i64::from(code), &outcome.stdout, &outcome.stderr),
-    };
-    let (judged_ok, ended) = match moved {
-        Ok(()) => (judged_ok, ended),
-        Err(missing) => (
-            false,
-            Some(match ended {
-                Some(e) if !e.is_empty() => format!("{missing}; {e}"),
-                _ => missing,
-            }),
-        ),
     };
     let ended = ended.filter(|e| !e.is_empty());
     // As Galaxy runs a tool whose requirements no resolver found, with what PATH has: a
@@ -160,7 +164,11 @@ pub(super) fn collect_end(
                 .iter()
                 .find(|(c, _)| *c == id)
                 .map(|(_, m)| m.clone());
-            output(id, &ext, path, ok, copy)
+            let set = actions
+                .iter()
+                .find(|(a, _)| *a == id)
+                .map_or(&[][..], |(_, list)| list.as_slice());
+            output(id, &ext, path, ok, copy, set)
         })
         .collect();
     End {
@@ -213,29 +221,64 @@ pub(super) fn from_work_dir(tool: &Tool, named: &[(JobOutput, Dataset)]) -> Vec<
 }
 
 /// Moves each `from_work_dir` file of the job's working directory (where its command ran)
-/// onto its output's path, before the sizes are read. A file that is missing, or a path
-/// that leaves the working directory, fails the job with a message naming them all.
-fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) -> Result<(), String> {
-    let mut missing = Vec::new();
+/// onto its output's path, before the sizes are read. As Galaxy's `__copy_if_exists_command`,
+/// a file that is missing leaves the output as the command wrote it (a tool may write the
+/// output itself); a path leaving the working directory is skipped (logged, as Galaxy does).
+fn move_from_work_dir(env: &JobsEnv, dir: &JobDir, moves: &[(i64, String)]) {
     for (id, relative) in moves {
         let inside = Path::new(relative)
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !inside {
+            log::warn!("from_work_dir '{relative}' leaves the working directory: not copied");
+            continue;
+        }
         let source = dir.working().join(relative);
+        if !source.is_file() {
+            log::debug!("from_work_dir '{relative}' not written: the output is kept as is");
+            continue;
+        }
         let dest = env.dataset_path(*id);
-        let moved = inside
-            && (std::fs::rename(&source, &dest).is_ok() || std::fs::copy(&source, &dest).is_ok());
-        if !moved {
-            missing.push(format!("'{relative}'"));
+        if std::fs::rename(&source, &dest).is_err()
+            && let Err(e) = std::fs::copy(&source, &dest)
+        {
+            log::warn!("from_work_dir '{relative}': cannot copy onto its output: {e}");
         }
     }
-    match missing.is_empty() {
-        true => Ok(()),
-        false => Err(format!(
-            "the tool did not write {} in its working directory (from_work_dir)",
-            missing.join(", ")
-        )),
+}
+
+/// The outputs' metadata actions: (dataset id, (name, value)), from the job's outputs by name.
+pub(super) fn metadata_actions(
+    tool: &Tool,
+    named: &[(JobOutput, Dataset)],
+) -> Vec<(i64, Vec<(String, String)>)> {
+    tool.outputs
+        .iter()
+        .filter(|o| !o.metadata_actions.is_empty())
+        .filter_map(|o| {
+            let (_, ds) = named.iter().find(|(link, _)| link.name == o.name)?;
+            Some((ds.id, o.metadata_actions.clone()))
+        })
+        .collect()
+}
+
+/// `metadata` (JSON text, or none) with each action's value set, typed as Galaxy's metadata
+/// elements are: `column_names` a list (split on `,`), the `…Col` columns and counts integers.
+fn with_actions(metadata: Option<&str>, actions: &[(String, String)]) -> String {
+    let mut map: serde_json::Map<String, serde_json::Value> = metadata
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default();
+    for (name, value) in actions {
+        let counted = name.ends_with("Col")
+            || matches!(name.as_str(), "columns" | "data_lines" | "comment_lines");
+        let typed = match value.trim().parse::<i64>() {
+            _ if name == "column_names" => value.split(',').map(|s| s.trim()).collect(),
+            Ok(n) if counted => serde_json::Value::from(n),
+            _ => serde_json::Value::from(value.as_str()),
+        };
+        map.insert(name.clone(), typed);
     }
+    serde_json::Value::Object(map).to_string()
 }
 
 /// `metadata_source`: (output dataset id, metadata) for each output whose named input has

@@ -385,7 +385,8 @@ impl HandlerCore {
                 // The job's tool, whose `<stdio>` judges it, and its outputs by name (for
                 // `from_work_dir`).
                 // The links are read only when needed: the outputs by name when the tool
-                // moves or copies onto them (or this handler did not start the job), the
+                // moves, copies or sets metadata onto them (or this handler did not start
+                // the job), the
                 // inputs when an output takes its metadata from one.
                 let known = started.is_some();
                 let toolbox = env.toolbox.clone();
@@ -398,7 +399,11 @@ impl HandlerCore {
                             outputs.is_none_or(|o| o.iter().any(f))
                         };
                         let by_source = needs(&|o| o.metadata_source.is_some());
-                        let by_name = !known || by_source || needs(&|o| o.from_work_dir.is_some());
+                        let by_name = !known
+                            || by_source
+                            || needs(&|o| {
+                                o.from_work_dir.is_some() || !o.metadata_actions.is_empty()
+                            });
                         let named = if by_name {
                             q::job_outputs(c, job_id)?
                         } else {
@@ -412,11 +417,12 @@ impl HandlerCore {
                         Ok((tool, named, inputs))
                     })
                     .await?;
-                let (from_work_dir, copied) = tool
+                let (from_work_dir, copied, actions) = tool
                     .as_ref()
                     .map(|t| {
                         let copied = super::end::metadata_from(t, &named, &inputs);
-                        (super::end::from_work_dir(t, &named), copied)
+                        let actions = super::end::metadata_actions(t, &named);
+                        (super::end::from_work_dir(t, &named), copied, actions)
                     })
                     .unwrap_or_default();
                 let (dir, outputs) = match started {
@@ -436,6 +442,7 @@ impl HandlerCore {
                         stdio,
                         from_work_dir,
                         copied,
+                        actions,
                         missing_requirements: tool
                             .as_ref()
                             .map(|t| t.missing_requirements.as_slice())

@@ -14,8 +14,28 @@ fn rejected(src: &str) -> CheetahError {
 fn unsupported_directives_name_line_and_construct() {
     for (src, line, construct) in [
         ("a\n#def f()\nx\n#end def\n", 2, "#def"),
-        ("#import os\n", 1, "#import"),
-        ("x\n\n  #from os import path\n", 3, "#from"),
+        ("#import subprocess\n", 1, "#import subprocess"),
+        (
+            "x\n\n  #from os import system\n",
+            3,
+            "#from os import system",
+        ),
+        ("#from os.path import *\n", 1, "#from os.path import *"),
+        (
+            "#from re import sub\n$sub('a', 'b', 'c', flags=2)\n",
+            2,
+            "keyword arguments to sub()",
+        ),
+        (
+            "#import re\n#set x = re.sub('a(?=b)', '', $y)\n",
+            2,
+            "re.sub('a(?=b)')",
+        ),
+        (
+            "#from re import match as m\n#if m(r'(a)\\1', $y)\n#end if\n",
+            2,
+            "re.match('(a)\\1')",
+        ),
         ("#include 'x.tmpl'\n", 1, "#include"),
         ("#raw\n$x\n#end raw\n", 1, "#raw"),
         ("#extends Base\n", 1, "#extends"),
@@ -48,6 +68,11 @@ fn python_outside_the_subset() {
         ("#set x = f'{y}'\n", 1, "f-string"),
         ("#set x = $y[::2]\n", 1, "slice step"),
         ("#set x = sum(*y)\n", 1, "*args in a call"),
+        (
+            "#set x = sorted($y, key=len)\n",
+            1,
+            "keyword argument key= to sorted()",
+        ),
         ("#if 1\n#else: no\n#end if\n", 2, ":"),
         ("#set x[0] = 1\n", 1, "#set x ["),
     ] {

@@ -4,6 +4,7 @@ use super::{Map, Scope, Value, compile};
 
 mod bench;
 mod errors;
+mod imports;
 mod syntax;
 mod tools;
 mod wrappers;

@@ -138,6 +138,7 @@ fn expressions() {
         ("int('42') + int(2.9) + int(float('1.5'))", "45"),
         ("len($items) + len('ab') + len($cond)", "7"),
         ("sorted([3, 1, 2], reverse=True)", "[3, 2, 1]"),
+        ("list(enumerate('ab', start=1))", "[(1, 'a'), (2, 'b')]"),
         ("min(3, 1, 2), max($items)", "(1, 'c')"),
         (
             "list('ab') + [bool(0), bool('x')]",

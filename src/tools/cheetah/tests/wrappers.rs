@@ -51,8 +51,10 @@ fn numbers_compare_as_numbers() {
             "#echo $none == '', $none == 'None', $none is None, bool($none)\n",
             &s
         ),
-        "(False, True, False, False)"
+        "(True, False, False, False)"
     );
+    // Galaxy's `to_param_dict_string`: `None` is written as nothing.
+    assert_eq!(render("[$none]", &s), "[]");
 }
 
 #[test]

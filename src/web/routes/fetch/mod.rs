@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use self::parse::{Element, Source, Target, bad, parse_targets};
 use super::client_address;
-use super::tools::{run_response, target_history};
+use super::tools::{run_response, target_history, upload_output_name};
 use crate::config::{ByteSize, IpAllowlist};
 use crate::jobs::submit::{self, StagedUpload, UploadCollection};
 use crate::tools::paste::{self, Staged};
@@ -248,7 +248,13 @@ pub(super) async fn fetch(
             }
         })
         .await?;
-        let one = run_response(&state.ids, &made.job, &made.datasets);
+        let named: Vec<_> = made
+            .datasets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (upload_output_name(&state.env.toolbox, i), d.clone()))
+            .collect();
+        let one = run_response(&state.ids, &made.job, &named);
         if let Some(Value::Array(o)) = one.get("outputs") {
             outputs.extend(o.iter().cloned());
         }
