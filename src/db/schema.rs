@@ -177,6 +177,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workflow (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        name -> Text,
+        uuid -> Text,
+        annotation -> Nullable<Text>,
+        definition -> Text,
+        step_count -> Integer,
+        deleted -> Bool,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_invocation (id) {
+        id -> BigInt,
+        workflow_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        history_id -> BigInt,
+        uuid -> Text,
+        state -> Text,
+        handler -> Nullable<Text>,
+        pool -> Text,
+        claim_token -> BigInt,
+        inputs -> Text,
+        parameters -> Text,
+        info -> Nullable<Text>,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_invocation_step (id) {
+        id -> BigInt,
+        invocation_id -> BigInt,
+        order_index -> Integer,
+        job_id -> Nullable<BigInt>,
+        dataset_id -> Nullable<BigInt>,
+        create_time -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> galaxy_user (user_id));
 diesel::joinable!(dataset -> history (history_id));
 diesel::joinable!(job_to_input_dataset -> dataset (dataset_id));
@@ -196,4 +241,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dataset_collection,
     dataset_collection_element,
     history_dataset_collection,
+    workflow,
+    workflow_invocation,
+    workflow_invocation_step,
 );

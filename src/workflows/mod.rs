@@ -1,0 +1,239 @@
+//! Workflows: Galaxy's native `.ga` workflows imported, checked against the toolbox, invoked,
+//! and scheduled by the handlers of the `workflow-schedulers` pool (see ARCHITECTURE.md,
+//! Workflows). `ga` reads and writes the format; this file checks a workflow and turns a step
+//! into the checked values of its job; `invoke` resolves an invocation request; `scheduler`
+//! is the scheduling loop.
+
+pub mod ga;
+pub mod invoke;
+pub mod scheduler;
+
+use serde_json::{Map, Value};
+
+use crate::tools::{ParamKind, ParamValue, Tool, ToolBox};
+
+pub use ga::{Step, StepKind, Workflow};
+pub use scheduler::{SchedulerHandle, WORKFLOW_SCHEDULERS};
+
+/// A workflow (or an invocation request) that cannot be used, naming the step at fault.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", step.as_ref().map(|s| format!("{s}: ")).unwrap_or_default())]
+pub struct WorkflowError {
+    /// `Step 2` or `Step 2 (sorted)`.
+    pub step: Option<String>,
+    pub message: String,
+}
+
+impl WorkflowError {
+    pub fn at(step: &Step, message: impl Into<String>) -> Self {
+        WorkflowError {
+            step: Some(step.describe()),
+            message: message.into(),
+        }
+    }
+    pub fn general(message: impl Into<String>) -> Self {
+        WorkflowError {
+            step: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A random (version 4) UUID.
+pub fn new_uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let variant = ["8", "9", "a", "b"][(b[8] >> 6) as usize];
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        variant,
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// The id a step's data value carries until its dataset exists: `wf:<step>:<output>`.
+pub fn placeholder(source: usize, output: &str) -> String {
+    format!("wf:{source}:{output}")
+}
+
+/// The (step, output) of a placeholder id.
+pub fn parse_placeholder(id: &str) -> Option<(usize, &str)> {
+    let rest = id.strip_prefix("wf:")?;
+    let (step, output) = rest.split_once(':')?;
+    Some((step.parse().ok()?, output))
+}
+
+/// Checks a workflow against the toolbox: every tool installed, every connection from an
+/// existing output into a data input, no cycle, every tool state acceptable to its tool.
+/// Returns the steps in an order where every step comes after those it reads.
+pub fn validate(wf: &Workflow, toolbox: &ToolBox) -> Result<Vec<usize>, WorkflowError> {
+    if wf.steps.is_empty() {
+        return Err(WorkflowError::general("the workflow has no steps"));
+    }
+    for step in &wf.steps {
+        let StepKind::Tool { tool_id, .. } = &step.kind else {
+            if !step.connections.is_empty() {
+                return Err(WorkflowError::at(step, "an input step takes no connections"));
+            }
+            continue;
+        };
+        let tool = toolbox.get(tool_id).ok_or_else(|| {
+            WorkflowError::at(
+                step,
+                format!("tool '{tool_id}' is not installed on this server"),
+            )
+        })?;
+        for c in &step.connections {
+            match tool.param(&c.input_name).map(|p| &p.kind) {
+                Some(ParamKind::Data { .. }) => {}
+                _ => {
+                    return Err(WorkflowError::at(
+                        step,
+                        format!(
+                            "input '{}' is not a data input of tool '{tool_id}'",
+                            c.input_name
+                        ),
+                    ));
+                }
+            }
+            let source = &wf.steps[c.source];
+            let exists = match &source.kind {
+                StepKind::DataInput { .. } => c.output_name == ga::INPUT_OUTPUT,
+                StepKind::Tool { tool_id, .. } => toolbox
+                    .get(tool_id)
+                    .is_some_and(|t| t.outputs.iter().any(|o| o.name == c.output_name)),
+            };
+            if !exists {
+                return Err(WorkflowError::at(
+                    step,
+                    format!(
+                        "input '{}' is connected to output '{}' of step {}, which has no such output",
+                        c.input_name, c.output_name, c.source
+                    ),
+                ));
+            }
+        }
+        for o in &step.workflow_outputs {
+            if !tool.outputs.iter().any(|x| x.name == o.output_name) {
+                return Err(WorkflowError::at(
+                    step,
+                    format!("workflow output '{}' is not an output of the tool", o.output_name),
+                ));
+            }
+        }
+        step_values(tool, step, None)?;
+    }
+    order(wf)
+}
+
+/// The steps ordered so that each comes after its sources; a cycle names one of its steps.
+fn order(wf: &Workflow) -> Result<Vec<usize>, WorkflowError> {
+    let n = wf.steps.len();
+    let mut indegree = vec![0usize; n];
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for s in &wf.steps {
+        for c in &s.connections {
+            indegree[s.order_index] += 1;
+            readers[c.source].push(s.order_index);
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_front() {
+        out.push(i);
+        for &r in &readers[i] {
+            indegree[r] -= 1;
+            if indegree[r] == 0 {
+                ready.push_back(r);
+            }
+        }
+    }
+    match (0..n).find(|i| indegree[*i] > 0) {
+        None => Ok(out),
+        Some(i) => Err(WorkflowError::at(
+            &wf.steps[i],
+            "the step is part of a cycle of connections",
+        )),
+    }
+}
+
+/// Keys of a tool state that are the editor's, not the tool's.
+fn editor_key(k: &str) -> bool {
+    k.starts_with("__") || k == "chromInfo" || k == "dbkey"
+}
+
+/// A tool state without the editor's keys, `null`s and connected/runtime markers.
+fn clean_state(state: &Map<String, Value>) -> Map<String, Value> {
+    state
+        .iter()
+        .filter(|(k, _)| !editor_key(k))
+        .filter_map(|(k, v)| {
+            let v = match v {
+                Value::Null => return None,
+                Value::Object(m) if m.contains_key("__class__") => return None,
+                Value::Object(m) => Value::Object(clean_state(m)),
+                v => v.clone(),
+            };
+            Some((k.clone(), v))
+        })
+        .collect()
+}
+
+/// The checked values of a tool step's job: its tool state, its connections as placeholder
+/// data values ([`placeholder`]) and `overrides` (an invocation's `parameters` for the step)
+/// over them. A wrong value, or a required data input left unconnected, names the step.
+pub fn step_values(
+    tool: &Tool,
+    step: &Step,
+    overrides: Option<&Map<String, Value>>,
+) -> Result<Vec<(String, ParamValue)>, WorkflowError> {
+    let StepKind::Tool { state, .. } = &step.kind else {
+        return Err(WorkflowError::at(step, "not a tool step"));
+    };
+    let mut inputs = clean_state(state);
+    // Data params come from connections only.
+    inputs.retain(|k, _| !matches!(tool.param(k).map(|p| &p.kind), Some(ParamKind::Data { .. })));
+    let mut by_input: Vec<(String, Vec<Value>)> = Vec::new();
+    for c in &step.connections {
+        let v = serde_json::json!({"src": "hda", "id": placeholder(c.source, &c.output_name)});
+        match by_input.iter_mut().find(|(k, _)| *k == c.input_name) {
+            Some((_, list)) => list.push(v),
+            None => by_input.push((c.input_name.clone(), vec![v])),
+        }
+    }
+    for (k, mut list) in by_input {
+        let multiple = matches!(
+            tool.param(&k).map(|p| &p.kind),
+            Some(ParamKind::Data { multiple: true, .. })
+        );
+        let v = if multiple || list.len() > 1 {
+            serde_json::json!({"values": list})
+        } else {
+            list.remove(0)
+        };
+        inputs.insert(k, v);
+    }
+    if let Some(o) = overrides {
+        for (k, v) in o {
+            inputs.insert(k.clone(), v.clone());
+        }
+    }
+    let values = tool
+        .check_inputs(&inputs)
+        .map_err(|e| WorkflowError::at(step, e.to_string()))?;
+    for (k, v) in &values {
+        if let ParamValue::Data(None) = v
+            && tool.param(k).is_some_and(|p| !p.optional)
+        {
+            return Err(WorkflowError::at(
+                step,
+                format!("required data input '{k}' is not connected"),
+            ));
+        }
+    }
+    Ok(values)
+}
