@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/workflows", web::get().to(list))
         .route("/workflows", web::post().to(create))
         .route("/workflows/upload", web::post().to(create))
+        // BioBlend's `export_workflow_dict` asks for this form.
+        .route("/workflows/download/{id}", web::get().to(download))
         .route("/workflows/{id}", web::get().to(show))
         .route("/workflows/{id}", web::delete().to(delete))
         .route("/workflows/{id}/download", web::get().to(download))
