@@ -296,7 +296,13 @@ impl Scheduler {
         let result = self.env.pool.get().map_err(JobError::from).and_then(|mut c| {
             let plan = self.plan(&mut c, id, token);
             let outcome = match plan {
-                Ok(Ok(s)) => Outcome::Scheduled(q::schedule(&mut c, &s)?, s),
+                Ok(Ok(mut s)) => {
+                    if crate::faults::due("scheduler-stall-in-transaction") {
+                        log::warn!("(invocation {id}) fault: stalling before the commit");
+                        s.stall_before_commit = true;
+                    }
+                    Outcome::Scheduled(q::schedule(&mut c, &s)?, s)
+                }
                 Ok(Err(e)) => {
                     let failed = q::fail_invocation(&mut c, id, &self.shared.name, token, &e.to_string())?;
                     Outcome::Failed(e, failed)
@@ -480,6 +486,7 @@ impl Scheduler {
             user_id: inv.user_id,
             input_steps: inputs.iter().map(|(k, v)| (*k as i32, *v)).collect(),
             jobs,
+            stall_before_commit: false,
         }))
     }
 }

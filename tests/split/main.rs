@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cluster;
+mod workflows;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -71,6 +71,9 @@ pub struct Schedule {
     pub input_steps: Vec<(i32, i64)>,
     /// The tool steps' jobs, each after the jobs it reads.
     pub jobs: Vec<PlannedJob>,
+    /// Tests only (the `scheduler-stall-in-transaction` fault): the transaction never
+    /// commits, everything written and locked, until the process is killed.
+    pub stall_before_commit: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -374,6 +377,9 @@ pub fn schedule(conn: &mut DbConn, s: &Schedule) -> DbResult<Option<Vec<Job>>> {
             diesel::insert_into(workflow_invocation_step::table)
                 .values(chunk)
                 .execute(c)?;
+        }
+        while s.stall_before_commit {
+            std::thread::sleep(std::time::Duration::from_secs(1));
         }
         Ok(Some(jobs))
     })
