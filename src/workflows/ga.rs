@@ -65,9 +65,14 @@ pub struct WorkflowOutput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostJobAction {
     /// `RenameDatasetAction`: the output is named `newname`.
-    Rename { output_name: String, newname: String },
+    Rename {
+        output_name: String,
+        newname: String,
+    },
     /// `HideDatasetAction`: the output is hidden.
-    Hide { output_name: String },
+    Hide {
+        output_name: String,
+    },
     Other {
         key: String,
         value: Value,
@@ -173,7 +178,7 @@ pub fn parse(doc: &Value) -> Result<Workflow, WorkflowError> {
     Ok(Workflow {
         name,
         annotation: opt_str(top.get("annotation")).unwrap_or_default(),
-        uuid: opt_str(top.get("uuid")).unwrap_or_else(|| super::new_uuid()),
+        uuid: opt_str(top.get("uuid")).unwrap_or_else(super::new_uuid),
         tags: match top.get("tags") {
             Some(Value::Array(a)) => a
                 .iter()
@@ -202,7 +207,10 @@ fn tool_state(step: usize, v: Option<&Value>) -> Result<Map<String, Value>, Work
         .map(|(k, v)| {
             let v = match v {
                 Value::String(s)
-                    if s == "null" || s.starts_with('"') || s.starts_with('{') || s.starts_with('[') =>
+                    if s == "null"
+                        || s.starts_with('"')
+                        || s.starts_with('{')
+                        || s.starts_with('[') =>
                 {
                     serde_json::from_str(&s).unwrap_or(Value::String(s))
                 }
@@ -270,8 +278,8 @@ fn parse_step(
                             ),
                         )
                     })?;
-                    let output_name = opt_str(c.get("output_name"))
-                        .unwrap_or_else(|| INPUT_OUTPUT.to_string());
+                    let output_name =
+                        opt_str(c.get("output_name")).unwrap_or_else(|| INPUT_OUTPUT.to_string());
                     connections.push(Connection {
                         input_name: input_name.clone(),
                         source,
@@ -312,7 +320,7 @@ fn parse_step(
         kind,
         label: opt_str(s.get("label")),
         name: opt_str(s.get("name")).unwrap_or_default(),
-        uuid: opt_str(s.get("uuid")).unwrap_or_else(|| super::new_uuid()),
+        uuid: opt_str(s.get("uuid")).unwrap_or_else(super::new_uuid),
         annotation: opt_str(s.get("annotation")).unwrap_or_default(),
         position: s.get("position").cloned().unwrap_or(Value::Null),
         connections,

@@ -76,7 +76,9 @@ pub fn resolve(
         out.inputs.insert(i, data_ref(key, v)?);
     }
     for step in &wf.steps {
-        if let StepKind::DataInput { optional: false, .. } = step.kind
+        if let StepKind::DataInput {
+            optional: false, ..
+        } = step.kind
             && !out.inputs.contains_key(&step.order_index)
         {
             return Err(WorkflowError::at(
@@ -115,16 +117,16 @@ pub fn resolve(
             )));
         }
         for i in steps {
-            out.parameters
-                .entry(i)
-                .or_default()
-                .extend(values.clone());
+            out.parameters.entry(i).or_default().extend(values.clone());
         }
     }
     for step in &wf.steps {
         if let StepKind::Tool { tool_id, .. } = &step.kind {
             let tool = toolbox.get(tool_id).ok_or_else(|| {
-                WorkflowError::at(step, format!("tool '{tool_id}' is not installed on this server"))
+                WorkflowError::at(
+                    step,
+                    format!("tool '{tool_id}' is not installed on this server"),
+                )
             })?;
             step_values(tool, step, out.parameters.get(&step.order_index))?;
         } else if out.parameters.contains_key(&step.order_index) {

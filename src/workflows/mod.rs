@@ -77,7 +77,10 @@ pub fn validate(wf: &Workflow, toolbox: &ToolBox) -> Result<Vec<usize>, Workflow
     for step in &wf.steps {
         let StepKind::Tool { tool_id, .. } = &step.kind else {
             if !step.connections.is_empty() {
-                return Err(WorkflowError::at(step, "an input step takes no connections"));
+                return Err(WorkflowError::at(
+                    step,
+                    "an input step takes no connections",
+                ));
             }
             continue;
         };
@@ -121,7 +124,10 @@ pub fn validate(wf: &Workflow, toolbox: &ToolBox) -> Result<Vec<usize>, Workflow
             if !tool.outputs.iter().any(|x| x.name == o.output_name) {
                 return Err(WorkflowError::at(
                     step,
-                    format!("workflow output '{}' is not an output of the tool", o.output_name),
+                    format!(
+                        "workflow output '{}' is not an output of the tool",
+                        o.output_name
+                    ),
                 ));
             }
         }
@@ -141,7 +147,8 @@ fn order(wf: &Workflow) -> Result<Vec<usize>, WorkflowError> {
             readers[c.source].push(s.order_index);
         }
     }
-    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|i| indegree[*i] == 0).collect();
     let mut out = Vec::with_capacity(n);
     while let Some(i) = ready.pop_front() {
         out.push(i);

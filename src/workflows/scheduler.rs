@@ -130,8 +130,15 @@ fn live_pool(conn: &mut DbConn, heartbeat_interval: f64) -> Result<&'static str,
                 .iter()
                 .any(|p| p == WORKFLOW_SCHEDULERS)
     });
-    Ok(if any { WORKFLOW_SCHEDULERS } else { JOB_HANDLERS })
+    Ok(if any {
+        WORKFLOW_SCHEDULERS
+    } else {
+        JOB_HANDLERS
+    })
 }
+
+/// A parsed workflow with its steps in scheduling order.
+type Prepared = Arc<(Workflow, Vec<usize>)>;
 
 /// The scheduling task of one process.
 pub struct Scheduler {
@@ -139,7 +146,7 @@ pub struct Scheduler {
     handlers: HandlerSet,
     shared: Arc<Shared>,
     /// Parsed workflows with their step order, by id (a stored workflow never changes).
-    cache: Mutex<HashMap<i64, Arc<(Workflow, Vec<usize>)>>>,
+    cache: Mutex<HashMap<i64, Prepared>>,
 }
 
 impl Scheduler {
@@ -270,7 +277,7 @@ impl Scheduler {
         Ok(())
     }
 
-    fn workflow(&self, c: &mut DbConn, id: i64) -> Result<Arc<(Workflow, Vec<usize>)>, JobError> {
+    fn workflow(&self, c: &mut DbConn, id: i64) -> Result<Prepared, JobError> {
         if let Ok(cache) = self.cache.lock()
             && let Some(w) = cache.get(&id)
         {
@@ -281,8 +288,8 @@ impl Scheduler {
         let doc: Value = serde_json::from_str(&row.definition)
             .map_err(|e| JobError::Internal(format!("workflow {id}: {e}")))?;
         let wf = super::ga::parse(&doc).map_err(|e| JobError::Internal(e.to_string()))?;
-        let order =
-            super::validate(&wf, &self.env.toolbox).map_err(|e| JobError::Internal(e.to_string()))?;
+        let order = super::validate(&wf, &self.env.toolbox)
+            .map_err(|e| JobError::Internal(e.to_string()))?;
         let w = Arc::new((wf, order));
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(id, w.clone());
@@ -293,24 +300,35 @@ impl Scheduler {
     /// Schedules one claimed invocation; a plan that cannot be made fails it, naming the step.
     fn schedule_one(&self, id: i64, token: i64) {
         let started = Instant::now();
-        let result = self.env.pool.get().map_err(JobError::from).and_then(|mut c| {
-            let plan = self.plan(&mut c, id, token);
-            let outcome = match plan {
-                Ok(Ok(mut s)) => {
-                    if crate::faults::due("scheduler-stall-in-transaction") {
-                        log::warn!("(invocation {id}) fault: stalling before the commit");
-                        s.stall_before_commit = true;
+        let result = self
+            .env
+            .pool
+            .get()
+            .map_err(JobError::from)
+            .and_then(|mut c| {
+                let plan = self.plan(&mut c, id, token);
+                let outcome = match plan {
+                    Ok(Ok(mut s)) => {
+                        if crate::faults::due("scheduler-stall-in-transaction") {
+                            log::warn!("(invocation {id}) fault: stalling before the commit");
+                            s.stall_before_commit = true;
+                        }
+                        Outcome::Scheduled(q::schedule(&mut c, &s)?, s)
                     }
-                    Outcome::Scheduled(q::schedule(&mut c, &s)?, s)
-                }
-                Ok(Err(e)) => {
-                    let failed = q::fail_invocation(&mut c, id, &self.shared.name, token, &e.to_string())?;
-                    Outcome::Failed(e, failed)
-                }
-                Err(e) => return Err(e),
-            };
-            Ok((outcome, c))
-        });
+                    Ok(Err(e)) => {
+                        let failed = q::fail_invocation(
+                            &mut c,
+                            id,
+                            &self.shared.name,
+                            token,
+                            &e.to_string(),
+                        )?;
+                        Outcome::Failed(e, failed)
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok((outcome, c))
+            });
         match result {
             Ok((Outcome::Scheduled(Some(jobs), s), mut c)) => {
                 log::debug!(
@@ -418,12 +436,17 @@ impl Scheduler {
                     input_exts.push((name, exts.get(&ds).cloned().unwrap_or_default()));
                 } else {
                     let Some(&j) = job_of.get(&src) else {
-                        return Ok(Err(WorkflowError::at(step, format!("step {src} has no job"))));
+                        return Ok(Err(WorkflowError::at(
+                            step,
+                            format!("step {src} has no job"),
+                        )));
                     };
                     let Some(o) = jobs[j].outputs.iter().position(|x| x.name == output) else {
                         return Ok(Err(WorkflowError::at(
                             step,
-                            format!("output '{output}' of step {src} is not created (its filter is false)"),
+                            format!(
+                                "output '{output}' of step {src} is not created (its filter is false)"
+                            ),
                         )));
                     };
                     input_exts.push((name.clone(), jobs[j].outputs[o].ext.clone()));
@@ -440,9 +463,10 @@ impl Scheduler {
                 .filter(|(_, (keep, _))| *keep)
                 .map(|((o, ext), _)| {
                     let rename = step.post_job_actions.iter().find_map(|p| match p {
-                        PostJobAction::Rename { output_name, newname } if *output_name == o.name => {
-                            Some(newname.clone())
-                        }
+                        PostJobAction::Rename {
+                            output_name,
+                            newname,
+                        } if *output_name == o.name => Some(newname.clone()),
                         _ => None,
                     });
                     let hidden = step.post_job_actions.iter().any(|p| {

@@ -26,17 +26,20 @@ pub fn four_steps() -> Value {
 }
 
 pub fn import(server: &TestServer, key: &str, doc: &Value) -> String {
-    let (status, w) = server
-        .api
-        .post("/api/workflows/upload", Some(key), &json!({"workflow": doc}));
+    let (status, w) = server.api.post(
+        "/api/workflows/upload",
+        Some(key),
+        &json!({"workflow": doc}),
+    );
     assert_eq!(status, 200, "import: {w}");
     str_field(&w, "id")
 }
 
 pub fn invoke(server: &TestServer, key: &str, wf: &str, body: &Value) -> Value {
-    let (status, inv) = server
-        .api
-        .post(&format!("/api/workflows/{wf}/invocations"), Some(key), body);
+    let (status, inv) =
+        server
+            .api
+            .post(&format!("/api/workflows/{wf}/invocations"), Some(key), body);
     assert_eq!(status, 200, "invoke: {inv}");
     assert_eq!(inv["model_class"], "WorkflowInvocation", "{inv}");
     inv
@@ -51,7 +54,11 @@ pub fn wait_invocation(server: &TestServer, key: &str, id: &str) -> Value {
         last = inv;
         !matches!(state.as_str(), "new" | "ready" | "")
     });
-    assert!(done, "invocation {id} never scheduled: {last}\n{}", server.log_tail());
+    assert!(
+        done,
+        "invocation {id} never scheduled: {last}\n{}",
+        server.log_tail()
+    );
     last
 }
 
@@ -61,7 +68,12 @@ fn step_jobs(inv: &Value) -> Vec<(u64, String)> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|s| Some((s["order_index"].as_u64()?, s["job_id"].as_str()?.to_string())))
+        .filter_map(|s| {
+            Some((
+                s["order_index"].as_u64()?,
+                s["job_id"].as_str()?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -73,10 +85,15 @@ fn workflow_import_invoke_and_round_trip(backend: Backend) {
     server.wait_job_ok(&u.key, &upload);
     let wf = import(&server, &u.key, &four_steps());
 
-    let (status, shown) = server.api.get(&format!("/api/workflows/{wf}"), Some(&u.key));
+    let (status, shown) = server
+        .api
+        .get(&format!("/api/workflows/{wf}"), Some(&u.key));
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["number_of_steps"], 4, "{shown}");
-    assert_eq!(shown["steps"]["2"]["input_steps"]["input1"]["source_step"], 1, "{shown}");
+    assert_eq!(
+        shown["steps"]["2"]["input_steps"]["input1"]["source_step"], 1,
+        "{shown}"
+    );
     let (_, list) = server.api.get("/api/workflows", Some(&u.key));
     assert!(list.to_string().contains(&wf), "{list}");
 
@@ -96,10 +113,15 @@ fn workflow_import_invoke_and_round_trip(backend: Backend) {
     for (_, job) in &jobs {
         server.wait_job_ok(&u.key, job);
     }
-    let (_, inv) = server.api.get(&format!("/api/invocations/{id}"), Some(&u.key));
+    let (_, inv) = server
+        .api
+        .get(&format!("/api/invocations/{id}"), Some(&u.key));
     let counts = str_field(&inv["outputs"]["counts"], "id");
     let both = str_field(&inv["outputs"]["concatenated"], "id");
-    assert_eq!(server.display(&u.key, &both), "pear\nfig\napple\npear\napple\nfig\n");
+    assert_eq!(
+        server.display(&u.key, &both),
+        "pear\nfig\napple\npear\napple\nfig\n"
+    );
     assert_eq!(
         server.display(&u.key, &counts),
         "#lines\twords\tcharacters\n6\t6\t30\n"
@@ -112,7 +134,9 @@ fn workflow_import_invoke_and_round_trip(backend: Backend) {
 
     // The invocation is listed, by workflow and by history.
     for q in [format!("workflow_id={wf}"), format!("history_id={hid}")] {
-        let (status, list) = server.api.get(&format!("/api/invocations?{q}"), Some(&u.key));
+        let (status, list) = server
+            .api
+            .get(&format!("/api/invocations?{q}"), Some(&u.key));
         assert_eq!(status, 200, "{list}");
         assert!(list.to_string().contains(&id), "{q}: {list}");
     }
@@ -139,16 +163,21 @@ fn workflow_import_invoke_and_round_trip(backend: Backend) {
     assert!(str_field(&body, "err_msg").contains("Step 1"), "{body}");
 
     // Delete.
-    let (status, _) = server.api.delete(&format!("/api/workflows/{wf}"), Some(&u.key));
+    let (status, _) = server
+        .api
+        .delete(&format!("/api/workflows/{wf}"), Some(&u.key));
     assert_eq!(status, 200);
     let (_, list) = server.api.get("/api/workflows", Some(&u.key));
     assert!(!list.to_string().contains(&wf), "{list}");
 }
 
+/// A case of a bad workflow: what it is, how the good one is changed, what the 400 names.
+type BadCase = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
+
 fn workflow_validation_names_the_step(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
     let good = four_steps();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             "unknown tool",
             Box::new(|d| d["steps"]["1"]["tool_id"] = json!("no_such_tool")),
@@ -189,17 +218,19 @@ fn workflow_validation_names_the_step(backend: Backend) {
     for (what, change, needle) in cases {
         let mut doc = good.clone();
         change(&mut doc);
-        let (status, body) =
-            server
-                .api
-                .post("/api/workflows/upload", Some(ADMIN_KEY), &json!({"workflow": doc}));
+        let (status, body) = server.api.post(
+            "/api/workflows/upload",
+            Some(ADMIN_KEY),
+            &json!({"workflow": doc}),
+        );
         assert_error(what, status, &body, &[400]);
         let msg = str_field(&body, "err_msg");
         assert!(msg.contains(needle), "{what}: {msg}");
     }
-    let (status, body) = server
-        .api
-        .post_raw("/api/workflows/upload", Some(ADMIN_KEY), "{\"workflow\": {");
+    let (status, body) =
+        server
+            .api
+            .post_raw("/api/workflows/upload", Some(ADMIN_KEY), "{\"workflow\": {");
     assert_error("bad JSON", status, &body, &[400]);
     let (status, body) = server.api.post(
         "/api/workflows/upload",
@@ -258,7 +289,9 @@ fn failing_step_pauses_dependents(backend: Backend) {
         let j = server.wait_job_state(ADMIN_KEY, job, &["paused"], Duration::from_secs(30));
         assert_eq!(j["state"], "paused", "dependent job: {j}");
     }
-    let (_, inv) = server.api.get(&format!("/api/invocations/{id}"), Some(ADMIN_KEY));
+    let (_, inv) = server
+        .api
+        .get(&format!("/api/invocations/{id}"), Some(ADMIN_KEY));
     let messages = inv["messages"].as_array().cloned().unwrap_or_default();
     assert!(
         messages
@@ -353,10 +386,16 @@ fn workflows_are_isolated(backend: Backend) {
         &json!({"history_id": a_hist, "inputs": {"0": {"src": "hda", "id": b_data}}}),
     );
     assert_error("A invokes on B's dataset", status, &body, &[403, 404]);
-    let (status, body) = server.api.delete(&format!("/api/invocations/{inv}"), Some(&a.key));
+    let (status, body) = server
+        .api
+        .delete(&format!("/api/invocations/{inv}"), Some(&a.key));
     assert_error("A cancels B's invocation", status, &body, &[403, 404]);
-    let (status, body) = server.api.delete(&format!("/api/workflows/{wf}"), Some(&a.key));
+    let (status, body) = server
+        .api
+        .delete(&format!("/api/workflows/{wf}"), Some(&a.key));
     assert_error("A deletes B's workflow", status, &body, &[403, 404]);
-    let (status, _) = server.api.get(&format!("/api/workflows/{wf}"), Some(&b.key));
+    let (status, _) = server
+        .api
+        .get(&format!("/api/workflows/{wf}"), Some(&b.key));
     assert_eq!(status, 200, "B's workflow is still there");
 }

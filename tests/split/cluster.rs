@@ -190,12 +190,7 @@ impl Cluster {
     }
 
     /// Like [`Cluster::start_handler`], with environment variables of this process only.
-    pub fn start_handler_env(
-        &mut self,
-        name: &str,
-        pools: &[&str],
-        env: &[(&str, &str)],
-    ) -> usize {
+    pub fn start_handler_env(&mut self, name: &str, pools: &[&str], env: &[(&str, &str)]) -> usize {
         let mut args = vec!["--mode", "handler", "--server-name", name];
         for p in pools {
             args.push("--pool");

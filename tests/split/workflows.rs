@@ -44,9 +44,11 @@ pub fn chain(n: usize) -> Value {
 }
 
 fn import(c: &Cluster, doc: &Value) -> String {
-    let (status, w) = c
-        .api
-        .post("/api/workflows/upload", Some(ADMIN_KEY), &json!({"workflow": doc}));
+    let (status, w) = c.api.post(
+        "/api/workflows/upload",
+        Some(ADMIN_KEY),
+        &json!({"workflow": doc}),
+    );
     assert_eq!(status, 200, "import: {w}");
     str_field(&w, "id")
 }
@@ -99,7 +101,9 @@ fn scheduler_creates_the_jobs_and_job_handlers_run_them() {
     });
     assert!(all_ok, "30 step jobs never all ok\n{}", c.logs());
     for id in &invocations {
-        let (_, inv) = c.api.get(&format!("/api/invocations/{id}"), Some(ADMIN_KEY));
+        let (_, inv) = c
+            .api
+            .get(&format!("/api/invocations/{id}"), Some(ADMIN_KEY));
         assert_eq!(inv["state"], "scheduled", "{inv}");
     }
     // Only the scheduler scheduled; only the job handlers ran jobs.
@@ -113,19 +117,31 @@ fn scheduler_creates_the_jobs_and_job_handlers_run_them() {
         "step jobs ran on {runners:?}"
     );
     let handlers = c.live_handlers();
-    assert_eq!(handlers["sched"]["schedules_workflows"], true, "{handlers:?}");
+    assert_eq!(
+        handlers["sched"]["schedules_workflows"], true,
+        "{handlers:?}"
+    );
     assert_eq!(handlers["sched"]["jobs_held"], 0, "{handlers:?}");
     // The last step's output is the sorted input.
-    let (_, inv) = c
+    let (_, inv) = c.api.get(
+        &format!("/api/invocations/{}", invocations[0]),
+        Some(ADMIN_KEY),
+    );
+    let last = inv["steps"][3]["job_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, outputs) = c
         .api
-        .get(&format!("/api/invocations/{}", invocations[0]), Some(ADMIN_KEY));
-    let last = inv["steps"][3]["job_id"].as_str().unwrap_or_default().to_string();
-    let (_, outputs) = c.api.get(&format!("/api/jobs/{last}/outputs"), Some(ADMIN_KEY));
+        .get(&format!("/api/jobs/{last}/outputs"), Some(ADMIN_KEY));
     let out = str_field(&outputs[0]["dataset"], "id");
     let text = c
         .api
         .client
-        .get(format!("{}/api/datasets/{out}/display?key={ADMIN_KEY}", c.url))
+        .get(format!(
+            "{}/api/datasets/{out}/display?key={ADMIN_KEY}",
+            c.url
+        ))
         .send()
         .and_then(|r| r.text())
         .unwrap_or_default();
@@ -161,7 +177,10 @@ fn kill_9_of_a_scheduler_mid_transaction_creates_every_step_once() {
         &c,
         "SELECT count(*) FROM workflow_invocation WHERE handler = 'victim' AND state = 'ready'",
     );
-    assert!(held_by_victim >= 1, "the victim holds the stalled invocation");
+    assert!(
+        held_by_victim >= 1,
+        "the victim holds the stalled invocation"
+    );
     c.start_handler("rescuer", &["workflow-schedulers"]);
     c.proc("victim").kill9();
     let killed = Instant::now();

@@ -74,8 +74,7 @@ pub(crate) async fn invocation_json(
     };
     let ids = &state.ids;
     let mut out = summary(ids, &r);
-    let by_index: HashMap<i32, &q::StepView> =
-        steps.iter().map(|s| (s.0.order_index, s)).collect();
+    let by_index: HashMap<i32, &q::StepView> = steps.iter().map(|s| (s.0.order_index, s)).collect();
     let mut step_list = Vec::new();
     let mut inputs = Map::new();
     let mut messages = Vec::new();
@@ -132,8 +131,15 @@ pub(crate) async fn invocation_json(
         if *ds_state == DatasetState::Paused && !paused_steps.contains(order_index) {
             paused_steps.push(*order_index);
         }
-        for o in step.workflow_outputs.iter().filter(|o| o.output_name == *name) {
-            let label = o.label.clone().unwrap_or_else(|| format!("{}:{name}", order_index));
+        for o in step
+            .workflow_outputs
+            .iter()
+            .filter(|o| o.output_name == *name)
+        {
+            let label = o
+                .label
+                .clone()
+                .unwrap_or_else(|| format!("{}:{name}", order_index));
             labelled.insert(
                 label,
                 json!({"id": ids.encode(*ds), "src": "hda", "workflow_step_id": order_index}),
@@ -180,8 +186,16 @@ async fn list(
     }
     let filter = InvocationFilter {
         user_id,
-        workflow_id: q_.workflow_id.as_deref().map(|w| ids.decode(w)).transpose()?,
-        history_id: q_.history_id.as_deref().map(|h| ids.decode(h)).transpose()?,
+        workflow_id: q_
+            .workflow_id
+            .as_deref()
+            .map(|w| ids.decode(w))
+            .transpose()?,
+        history_id: q_
+            .history_id
+            .as_deref()
+            .map(|h| ids.decode(h))
+            .transpose()?,
         limit: q_.limit.unwrap_or(100).clamp(1, 1000),
         offset: q_.offset.unwrap_or(0).max(0),
     };

@@ -28,7 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/workflows/{id}/download", web::get().to(download))
         .route("/workflows/{id}/invocations", web::post().to(invoke))
         .route("/workflows/{id}/usage", web::post().to(invoke))
-        .route("/workflows/{id}/invocations", web::get().to(list_invocations))
+        .route(
+            "/workflows/{id}/invocations",
+            web::get().to(list_invocations),
+        )
         .route(
             "/workflows/{id}/invocations/{invocation_id}",
             web::get().to(show_invocation),
@@ -51,8 +54,8 @@ pub(crate) fn accessible_workflow(
     caller: &Caller,
     id: i64,
 ) -> Result<WorkflowRow, ApiError> {
-    let w = q::find_workflow(c, id)?
-        .ok_or_else(|| ApiError::NotFound("Workflow not found.".into()))?;
+    let w =
+        q::find_workflow(c, id)?.ok_or_else(|| ApiError::NotFound("Workflow not found.".into()))?;
     if !caller.can_access(w.user_id) {
         return Err(ApiError::Forbidden(
             "Workflow is not accessible by the current user.".into(),
@@ -168,7 +171,11 @@ async fn list(
     let rows = state
         .db(move |c| Ok(q::list_workflows(c, filter, deleted)?))
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(|w| summary(&state.ids, w)).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(|w| summary(&state.ids, w))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// The `.ga` document of an import request: `{"workflow": {...}}` (an object or JSON text,
@@ -181,9 +188,7 @@ fn document(payload: &Map<String, Value>) -> Result<Value, ApiError> {
         Some(_) => Err(ApiError::BadRequest(
             "'workflow' must be a workflow object.".into(),
         )),
-        None if payload.contains_key("a_galaxy_workflow") => {
-            Ok(Value::Object(payload.clone()))
-        }
+        None if payload.contains_key("a_galaxy_workflow") => Ok(Value::Object(payload.clone())),
         None => Err(ApiError::MissingParameter(
             "Missing required parameter 'workflow' (a Galaxy .ga workflow).".into(),
         )),
@@ -299,9 +304,13 @@ fn object_field(p: &Map<String, Value>, key: &str) -> Result<Map<String, Value>,
         Some(Value::Object(m)) => Ok(m.clone()),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(m)) => Ok(m),
-            _ => Err(ApiError::BadRequest(format!("'{key}' must be a JSON object."))),
+            _ => Err(ApiError::BadRequest(format!(
+                "'{key}' must be a JSON object."
+            ))),
         },
-        Some(_) => Err(ApiError::BadRequest(format!("'{key}' must be a JSON object."))),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "'{key}' must be a JSON object."
+        ))),
     }
 }
 
@@ -347,7 +356,9 @@ async fn invoke(
                 .collect();
             let history = match choice {
                 HistoryChoice::Existing(h) => accessible_history(c, &caller, h)?.id,
-                HistoryChoice::New(name) => histories::create_history(c, caller.user_id(), &name)?.id,
+                HistoryChoice::New(name) => {
+                    histories::create_history(c, caller.user_id(), &name)?.id
+                }
                 HistoryChoice::Current => super::tools::target_history(c, &caller, None)?,
             };
             let (handler, pool) = schedulers.assign(c, interval)?;

@@ -152,8 +152,9 @@ pub fn invocation_outputs(
     db_run!(conn, |c| {
         Ok(workflow_invocation_step::table
             .inner_join(
-                job_to_output_dataset::table.on(workflow_invocation_step::job_id
-                    .eq(job_to_output_dataset::job_id.nullable())),
+                job_to_output_dataset::table
+                    .on(workflow_invocation_step::job_id
+                        .eq(job_to_output_dataset::job_id.nullable())),
             )
             .inner_join(dataset::table.on(dataset::id.eq(job_to_output_dataset::dataset_id)))
             .filter(workflow_invocation_step::invocation_id.eq(invocation_id))
@@ -289,12 +290,7 @@ pub fn holders(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
 
 /// Moves invocations that waited unclaimed in `from` since before `before` to `to` (no live
 /// process is in `from` to schedule them).
-pub fn repool(
-    conn: &mut DbConn,
-    from: &str,
-    to: &str,
-    before: NaiveDateTime,
-) -> DbResult<usize> {
+pub fn repool(conn: &mut DbConn, from: &str, to: &str, before: NaiveDateTime) -> DbResult<usize> {
     let t = now();
     db_run!(conn, |c| {
         Ok(diesel::update(

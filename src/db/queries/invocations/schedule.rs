@@ -155,10 +155,12 @@ fn layout(s: &Schedule, existing: &HashMap<i64, InputInfo>, first_hid: i64) -> L
             .iter()
             .map(|(_, src)| match src {
                 // A missing dataset can never be ok.
-                Source::Dataset(id) => existing
-                    .get(id)
-                    .copied()
-                    .unwrap_or((DatasetState::Error, true, 0)),
+                Source::Dataset(id) => {
+                    existing
+                        .get(id)
+                        .copied()
+                        .unwrap_or((DatasetState::Error, true, 0))
+                }
                 Source::Step { job, output } => (
                     job_states[*job].1,
                     false,
@@ -167,7 +169,9 @@ fn layout(s: &Schedule, existing: &HashMap<i64, InputInfo>, first_hid: i64) -> L
             })
             .collect();
         let failed = infos.iter().any(|(st, del, _)| *del || st.is_failed());
-        let ready = infos.iter().all(|(st, del, _)| !del && *st == DatasetState::Ok);
+        let ready = infos
+            .iter()
+            .all(|(st, del, _)| !del && *st == DatasetState::Ok);
         job_states.push(if failed {
             (JobState::Paused, DatasetState::Paused, ready)
         } else {
@@ -302,7 +306,12 @@ pub fn schedule(conn: &mut DbConn, s: &Schedule) -> DbResult<Option<Vec<Job>>> {
         let mut output_ids: Vec<Vec<i64>> = Vec::with_capacity(s.jobs.len());
         let mut k = 0;
         for j in &s.jobs {
-            output_ids.push(datasets[k..k + j.outputs.len()].iter().map(|d| d.id).collect());
+            output_ids.push(
+                datasets[k..k + j.outputs.len()]
+                    .iter()
+                    .map(|d| d.id)
+                    .collect(),
+            );
             k += j.outputs.len();
         }
         let mut out_links = Vec::with_capacity(datasets.len());
@@ -378,8 +387,10 @@ pub fn schedule(conn: &mut DbConn, s: &Schedule) -> DbResult<Option<Vec<Job>>> {
                 .values(chunk)
                 .execute(c)?;
         }
-        while s.stall_before_commit {
-            std::thread::sleep(std::time::Duration::from_secs(1));
+        if s.stall_before_commit {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
         }
         Ok(Some(jobs))
     })
