@@ -380,8 +380,20 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         "workflows",
         true,
     ),
-    ("get", "/api/workflows/{id}", "A workflow with its steps and inputs", "workflows", true),
-    ("delete", "/api/workflows/{id}", "Delete a workflow", "workflows", true),
+    (
+        "get",
+        "/api/workflows/{id}",
+        "A workflow with its steps and inputs",
+        "workflows",
+        true,
+    ),
+    (
+        "delete",
+        "/api/workflows/{id}",
+        "Delete a workflow",
+        "workflows",
+        true,
+    ),
     (
         "get",
         "/api/workflows/{id}/download",

@@ -244,3 +244,85 @@ pub fn step_values(
     }
     Ok(values)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn doc() -> serde_json::Value {
+        json!({
+            "a_galaxy_workflow": "true", "format-version": "0.1", "name": "w",
+            "steps": {
+                "10": {"id": 10, "type": "data_input", "label": "in", "tool_state": "{\"optional\": false}"},
+                "11": {"id": 11, "type": "tool", "tool_id": "sort1",
+                       // An old export: every value JSON text of its own.
+                       "tool_state": "{\"order\": \"\\\"descending\\\"\", \"__page__\": \"0\"}",
+                       "input_connections": {"input": [{"id": 10, "output_name": "output"}]},
+                       "post_job_actions": {"RenameDatasetActionout_file1": {
+                           "action_type": "RenameDatasetAction", "output_name": "out_file1",
+                           "action_arguments": {"newname": "sorted"}}},
+                       "workflow_outputs": [{"output_name": "out_file1", "label": "s"}]}
+            }
+        })
+    }
+
+    #[test]
+    fn parse_orders_steps_by_id_and_decodes_old_states() {
+        let wf = ga::parse(&doc()).unwrap();
+        assert_eq!(wf.steps.len(), 2);
+        assert_eq!(wf.steps[1].connections[0].source, 0);
+        match &wf.steps[1].kind {
+            StepKind::Tool { state, .. } => assert_eq!(state["order"], "descending"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            wf.steps[1].post_job_actions,
+            vec![ga::PostJobAction::Rename {
+                output_name: "out_file1".into(),
+                newname: "sorted".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn export_reads_back_the_same() {
+        let wf = ga::parse(&doc()).unwrap();
+        let again = ga::parse(&ga::export(&wf)).unwrap();
+        assert_eq!(wf, again);
+        assert_eq!(ga::export(&wf), ga::export(&again));
+    }
+
+    #[test]
+    fn cycles_and_bad_documents_are_refused() {
+        let mut d = doc();
+        d["steps"]["10"] = json!({"id": 10, "type": "tool", "tool_id": "sort1",
+            "input_connections": {"input": {"id": 11, "output_name": "out_file1"}}});
+        let wf = ga::parse(&d).unwrap();
+        let e = order(&wf).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+        for bad in [
+            json!([]),
+            json!({"a_galaxy_workflow": "false", "steps": {}}),
+            json!({"a_galaxy_workflow": "true", "format-version": "0.2", "steps": {}}),
+            json!({"a_galaxy_workflow": "true", "steps": {"0": {"id": 0, "type": "pause"}}}),
+            json!({"a_galaxy_workflow": "true", "steps": {"0": {"id": 0, "type": "tool",
+                "tool_id": "x", "input_connections": {"a": {"id": 7}}}}}),
+        ] {
+            assert!(ga::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uuids_and_placeholders() {
+        let u = new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_eq!(
+            parse_placeholder(&placeholder(3, "out_file1")),
+            Some((3, "out_file1"))
+        );
+        assert_eq!(parse_placeholder("12"), None);
+    }
+}

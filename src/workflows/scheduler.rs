@@ -54,6 +54,9 @@ struct Shared {
     assign_self: bool,
     wake: tokio::sync::Notify,
     stopping: AtomicBool,
+    /// A scheduling step failed on the database: its invocation, still `ready` and held by
+    /// this process, is made claimable again at the next pass.
+    retry: AtomicBool,
 }
 
 /// What the web workers and the root supervisor hold of this process's scheduler (nothing
@@ -166,6 +169,8 @@ impl Scheduler {
             assign_self,
             wake: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
+            // At start: any `ready` invocation this name holds is a previous life's.
+            retry: AtomicBool::new(true),
         });
         let handle = SchedulerHandle {
             shared: Some(shared.clone()),
@@ -195,6 +200,23 @@ impl Scheduler {
                 let me = self.clone();
                 if let Err(e) = self.env.blocking(move |c| me.take_over(c)).await {
                     log_db("invocation takeover", &e);
+                }
+            }
+            // No scheduling task is running here: any `ready` invocation this process holds
+            // is one whose scheduling failed (or a previous life's), to be claimed again.
+            if self.shared.retry.swap(false, Ordering::SeqCst) {
+                let me = self.clone();
+                let released = self
+                    .env
+                    .blocking(move |c| Ok(q::release_own_ready(c, &me.shared.name)?))
+                    .await;
+                match released {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("{n} invocation(s) to schedule again"),
+                    Err(e) => {
+                        self.shared.retry.store(true, Ordering::SeqCst);
+                        log_db("releasing invocations", &e);
+                    }
                 }
             }
             let me = self.clone();
@@ -325,7 +347,20 @@ impl Scheduler {
                         )?;
                         Outcome::Failed(e, failed)
                     }
-                    Err(e) => return Err(e),
+                    // The database failed: retried at the next pass (`release_own_ready`).
+                    Err(e @ JobError::Db(_)) => return Err(e),
+                    // Anything else will not get better: the invocation fails, saying why.
+                    Err(e) => {
+                        let e = WorkflowError::general(e.to_string());
+                        let failed = q::fail_invocation(
+                            &mut c,
+                            id,
+                            &self.shared.name,
+                            token,
+                            &e.to_string(),
+                        )?;
+                        Outcome::Failed(e, failed)
+                    }
                 };
                 Ok((outcome, c))
             });
@@ -343,7 +378,10 @@ impl Scheduler {
             }
             Ok((Outcome::Failed(e, true), _)) => log::warn!("(invocation {id}) failed: {e}"),
             Ok((Outcome::Failed(_, false), _)) => {}
-            Err(e) => log_db(&format!("(invocation {id}) scheduling"), &e),
+            Err(e) => {
+                self.shared.retry.store(true, Ordering::SeqCst);
+                log_db(&format!("(invocation {id}) scheduling"), &e);
+            }
         }
     }
 

@@ -269,6 +269,26 @@ pub fn return_to_pool(
     })
 }
 
+/// Makes the `ready` invocations `me` holds claimable again (`new`, still assigned to `me`,
+/// the next claim bumps the token): called by a scheduler when none of its scheduling steps
+/// is running, after one failed on the database or at start.
+pub fn release_own_ready(conn: &mut DbConn, me: &str) -> DbResult<usize> {
+    let t = now();
+    db_run!(conn, |c| {
+        Ok(diesel::update(
+            workflow_invocation::table
+                .filter(workflow_invocation::handler.eq(me))
+                .filter(workflow_invocation::state.eq(READY)),
+        )
+        .set((
+            workflow_invocation::state.eq(NEW),
+            workflow_invocation::claim_token.eq(workflow_invocation::claim_token + 1),
+            workflow_invocation::update_time.eq(t),
+        ))
+        .execute(c)?)
+    })
+}
+
 /// The processes holding unscheduled invocations, with how many each holds.
 pub fn holders(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
     db_run!(conn, |c| {
