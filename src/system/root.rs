@@ -140,8 +140,19 @@ async fn start(
         )),
     };
 
+    // A handler runs jobs when it has a job tag or is a static handler of the job conf; one
+    // only in `workflow-schedulers` schedules invocations and runs no job at all (it does not
+    // even adopt a stopped handler's jobs).
+    let runs_jobs = mode.handles_jobs()
+        && (!tags_of_pools(&loaded.pools).is_empty()
+            || loaded
+                .job_conf
+                .handling
+                .handlers
+                .iter()
+                .any(|h| h.id == loaded.server_name));
     let mut core_for_heartbeat = None;
-    let handlers = if mode.handles_jobs() {
+    let handlers = if runs_jobs {
         let claim = match (
             pool.backend(),
             env.assigner.methods().contains(&AssignMethod::DbSkipLocked),
@@ -173,7 +184,7 @@ async fn start(
         None => SchedulerHandle::default(),
     };
 
-    if let (Backend::Postgres, false) = (pool.backend(), handlers.is_empty()) {
+    if pool.backend() == Backend::Postgres && (!handlers.is_empty() || schedulers.schedules()) {
         let (url, hs, ws) = (
             loaded.settings.galaxy.database_connection.clone(),
             handlers.clone(),
