@@ -451,6 +451,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "get",
+        "/api/invocations/{id}/jobs_summary",
+        "How many of an invocation's jobs are in each state",
+        "invocations",
+        true,
+    ),
+    (
         "delete",
         "/api/invocations/{id}",
         "Cancel an invocation and its unfinished jobs",

@@ -58,6 +58,8 @@ def main():
     check(both == b"apple\nfig\npear\npear\napple\nfig\n", f"cat1 output: {both!r}")
     counts = gi.datasets.download_dataset(inv["outputs"]["counts"]["id"])
     check(counts == b"#lines\twords\tcharacters\n6\t6\t30\n", f"wc_gnu output: {counts!r}")
+    summary = gi.invocations.get_invocation_summary(inv["id"])
+    check(summary["states"] == {"ok": 3}, f"get_invocation_summary: {summary}")
     listed = gi.invocations.get_invocations(workflow_id=wf["id"])
     check([i["id"] for i in listed] == [inv["id"]], f"get_invocations: {listed}")
     listed = gi.invocations.get_invocations(history_id=history["id"])

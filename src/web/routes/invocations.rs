@@ -17,6 +17,10 @@ use crate::workflows::ga::{self, StepKind};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/invocations", web::get().to(list))
         .route("/invocations/{id}", web::get().to(show))
+        .route(
+            "/invocations/{id}/jobs_summary",
+            web::get().to(jobs_summary),
+        )
         .route("/invocations/{id}", web::delete().to(cancel));
 }
 
@@ -216,6 +220,35 @@ async fn show(
         .db(move |c| accessible_invocation(c, &caller, id))
         .await?;
     Ok(HttpResponse::Ok().json(invocation_json(&state, row).await?))
+}
+
+/// `GET /api/invocations/{id}/jobs_summary` (BioBlend's `get_invocation_summary`): how many
+/// of its jobs are in each state.
+async fn jobs_summary(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require()?;
+    let id = state.ids.decode(&path)?;
+    let steps = state
+        .db(move |c| {
+            accessible_invocation(c, &caller, id)?;
+            Ok(q::invocation_steps(c, id)?)
+        })
+        .await?;
+    let mut states: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (_, job) in &steps {
+        if let Some((s, _)) = job {
+            *states.entry(s.to_string()).or_default() += 1;
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "id": state.ids.encode(id),
+        "model": "WorkflowInvocation",
+        "populated_state": "ok",
+        "states": states,
+    })))
 }
 
 async fn cancel(
