@@ -181,6 +181,11 @@ fn kill_9_of_a_scheduler_mid_transaction_creates_every_step_once() {
         held_by_victim >= 1,
         "the victim holds the stalled invocation"
     );
+    let handlers = c.live_handlers();
+    assert!(
+        handlers["victim"]["invocations_held"].as_i64().unwrap_or(0) >= 1,
+        "/api/handlers shows what the victim holds: {handlers:?}"
+    );
     c.start_handler("rescuer", &["workflow-schedulers"]);
     c.proc("victim").kill9();
     let killed = Instant::now();
@@ -237,5 +242,44 @@ fn kill_9_of_a_scheduler_mid_transaction_creates_every_step_once() {
         ) >= held_by_victim,
         "{:?}",
         c.sql("SELECT handler, count(*) FROM workflow_invocation GROUP BY 1")
+    );
+}
+
+#[test]
+fn job_handlers_schedule_while_no_workflow_scheduler_is_live() {
+    let mut c = Cluster::new(Backend::Postgres, &opts());
+    c.start_web();
+    c.start_handler("h1", &["job-handlers"]);
+    let hid = c.history();
+    let data = upload(&c, &hid, "b\na\n");
+    let wf = import(&c, &chain(2));
+    for _ in 0..3 {
+        invoke(&c, &wf, &hid, &data);
+    }
+    let by = "SELECT handler, count(*) FROM workflow_invocation WHERE state = 'scheduled' GROUP BY 1 ORDER BY 1";
+    let ok = eventually(Duration::from_secs(30), || {
+        c.sql(by) == vec!["h1|3".to_string()]
+    });
+    assert!(
+        ok,
+        "the job handler did not schedule: {:?}\n{}",
+        c.sql(by),
+        c.logs()
+    );
+    // Once a workflow scheduler is live, new invocations are its own.
+    c.start_handler("sched", &["workflow-schedulers"]);
+    for _ in 0..3 {
+        invoke(&c, &wf, &hid, &data);
+    }
+    let ok = eventually(Duration::from_secs(30), || {
+        c.sql(by) == vec!["h1|3".to_string(), "sched|3".to_string()]
+    });
+    assert!(ok, "{:?}\n{}", c.sql(by), c.logs());
+    assert_eq!(
+        c.sql("SELECT DISTINCT pool FROM workflow_invocation ORDER BY 1"),
+        vec![
+            "job-handlers".to_string(),
+            "workflow-schedulers".to_string()
+        ]
     );
 }
