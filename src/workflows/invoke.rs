@@ -128,6 +128,21 @@ pub fn resolve(
                     format!("tool '{tool_id}' is not installed on this server"),
                 )
             })?;
+            if let Some(over) = out.parameters.get(&step.order_index)
+                && let Some(k) = over.keys().find(|k| {
+                    matches!(
+                        tool.param(k).map(|p| &p.kind),
+                        Some(crate::tools::ParamKind::Data { .. })
+                    )
+                })
+            {
+                return Err(WorkflowError::at(
+                    step,
+                    format!(
+                        "'{k}' is a data input: it comes from the workflow's connections, not from parameters"
+                    ),
+                ));
+            }
             step_values(tool, step, out.parameters.get(&step.order_index))?;
         } else if out.parameters.contains_key(&step.order_index) {
             return Err(WorkflowError::at(step, "an input step takes no parameters"));

@@ -161,6 +161,23 @@ fn workflow_import_invoke_and_round_trip(backend: Backend) {
     );
     assert_error("bad parameter", status, &body, &[400]);
     assert!(str_field(&body, "err_msg").contains("Step 1"), "{body}");
+    // A data input is the workflow's connection, not a parameter.
+    let (status, body) = server.api.post(
+        &format!("/api/workflows/{wf}/invocations"),
+        Some(&u.key),
+        &json!({"history_id": hid, "inputs": {"0": {"src": "hda", "id": data}},
+                "parameters": {"1": {"input": {"src": "hda", "id": data}}}}),
+    );
+    assert_error("data input as a parameter", status, &body, &[400]);
+    assert!(str_field(&body, "err_msg").contains("Step 1"), "{body}");
+    // An input step without its dataset.
+    let (status, body) = server.api.post(
+        &format!("/api/workflows/{wf}/invocations"),
+        Some(&u.key),
+        &json!({"history_id": hid}),
+    );
+    assert_error("missing input", status, &body, &[400]);
+    assert!(str_field(&body, "err_msg").contains("Step 0"), "{body}");
 
     // Delete.
     let (status, _) = server
