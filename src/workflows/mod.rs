@@ -6,6 +6,7 @@
 
 pub mod ga;
 pub mod invoke;
+mod plan;
 pub mod scheduler;
 
 use serde_json::{Map, Value};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_KEY, Backend, Opts, TestServer, assert_error, eventually, manifest_dir, str_field,
+    ADMIN_KEY, Backend, Opts, TestServer, assert_error, eventually, manifest_dir,
+    processes_with_cmdline, str_field, unique_number,
 };
 
 both_backends!(
@@ -318,12 +319,13 @@ fn failing_step_pauses_dependents(backend: Backend) {
     );
 }
 
-/// A workflow of two sleeps: sleep (30 s) → cat1 of its output.
-fn sleepy() -> Value {
+/// A workflow of two steps: sleep (`seconds`) → cat1 of its output.
+fn sleepy(seconds: u64) -> Value {
     json!({
         "a_galaxy_workflow": "true", "format-version": "0.1", "name": "sleepy",
         "steps": {
-            "0": {"id": 0, "type": "tool", "tool_id": "sleep", "tool_state": "{\"seconds\": 30}",
+            "0": {"id": 0, "type": "tool", "tool_id": "sleep",
+                  "tool_state": json!({"seconds": seconds}).to_string(),
                   "input_connections": {}, "label": "nap"},
             "1": {"id": 1, "type": "tool", "tool_id": "cat1", "tool_state": "{}",
                   "input_connections": {"input1": {"id": 0, "output_name": "out_file1"}}}
@@ -334,13 +336,23 @@ fn sleepy() -> Value {
 fn cancel_invocation(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
     let hid = server.create_history(ADMIN_KEY, "cancel");
-    let wf = import(&server, ADMIN_KEY, &sleepy());
+    // A duration no other test uses: its `sleep` process is this job's.
+    let seconds = unique_number(300, 200);
+    let argv = ["sleep", &seconds.to_string()];
+    let wf = import(&server, ADMIN_KEY, &sleepy(seconds));
     let inv = invoke(&server, ADMIN_KEY, &wf, &json!({"history_id": hid}));
     let id = str_field(&inv, "id");
     let inv = wait_invocation(&server, ADMIN_KEY, &id);
     let jobs = step_jobs(&inv);
     assert_eq!(jobs.len(), 2, "{inv}");
     server.wait_job_state(ADMIN_KEY, &jobs[0].1, &["running"], Duration::from_secs(30));
+    // Cancel once its process exists (a kill sent before would find no process to kill).
+    assert!(
+        eventually(Duration::from_secs(10), || !processes_with_cmdline(&argv)
+            .is_empty()),
+        "no process `sleep {seconds}`\n{}",
+        server.log_tail()
+    );
     let (status, cancelled) = server
         .api
         .delete(&format!("/api/invocations/{id}"), Some(ADMIN_KEY));
@@ -350,6 +362,11 @@ fn cancel_invocation(backend: Backend) {
         let j = server.wait_job_state(ADMIN_KEY, job, &["deleted"], Duration::from_secs(30));
         assert_eq!(j["state"], "deleted", "{j}");
     }
+    assert!(
+        eventually(Duration::from_secs(10), || processes_with_cmdline(&argv)
+            .is_empty()),
+        "`sleep {seconds}` still runs after the cancel"
+    );
     // Cancelling again changes nothing.
     let (status, again) = server
         .api
