@@ -40,6 +40,23 @@ impl WorkflowError {
     }
 }
 
+/// The key of an invocation's stored parameters that holds its `replacement_params` (the
+/// others are step order indexes).
+pub const REPLACEMENTS_KEY: &str = "replacement_params";
+
+/// `newname` with each `${name}` of `replacements` replaced (Galaxy's RenameDatasetAction).
+pub fn replace_params(newname: &str, replacements: &Map<String, Value>) -> String {
+    let mut out = newname.to_string();
+    for (k, v) in replacements {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("${{{k}}}"), &text);
+    }
+    out
+}
+
 /// A random (version 4) UUID.
 pub fn new_uuid() -> String {
     let b: [u8; 16] = rand::random();
@@ -313,6 +330,17 @@ mod tests {
         ] {
             assert!(ga::parse(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replacement_params() {
+        let r = json!({"sample": "s1", "n": 3});
+        let r = r.as_object().unwrap();
+        assert_eq!(
+            replace_params("${sample} sorted (${n})", r),
+            "s1 sorted (3)"
+        );
+        assert_eq!(replace_params("${other}", r), "${other}");
     }
 
     #[test]

@@ -33,12 +33,14 @@ impl Scheduler {
             .into_iter()
             .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
             .collect();
-        let parameters: HashMap<usize, Map<String, Value>> =
+        let mut stored =
             serde_json::from_str::<HashMap<String, Map<String, Value>>>(&inv.parameters)
-                .map_err(|e| JobError::Internal(format!("invocation {id} parameters: {e}")))?
-                .into_iter()
-                .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-                .collect();
+                .map_err(|e| JobError::Internal(format!("invocation {id} parameters: {e}")))?;
+        let replacements = stored.remove(super::REPLACEMENTS_KEY).unwrap_or_default();
+        let parameters: HashMap<usize, Map<String, Value>> = stored
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+            .collect();
         let ids: Vec<i64> = inputs.values().copied().collect();
         let exts: HashMap<i64, String> = datasets::find_datasets(c, &ids)?
             .into_iter()
@@ -107,7 +109,9 @@ impl Scheduler {
                         PostJobAction::Rename {
                             output_name,
                             newname,
-                        } if *output_name == o.name => Some(newname.clone()),
+                        } if *output_name == o.name => {
+                            Some(super::replace_params(newname, &replacements))
+                        }
                         _ => None,
                     });
                     let hidden = step.post_job_actions.iter().any(|p| {

@@ -71,15 +71,25 @@ def main():
     check(gi.workflows.export_workflow_dict(again["id"]) == exported, "round trip")
 
     # A new history by name, parameters by step label; then cancel.
+    # ... and the RenameDatasetAction's name taken from replacement_params.
+    ga2 = json.loads(json.dumps(ga))
+    ga2["steps"]["1"]["post_job_actions"]["RenameDatasetActionout_file1"]["action_arguments"][
+        "newname"] = "sorted ${sample}"
+    renamed = gi.workflows.import_workflow_dict(ga2)
     inv2 = gi.workflows.invoke_workflow(
-        again["id"],
+        renamed["id"],
         inputs={"text input": {"src": "hda", "id": data}},
         params={"sorted": {"order": "descending"}},
         history_name="second run",
         inputs_by="name",
+        replacement_params={"sample": "S1"},
     )
     check(inv2["history_id"] != history["id"], f"history_name: {inv2}")
-    gi.invocations.wait_for_invocation(inv2["id"], maxwait=60)
+    inv2 = gi.invocations.wait_for_invocation(inv2["id"], maxwait=60)
+    sort_job = [s["job_id"] for s in inv2["steps"] if s["order_index"] == 1][0]
+    sorted_out = gi.jobs.show_job(sort_job, full_details=True)["outputs"]["out_file1"]["id"]
+    name = gi.datasets.show_dataset(sorted_out)["name"]
+    check(name == "sorted S1", f"replacement_params: the sort's output is named {name!r}")
     cancelled = gi.invocations.cancel_invocation(inv2["id"])
     check(cancelled["state"] == "cancelled", f"cancel_invocation: {cancelled}")
 

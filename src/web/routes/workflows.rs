@@ -328,6 +328,15 @@ async fn invoke(
         inputs = object_field(&payload, "ds_map")?;
     }
     let parameters = object_field(&payload, "parameters")?;
+    let replacements = object_field(&payload, "replacement_params")?;
+    if let Some((k, _)) = replacements
+        .iter()
+        .find(|(_, v)| !(v.is_string() || v.is_number()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "replacement_params: the value of '{k}' must be a string or a number."
+        )));
+    }
     let choice = history_choice(&state.ids, &payload)?;
     let ids = state.ids.clone();
     let toolbox = state.env.toolbox.clone();
@@ -349,11 +358,18 @@ async fn invoke(
                 let ds = accessible_dataset(c, &caller, ids.decode(&r.id)?)?;
                 input_ids.insert(step.to_string(), json!(ds.id));
             }
-            let params: Map<String, Value> = resolved
+            let mut params: Map<String, Value> = resolved
                 .parameters
                 .iter()
                 .map(|(k, v)| (k.to_string(), Value::Object(v.clone())))
                 .collect();
+            // `${name}` in a RenameDatasetAction's new name (BioBlend's `replacement_params`).
+            if !replacements.is_empty() {
+                params.insert(
+                    crate::workflows::REPLACEMENTS_KEY.into(),
+                    Value::Object(replacements),
+                );
+            }
             let history = match choice {
                 HistoryChoice::Existing(h) => accessible_history(c, &caller, h)?.id,
                 HistoryChoice::New(name) => {
