@@ -404,7 +404,7 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     (
         "post",
         "/api/workflows/{id}/invocations",
-        "Invoke a workflow: {inputs (by step index, label or uuid): {src: hda, id}, parameters: {step or tool id: {param: value}}, history_id | history: \"hist_id=ID\" | history_name}",
+        "Invoke a workflow: {inputs (by step index, label or uuid): {src: hda, id}, parameters: {step or tool id: {param: value}}, replacement_params: {name: value}, history_id | history: \"hist_id=ID\" | history_name}",
         "workflows",
         true,
     ),
