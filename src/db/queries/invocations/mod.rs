@@ -203,6 +203,11 @@ pub fn claim_invocations(
     limit: i64,
 ) -> DbResult<Vec<(i64, i64)>> {
     let t = now();
+    // The partial index's own predicate, as literals: SQLite uses `ix_wfi_unscheduled` only
+    // for a query that repeats it, and PostgreSQL's generic plans cannot see through binds.
+    let unscheduled = || {
+        diesel::dsl::sql::<diesel::sql_types::Bool>("workflow_invocation.state IN ('new', 'ready')")
+    };
     let unclaimed = workflow_invocation::handler
         .is_null()
         .and(workflow_invocation::pool.eq_any(pools))
@@ -213,6 +218,7 @@ pub fn claim_invocations(
             c.transaction(|c| {
                 crate::db::RelaxedCommit::relax_commit(c)?;
                 let ids: Vec<i64> = workflow_invocation::table
+                    .filter(unscheduled())
                     .filter(workflow_invocation::state.eq(NEW))
                     .filter(unclaimed)
                     .order(workflow_invocation::id)
@@ -228,6 +234,7 @@ pub fn claim_invocations(
             let c: &mut diesel::SqliteConnection = pooled;
             c.immediate_transaction(|c| {
                 let ids: Vec<i64> = workflow_invocation::table
+                    .filter(unscheduled())
                     .filter(workflow_invocation::state.eq(NEW))
                     .filter(unclaimed)
                     .order(workflow_invocation::id)
