@@ -3,7 +3,9 @@
 //! `name` alone: the first time). Unset, which is the only way a server is ever run outside
 //! such tests, each point costs one load of an empty list.
 //!
-//! Points: `monitor-pass-panic` (a job handler's monitor pass panics).
+//! Points: `monitor-pass-panic` (a job handler's monitor pass panics),
+//! `scheduler-stall-in-transaction` (a workflow scheduler's transaction that creates an
+//! invocation's jobs never commits: the process is then killed by the test).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

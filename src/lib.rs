@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod system;
 pub mod tools;
 pub mod web;
+pub mod workflows;

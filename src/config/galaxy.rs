@@ -50,6 +50,8 @@ pub struct GalaxySettings {
     pub admin_users: Vec<String>,
     pub allow_user_creation: bool,
     pub job_handler_monitor_sleep: f64,
+    /// The workflow schedulers' fallback poll, in seconds (a new invocation wakes one at once).
+    pub workflow_monitor_sleep: f64,
     pub heartbeat_interval: f64,
     pub cleanup_job: CleanupJob,
     /// When set, dataset downloads answer with `X-Accel-Redirect: <base><file path>` and an
@@ -140,6 +142,7 @@ impl Default for GalaxySettings {
             admin_users: Vec::new(),
             allow_user_creation: true,
             job_handler_monitor_sleep: 1.0,
+            workflow_monitor_sleep: 1.0,
             heartbeat_interval: 10.0,
             cleanup_job: CleanupJob::Always,
             nginx_x_accel_redirect_base: None,

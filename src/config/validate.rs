@@ -39,6 +39,12 @@ impl Settings {
                 "expected a number of seconds greater than 0",
             ));
         }
+        if !(g.workflow_monitor_sleep.is_finite() && g.workflow_monitor_sleep > 0.0) {
+            return Err(bad(
+                "galaxy.workflow_monitor_sleep",
+                "expected a number of seconds greater than 0",
+            ));
+        }
         if g.database_engine_option_pool_size == 0 {
             return Err(bad(
                 "galaxy.database_engine_option_pool_size",

@@ -190,12 +190,57 @@ diesel::table! {
 }
 
 diesel::table! {
+    workflow (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        name -> Text,
+        uuid -> Text,
+        annotation -> Nullable<Text>,
+        definition -> Text,
+        step_count -> Integer,
+        deleted -> Bool,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
     maintenance_task (name) {
         name -> Text,
         last_run_at -> Nullable<Timestamp>,
         last_token -> Nullable<BigInt>,
         last_holder -> Nullable<Text>,
         runs -> BigInt,
+    }
+}
+
+diesel::table! {
+    workflow_invocation (id) {
+        id -> BigInt,
+        workflow_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        history_id -> BigInt,
+        uuid -> Text,
+        state -> Text,
+        handler -> Nullable<Text>,
+        pool -> Text,
+        claim_token -> BigInt,
+        inputs -> Text,
+        parameters -> Text,
+        info -> Nullable<Text>,
+        create_time -> Timestamp,
+        update_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_invocation_step (id) {
+        id -> BigInt,
+        invocation_id -> BigInt,
+        order_index -> Integer,
+        job_id -> Nullable<BigInt>,
+        dataset_id -> Nullable<BigInt>,
+        create_time -> Timestamp,
     }
 }
 
@@ -220,4 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     history_dataset_collection,
     maintenance_lease,
     maintenance_task,
+    workflow,
+    workflow_invocation,
+    workflow_invocation_step,
 );

@@ -28,6 +28,20 @@ pub fn output_formats(
         .collect()
 }
 
+/// Like [`output_formats`], with the inputs' extensions given as (data param name,
+/// extension) instead of read from the database (a workflow step whose inputs are created in
+/// the same transaction).
+pub fn output_formats_from(
+    tool: &Tool,
+    values: &[(String, ParamValue)],
+    exts: &[(String, String)],
+) -> Vec<String> {
+    tool.outputs
+        .iter()
+        .map(|o| output_format(o, values, exts))
+        .collect()
+}
+
 fn output_format(
     out: &OutputDef,
     values: &[(String, ParamValue)],

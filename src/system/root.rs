@@ -20,6 +20,8 @@ use crate::jobs::assign::{Assigner, tags_of_pools};
 use crate::jobs::handler::HandlerCore;
 use crate::jobs::{HandlerSet, JobHandler, JobsEnv};
 use crate::web::{AppState, IdEncoder};
+use crate::workflows::SchedulerHandle;
+use crate::workflows::scheduler::{Scheduler, scheduler_pools};
 
 /// How long a process whose sockets are inherited waits for its connections to close before it
 /// stops its HTTP server (the process manager allows 30 s in all).
@@ -33,6 +35,8 @@ struct Stop(&'static str);
 struct RootSupervisor {
     server: Option<ServerHandle>,
     handlers: HandlerSet,
+    schedulers: SchedulerHandle,
+    env: JobsEnv,
     pool: DbPool,
     server_name: String,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
@@ -55,6 +59,8 @@ impl Handler<Stop> for RootSupervisor {
         log::info!("received {}: stopping", msg.0);
         let server = self.server.take();
         let handlers = self.handlers.clone();
+        let schedulers = self.schedulers.clone();
+        let env = self.env.clone();
         let heartbeat = self.heartbeat.take();
         let maintenance = self.maintenance.take();
         let sockets = std::mem::take(&mut self.sockets);
@@ -72,6 +78,7 @@ impl Handler<Stop> for RootSupervisor {
                 for path in &sockets {
                     let _ = std::fs::remove_file(path);
                 }
+                schedulers.shutdown(&env).await;
                 handlers.shutdown().await;
                 if let Some(m) = maintenance {
                     m.stop().await;
@@ -139,8 +146,19 @@ async fn start(
         )),
     };
 
+    // A handler runs jobs when it has a job tag or is a static handler of the job conf; one
+    // only in `workflow-schedulers` schedules invocations and runs no job at all (it does not
+    // even adopt a stopped handler's jobs).
+    let runs_jobs = mode.handles_jobs()
+        && (!tags_of_pools(&loaded.pools).is_empty()
+            || loaded
+                .job_conf
+                .handling
+                .handlers
+                .iter()
+                .any(|h| h.id == loaded.server_name));
     let mut core_for_heartbeat = None;
-    let handlers = if mode.handles_jobs() {
+    let handlers = if runs_jobs {
         let claim = match (
             pool.backend(),
             env.assigner.methods().contains(&AssignMethod::DbSkipLocked),
@@ -158,16 +176,34 @@ async fn start(
         HandlerSet::default()
     };
 
-    if let (Backend::Postgres, false) = (pool.backend(), handlers.is_empty()) {
-        let (url, hs) = (
+    // The workflow scheduler: invocations of its pools (see `workflows::scheduler`).
+    let schedulers = match Scheduler::new(
+        env.clone(),
+        handlers.clone(),
+        scheduler_pools(mode.handles_jobs(), &loaded.pools),
+        mode == Mode::AllInOne,
+    ) {
+        Some((scheduler, handle)) => {
+            actix_rt::spawn(scheduler.run());
+            handle
+        }
+        None => SchedulerHandle::default(),
+    };
+
+    if pool.backend() == Backend::Postgres && (!handlers.is_empty() || schedulers.schedules()) {
+        let (url, hs, ws) = (
             loaded.settings.galaxy.database_connection.clone(),
             handlers.clone(),
+            schedulers.clone(),
         );
         let mut wanted = tags_of_pools(&loaded.pools);
         wanted.push(loaded.server_name.clone());
         actix_rt::spawn(crate::db::listen::listen_forever(url, move |payload| {
             if payload.is_none_or(|p| p == "*" || wanted.iter().any(|w| w == p)) {
                 hs.wake_all();
+            }
+            if payload.is_none_or(|p| ws.wants(p)) {
+                ws.wake();
             }
         }));
     }
@@ -179,6 +215,7 @@ async fn start(
             &loaded,
             env.clone(),
             handlers.clone(),
+            schedulers.clone(),
             inherited,
         )?)
     } else {
@@ -208,6 +245,8 @@ async fn start(
     let root = RootSupervisor {
         server: server.as_ref().map(|s| s.handle()),
         handlers,
+        schedulers,
+        env: env.clone(),
         pool,
         server_name: loaded.server_name.clone(),
         heartbeat,
@@ -274,6 +313,7 @@ fn start_http(
     loaded: &Loaded,
     env: JobsEnv,
     handlers: HandlerSet,
+    schedulers: SchedulerHandle,
     inherited: Option<Vec<Inherited>>,
 ) -> Result<actix_web::dev::Server, SystemError> {
     let g = &loaded.settings.gravity.gunicorn;
@@ -285,6 +325,7 @@ fn start_http(
         )),
         env,
         handlers,
+        schedulers,
     };
     let data = aweb::Data::new(state);
     let routes = crate::web::configure(crate::web::body::BodyLimits::new(&loaded.settings.galaxy));

@@ -31,6 +31,8 @@ pub struct AppState {
     pub env: JobsEnv,
     pub ids: IdEncoder,
     pub handlers: HandlerSet,
+    /// This process's workflow scheduler (woken by a new invocation), when it schedules.
+    pub schedulers: crate::workflows::SchedulerHandle,
     /// Emails of admins.
     pub admin_users: Arc<Vec<String>>,
     /// `forwarded_allow_ips`.

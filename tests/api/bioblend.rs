@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::helpers::{ADMIN_KEY, Backend, Opts, TestServer, manifest_dir, wait_timeout};
 
-both_backends!(bioblend_client);
+both_backends!(bioblend_client, bioblend_workflows);
 
 fn python() -> PathBuf {
     let python = std::env::var_os("GALAXY_TEST_PYTHON")
@@ -26,6 +26,17 @@ fn bioblend_client(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
     let objects = server.dir.path().join("objects").display().to_string();
     run_script(&server, "test_bioblend.py", &[objects], "BIOBLEND OK");
+}
+
+/// BioBlend's workflows and invocations clients: the 4-step workflow imported, invoked,
+/// waited for, its outputs read, exported and imported again, cancelled, deleted.
+fn bioblend_workflows(backend: Backend) {
+    let server = TestServer::start(backend, Opts::default());
+    let ga = manifest_dir()
+        .join("tests/fixtures/workflows/four_steps.ga")
+        .display()
+        .to_string();
+    run_script(&server, "test_workflows.py", &[ga], "BIOBLEND WORKFLOWS OK");
 }
 
 /// A 100 MiB `paste_content` with the default body limits (the backend plays no part).

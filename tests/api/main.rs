@@ -49,3 +49,4 @@ mod tus;
 mod upkeep;
 mod upload_form;
 mod validators;
+mod workflows;

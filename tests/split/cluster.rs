@@ -124,6 +124,11 @@ impl Cluster {
 
     /// Starts `galaxy-server -c CONFIG ARGS…` named `name` (its log in the temp dir).
     pub fn spawn(&mut self, name: &str, args: &[&str]) -> usize {
+        self.spawn_env(name, args, &[])
+    }
+
+    /// Like [`Cluster::spawn`], with environment variables of this process only.
+    pub fn spawn_env(&mut self, name: &str, args: &[&str], env: &[(&str, &str)]) -> usize {
         let log = self.dir.path().join(format!("{name}.log"));
         let file = fs::OpenOptions::new()
             .create(true)
@@ -136,6 +141,7 @@ impl Cluster {
             .arg("-c")
             .arg(&self.dir.config)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(file.try_clone().expect("clone log"))
             .stderr(file)
             .stdin(Stdio::null())
@@ -180,12 +186,17 @@ impl Cluster {
 
     /// A webless handler joining `pools`; waits until `/api/handlers` lists it.
     pub fn start_handler(&mut self, name: &str, pools: &[&str]) -> usize {
+        self.start_handler_env(name, pools, &[])
+    }
+
+    /// Like [`Cluster::start_handler`], with environment variables of this process only.
+    pub fn start_handler_env(&mut self, name: &str, pools: &[&str], env: &[(&str, &str)]) -> usize {
         let mut args = vec!["--mode", "handler", "--server-name", name];
         for p in pools {
             args.push("--pool");
             args.push(p);
         }
-        let i = self.spawn(name, &args);
+        let i = self.spawn_env(name, &args, env);
         let ok = crate::helpers::eventually(Duration::from_secs(30), || {
             self.live_handlers().contains_key(name)
         });

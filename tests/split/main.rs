@@ -9,6 +9,7 @@ mod helpers;
 mod cluster;
 mod maintenance;
 mod maintenance_logs;
+mod workflows;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

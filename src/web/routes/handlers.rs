@@ -20,15 +20,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require()?;
     let max_age = 3.0 * state.env.settings.galaxy.heartbeat_interval;
-    let (live, held, lease) = state
+    let (live, held, lease, invocations) = state
         .db(move |c| {
             Ok((
                 workers::live_workers(c, max_age)?,
                 jobs::held_by_handler(c)?,
                 maintenance::lease(c)?,
+                crate::db::queries::invocations::holders(c)?,
             ))
         })
         .await?;
+    let invocations: BTreeMap<String, i64> = invocations.into_iter().collect();
     let mut held_by: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for (handler, st, n) in held {
         if let Some(h) = handler {
@@ -63,6 +65,10 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
                         && host.as_deref() == Some(w.hostname.as_str())
                         && *pid == Some(w.pid)
                 }),
+                // Invocations it holds and has not scheduled yet (workflow schedulers).
+                "invocations_held": invocations.get(&w.server_name).copied().unwrap_or(0),
+                "schedules_workflows": !crate::workflows::scheduler::scheduler_pools(
+                    w.mode != "web", &pools).is_empty(),
             })
         })
         .collect();

@@ -9,6 +9,7 @@ mod datasets;
 mod fetch;
 mod handlers;
 mod histories;
+mod invocations;
 mod jobs;
 mod meta;
 mod path_paste;
@@ -17,6 +18,7 @@ mod tool_tests;
 mod tools;
 mod uploads;
 mod users;
+mod workflows;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
@@ -38,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     datasets::configure(cfg);
     handlers::configure(cfg);
     uploads::configure(cfg);
+    workflows::configure(cfg);
+    invocations::configure(cfg);
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
