@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, Api, Backend, ConfigDir, Opts, manifest_dir};
+use crate::helpers::{ADMIN_KEY, Api, Backend, ConfigDir, Opts, eventually, manifest_dir};
 use crate::support::Ctl;
 
 fn fixture(name: &str) -> String {
@@ -83,6 +83,31 @@ fn dynamic_handlers_and_a_special_pool_as_the_page_says() {
     );
     c.ok(&["start"]);
     c.wait_web();
+    // "3 processes will act as job handlers and workflow schedulers": status shows their
+    // pools, and /api/handlers says which schedule workflows.
+    let status = c.ok(&["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("handler_0") && l.contains("job-handlers,workflow-schedulers")),
+        "{status}"
+    );
+    let live = eventually(Duration::from_secs(30), || {
+        let (_, handlers): (u16, Value) = c.api.get("/api/handlers", Some(ADMIN_KEY));
+        let rows = handlers.as_array().cloned().unwrap_or_default();
+        let schedules = |name: &str| {
+            rows.iter()
+                .find(|h| h["server_name"] == name)
+                .map(|h| h["schedules_workflows"] == true)
+        };
+        (0..3).all(|i| schedules(&format!("handler_{i}")) == Some(true))
+            && schedules("special_0") == Some(false)
+    });
+    assert!(
+        live,
+        "handler_0..2 schedule workflows, special_0 does not\n{}",
+        c.logs()
+    );
     let hid = c.history();
     let ds = c.paste(&hid, "2\n1\n");
     // test1 (cat1) is mapped to the `special` tag: only special_0 handles it.
