@@ -88,13 +88,64 @@ const GS = (() => {
         ["tags", (p.tags || []).join(", ") + (p.draining ? " (draining)" : "")],
         ["age", age],
         ["held", p.jobs_held],
+        ["invocations", p.schedules_workflows ? p.invocations_held ?? 0 : ""],
         ["host", `${p.hostname} / ${p.pid}`],
       ]) {
         row.append(el("td", value, { class: cls }));
       }
       body.append(row);
     }
-    if (!procs.length) emptyRow(body, "no live process", 7);
+    if (!procs.length) emptyRow(body, "no live process", 8);
+  }
+
+  /** Full views of invocations, kept while none of their steps can still change. */
+  const invocationDetails = new Map();
+
+  function settled(detail) {
+    return (
+      ["scheduled", "cancelled", "failed"].includes(detail.state) &&
+      (detail.steps || []).every((s) => !s.job_id || FINISHED.includes(s.job_state))
+    );
+  }
+
+  /** Fetches the full view of each listed invocation that may still change (one request each). */
+  async function invocationSteps(list) {
+    const stale = list.filter((i) => {
+      const d = invocationDetails.get(i.id);
+      return !d || d.state !== i.state || !settled(d);
+    });
+    const fetched = await Promise.all(stale.map((i) => api("GET", `/api/invocations/${i.id}`)));
+    for (const d of fetched) invocationDetails.set(d.id, d);
+  }
+
+  function renderInvocations(list) {
+    const body = $("invocations").tBodies[0];
+    body.replaceChildren();
+    for (const inv of list) {
+      const detail = invocationDetails.get(inv.id) || inv;
+      const row = el("tr", null, { "data-invocation-id": inv.id, "data-state": detail.state });
+      const steps = el("td", null, { class: "steps" });
+      for (const s of detail.steps || []) {
+        if (!s.job_id) continue;
+        const state = s.job_state || "new";
+        const label = s.workflow_step_label ? ` ${s.workflow_step_label}` : "";
+        steps.append(
+          el("span", `${s.order_index}${label}: ${state}`, {
+            class: `step state-${state}`,
+            "data-step": String(s.order_index),
+            "data-state": state,
+          }),
+        );
+      }
+      row.append(
+        el("td", inv.id, { class: "id" }),
+        el("td", detail.state, { class: `state state-${detail.state}` }),
+        el("td", when(inv.create_time)),
+        steps,
+      );
+      body.append(row);
+    }
+    if (!list.length) emptyRow(body, "no invocation", 4);
   }
 
   function renderJobs(jobs) {
@@ -176,14 +227,17 @@ const GS = (() => {
 
   async function refresh() {
     try {
-      const [summary, procs, jobs] = await Promise.all([
+      const [summary, procs, jobs, invocations] = await Promise.all([
         api("GET", "/api/jobs/summary"),
         api("GET", "/api/handlers"),
         api("GET", jobsQuery()),
+        api("GET", "/api/invocations?limit=10"),
       ]);
       renderCounts(summary);
       renderHandlers(procs);
       renderJobs(jobs);
+      await invocationSteps(invocations);
+      renderInvocations(invocations);
       if (shownJob && !shownFinished) await renderJobDetail();
       $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
       showError("");

@@ -127,6 +127,31 @@ fn dashboard_runs_a_job_and_shows_it_reach_ok() {
     let user = server.create_user("dashboard");
     let hid = server.create_history(&user.key, "dashboard history");
     let (dataset, _) = server.paste(&user.key, &hid, "pear\napple\nfig\n");
+    // A workflow invocation (input → sort1 → cat1 of two branches → wc_gnu) for the
+    // invocations table.
+    let ga: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            helpers::manifest_dir().join("tests/fixtures/workflows/four_steps.ga"),
+        )
+        .expect("four_steps.ga"),
+    )
+    .expect("JSON");
+    let (status, wf) = server.api.post(
+        "/api/workflows/upload",
+        Some(&user.key),
+        &serde_json::json!({"workflow": ga}),
+    );
+    assert_eq!(status, 200, "import: {wf}");
+    let (status, inv) = server.api.post(
+        &format!(
+            "/api/workflows/{}/invocations",
+            wf["id"].as_str().unwrap_or_default()
+        ),
+        Some(&user.key),
+        &serde_json::json!({"history_id": hid, "inputs": {"0": {"src": "hda", "id": dataset}}}),
+    );
+    assert_eq!(status, 200, "invoke: {inv}");
+    let invocation = inv["id"].as_str().unwrap_or_default().to_string();
     let driver = Driver::start();
     let url = format!("{}/", server.url);
     let key = user.key.clone();
@@ -164,6 +189,21 @@ fn dashboard_runs_a_job_and_shows_it_reach_ok() {
         assert!(
             text(&c, "#handlers td.age").await.ends_with(" s"),
             "heartbeat age shown"
+        );
+
+        // The invocation with its steps' jobs, each followed to ok; the scheduler's column.
+        let done = format!("#invocations tr[data-invocation-id='{invocation}'][data-state='scheduled']");
+        wait_for(&c, &done, "the invocation, scheduled").await;
+        for step in 1..=3 {
+            let css = format!(
+                "#invocations tr[data-invocation-id='{invocation}'] span.step[data-step='{step}'][data-state='ok']"
+            );
+            wait_for(&c, &css, "a step of the invocation shown ok").await;
+        }
+        assert_eq!(
+            text(&c, "#handlers td.invocations").await,
+            "0",
+            "invocations held by the all-in-one scheduler, none once scheduled"
         );
 
         // Run sort1 on the pasted dataset through the form.
