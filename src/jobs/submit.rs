@@ -29,6 +29,9 @@ pub struct RunRequest {
     /// (data param name, dataset id), already checked for access.
     pub inputs: Vec<(String, i64)>,
     pub client_address: Option<String>,
+    /// The input datasets as the caller's access check read them (by id); those missing are
+    /// read again.
+    pub found: std::collections::BTreeMap<i64, Dataset>,
 }
 
 /// Records a tool run as a `new` job, assigned to a handler or a pool (see `assign`), and
@@ -41,7 +44,11 @@ pub fn create_tool_job(
     let assignment = env.assigner.assign(&env.job_conf, conn, &req.tool.id)?;
     let destination = super::limits::destination_for_tool(&env.job_conf, &req.tool.id);
     let params = params_json(&req.values);
-    let found = naming::input_datasets(conn, &req.inputs)?;
+    let found = if req.inputs.iter().all(|(_, id)| req.found.contains_key(id)) {
+        req.found.clone()
+    } else {
+        naming::input_datasets(conn, &req.inputs)?
+    };
     let formats = super::formats::output_formats(&req.tool, &req.values, &req.inputs, &found);
     let mut outputs =
         naming::output_names(env, &req.tool, &req.values, &req.inputs, &found, formats);

@@ -143,6 +143,7 @@ async fn run(
         .db(move |c| {
             let history = target_history(c, &caller, history_id)?;
             let mut data_inputs = Vec::new();
+            let mut found = std::collections::BTreeMap::new();
             let mut columns = std::collections::HashMap::new();
             for (name, r) in crate::tools::data_inputs(&values) {
                 {
@@ -158,6 +159,7 @@ async fn run(
                         columns.insert(r.id.clone(), n);
                     }
                     data_inputs.push((name.clone(), id));
+                    found.insert(id, dataset);
                 }
             }
             if !columns.is_empty() {
@@ -171,6 +173,7 @@ async fn run(
                 values,
                 inputs: data_inputs,
                 client_address: client,
+                found,
             };
             Ok(submit::create_tool_job(&env, c, &request)?)
         })
