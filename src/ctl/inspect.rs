@@ -117,15 +117,7 @@ pub fn exec(
     cmd.args(config_args(config))
         .args(spec.args(None))
         .envs(&spec.environment);
-    if let Some(mask) = spec.umask {
-        // SAFETY: umask is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::umask(mask as libc::mode_t);
-                Ok(())
-            });
-        }
-    }
+    spec.command_umask(&mut cmd);
     let err = cmd.exec();
     Err(CtlError::Io(format!("cannot run {}: {err}", spec.name)))
 }

@@ -138,7 +138,7 @@ impl Manager {
         if let Some(pid) = replaces {
             cmd.env("GALAXY_SERVER_REPLACES_PID", pid.to_string());
         }
-        limits::apply(&mut cmd, spec);
+        spec.command_umask(&mut cmd);
         let mut child = cmd
             .spawn()
             .map_err(|e| CtlError::Io(format!("starting {}: {e}", spec.name)))?;

@@ -54,6 +54,20 @@ impl ProcSpec {
         std::time::Duration::from_secs(self.stop_timeout.max(1))
     }
 
+    /// Makes `cmd` start with this process's umask, if it has one.
+    pub fn command_umask(&self, cmd: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt as _;
+        if let Some(mask) = self.umask {
+            // SAFETY: umask is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
+        }
+    }
+
     /// The command line of this process (after the program).
     pub fn args(&self, config: Option<&Path>) -> Vec<String> {
         let mut args = Vec::new();

@@ -1,32 +1,16 @@
-//! Per-process limits from the `gravity` section: the umask a process starts with, and its
-//! `memory_limit`, enforced as systemd's `MemoryMax` is: a process whose resident memory
+//! A process's `memory_limit` (from the `gravity` section; its umask is set by
+//! `ProcSpec::command_umask`), enforced as systemd's `MemoryMax` is: a process whose resident memory
 //! passes the limit is killed (and restarted like any crashed process).
 
-use std::os::unix::process::CommandExt as _;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::Manager;
-use crate::ctl::plan::ProcSpec;
 
 /// How often resident memory is checked.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// Sets the process umask of `spec` in the child before it runs.
-pub(super) fn apply(cmd: &mut Command, spec: &ProcSpec) {
-    if let Some(mask) = spec.umask {
-        // SAFETY: umask is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::umask(mask as libc::mode_t);
-                Ok(())
-            });
-        }
-    }
-}
 
 /// Resident bytes of `pid`, from `/proc/PID/statm`.
 fn resident_bytes(pid: u32) -> Option<u64> {

@@ -21,42 +21,43 @@ use crate::db::{DbConn, DbResult, now};
 use crate::db_tx;
 
 /// A job row of a multi-row insert: `None` written as NULL, so that SQLite too takes every
-/// row in one statement (a `DEFAULT` would make diesel insert row by row).
+/// row in one statement (a `DEFAULT` would make diesel insert row by row). Shared by mapped
+/// runs and workflow scheduling.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = job, treat_none_as_default_value = false)]
-struct BatchJob<'a> {
-    user_id: Option<i64>,
-    history_id: i64,
-    tool_id: &'a str,
-    tool_version: &'a str,
-    state: JobState,
-    handler: Option<&'a str>,
-    claim_token: i64,
-    params: &'a str,
-    destination_id: Option<&'a str>,
-    client_address: Option<&'a str>,
-    create_time: NaiveDateTime,
-    update_time: NaiveDateTime,
-    handler_tag: Option<&'a str>,
-    inputs_ready: bool,
+pub(in crate::db::queries) struct BatchJob<'a> {
+    pub(in crate::db::queries) user_id: Option<i64>,
+    pub(in crate::db::queries) history_id: i64,
+    pub(in crate::db::queries) tool_id: &'a str,
+    pub(in crate::db::queries) tool_version: &'a str,
+    pub(in crate::db::queries) state: JobState,
+    pub(in crate::db::queries) handler: Option<&'a str>,
+    pub(in crate::db::queries) claim_token: i64,
+    pub(in crate::db::queries) params: &'a str,
+    pub(in crate::db::queries) destination_id: Option<&'a str>,
+    pub(in crate::db::queries) client_address: Option<&'a str>,
+    pub(in crate::db::queries) create_time: NaiveDateTime,
+    pub(in crate::db::queries) update_time: NaiveDateTime,
+    pub(in crate::db::queries) handler_tag: Option<&'a str>,
+    pub(in crate::db::queries) inputs_ready: bool,
 }
 
 /// An output dataset row of a multi-row insert (as [`BatchJob`]).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = dataset, treat_none_as_default_value = false)]
-struct BatchDataset<'a> {
-    history_id: i64,
-    user_id: Option<i64>,
-    hid: i64,
-    name: &'a str,
-    state: DatasetState,
-    extension: &'a str,
-    file_size: i64,
-    creating_job_id: Option<i64>,
-    deleted: bool,
-    visible: bool,
-    create_time: NaiveDateTime,
-    update_time: NaiveDateTime,
+pub(in crate::db::queries) struct BatchDataset<'a> {
+    pub(in crate::db::queries) history_id: i64,
+    pub(in crate::db::queries) user_id: Option<i64>,
+    pub(in crate::db::queries) hid: i64,
+    pub(in crate::db::queries) name: &'a str,
+    pub(in crate::db::queries) state: DatasetState,
+    pub(in crate::db::queries) extension: &'a str,
+    pub(in crate::db::queries) file_size: i64,
+    pub(in crate::db::queries) creating_job_id: Option<i64>,
+    pub(in crate::db::queries) deleted: bool,
+    pub(in crate::db::queries) visible: bool,
+    pub(in crate::db::queries) create_time: NaiveDateTime,
+    pub(in crate::db::queries) update_time: NaiveDateTime,
 }
 
 /// One job of a mapped-over (or batched) run: its spec; its outputs are the spec's.

@@ -298,7 +298,7 @@ macro_rules! insert_hdcas {
 }
 
 // Declared after `insert_hdcas!`, which it uses.
-mod mapped;
+pub(in crate::db::queries) mod mapped;
 
 pub use mapped::{MappedCreated, MappedRun, OutputCollection, create_mapped_run};
 

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::{READY, SCHEDULED};
 use crate::db::models::{Dataset, Job, JobInput, JobOutput, NewJobStateHistory};
+use crate::db::queries::collections::mapped::{BatchDataset, BatchJob};
 use crate::db::schema::{
     dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
     workflow_invocation, workflow_invocation_step,
@@ -74,42 +75,6 @@ pub struct Schedule {
     /// Tests only (the `scheduler-stall-in-transaction` fault): the transaction never
     /// commits, everything written and locked, until the process is killed.
     pub stall_before_commit: bool,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = job, treat_none_as_default_value = false)]
-struct BatchJob<'a> {
-    user_id: Option<i64>,
-    history_id: i64,
-    tool_id: &'a str,
-    tool_version: &'a str,
-    state: JobState,
-    handler: Option<&'a str>,
-    claim_token: i64,
-    params: &'a str,
-    destination_id: Option<&'a str>,
-    client_address: Option<&'a str>,
-    create_time: NaiveDateTime,
-    update_time: NaiveDateTime,
-    handler_tag: Option<&'a str>,
-    inputs_ready: bool,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = dataset, treat_none_as_default_value = false)]
-struct BatchDataset<'a> {
-    history_id: i64,
-    user_id: Option<i64>,
-    hid: i64,
-    name: &'a str,
-    state: DatasetState,
-    extension: &'a str,
-    file_size: i64,
-    creating_job_id: Option<i64>,
-    deleted: bool,
-    visible: bool,
-    create_time: NaiveDateTime,
-    update_time: NaiveDateTime,
 }
 
 #[derive(Debug, Insertable)]
