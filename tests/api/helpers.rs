@@ -678,6 +678,28 @@ pub struct Api {
 }
 
 impl Api {
+    /// Runs `cat1` on dataset `ds` into history `hid`: (job id, output id, output hid), or
+    /// `None` when the request fails or is refused (a killed server does not panic the caller).
+    pub fn try_cat1(&self, key: &str, hid: &str, ds: &str) -> Option<(String, String, i64)> {
+        let resp = self
+            .client
+            .post(format!("{}/api/tools", self.base))
+            .header("x-api-key", key)
+            .json(&json!({"tool_id": "cat1", "history_id": hid,
+                "inputs": {"input1": {"src": "hda", "id": ds}}}))
+            .send()
+            .ok()?;
+        if resp.status().as_u16() != 200 {
+            return None;
+        }
+        let run: Value = resp.json().ok()?;
+        Some((
+            str_field(&run["jobs"][0], "id"),
+            str_field(&run["outputs"][0], "id"),
+            run["outputs"][0]["hid"].as_i64().unwrap_or(-1),
+        ))
+    }
+
     pub fn new(base: &str) -> Api {
         Api {
             base: base.to_string(),

@@ -14,27 +14,6 @@ both_backends!(
     a_crash_after_answering_loses_no_job
 );
 
-/// (job id, output dataset id, output hid) of one `cat1` submission, or None if refused.
-/// A connection error (the server was killed) is `None` too.
-fn submit(api: &Api, key: &str, hid: &str, ds: &str) -> Option<(String, String, i64)> {
-    let resp = api
-        .client
-        .post(format!("{}/api/tools", api.base))
-        .header("x-api-key", key)
-        .json(&json!({"tool_id": "cat1", "history_id": hid, "inputs": {"input1": {"src": "hda", "id": ds}}}))
-        .send()
-        .ok()?;
-    if resp.status().as_u16() != 200 {
-        return None;
-    }
-    let run: Value = resp.json().ok()?;
-    Some((
-        str_field(&run["jobs"][0], "id"),
-        str_field(&run["outputs"][0], "id"),
-        run["outputs"][0]["hid"].as_i64().unwrap_or(-1),
-    ))
-}
-
 fn concurrent_submissions_create_each_job_once(backend: Backend) {
     let server = TestServer::start(backend, Opts::default());
     let user = server.create_user("submitter");
@@ -50,7 +29,7 @@ fn concurrent_submissions_create_each_job_once(backend: Backend) {
             s.spawn(move || {
                 let api = Api::new(url);
                 for _ in 0..each {
-                    let created = submit(&api, key, hid, ds).expect("a submission refused");
+                    let created = api.try_cat1(key, hid, ds).expect("a submission refused");
                     done.lock().expect("lock").push(created);
                 }
             });
@@ -106,7 +85,7 @@ fn a_crash_after_answering_loses_no_job(backend: Backend) {
             s.spawn(move || {
                 let api = Api::new(url);
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    match submit(&api, key, hid, ds) {
+                    match api.try_cat1(key, hid, ds) {
                         Some(created) => answered.lock().expect("lock").push(created),
                         None => break,
                     }
@@ -136,7 +115,7 @@ fn a_crash_after_answering_loses_no_job(backend: Backend) {
     let api = Api::new(&server.url);
     let before: BTreeSet<i64> = answered.iter().map(|a| a.2).collect();
     for _ in 0..5 {
-        let (job, _, h) = submit(&api, &key, &hid, &ds).expect("submit after restart");
+        let (job, _, h) = api.try_cat1(&key, &hid, &ds).expect("submit after restart");
         assert!(!before.contains(&h), "hid {h} handed out twice");
         server.wait_job_ok(&key, &job);
     }

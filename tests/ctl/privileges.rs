@@ -46,12 +46,6 @@ fn privileged_port() -> u16 {
         .expect("a free port in 900..1000")
 }
 
-fn edit(c: &Ctl, from: &str, to: &str) {
-    let text = std::fs::read_to_string(&c.dir.config).expect("read galaxy.yml");
-    assert!(text.contains(from), "galaxy.yml has no `{from}`:\n{text}");
-    std::fs::write(&c.dir.config, text.replacen(from, to, 1)).expect("write galaxy.yml");
-}
-
 fn uid_of(pid: u32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
@@ -70,12 +64,11 @@ fn started_as_root_everything_runs_as_galaxy_user() {
     let (uid, gid) = test_user();
     let c = Ctl::new(1);
     let port = privileged_port();
-    edit(
-        &c,
+    c.edit(
         "  state_dir: state\n",
         &format!("  state_dir: state\n  galaxy_user: {USER}\n  galaxy_group: {USER}\n"),
     );
-    edit(&c, "\"unix:", &format!("\"127.0.0.1:{port}\", \"unix:"));
+    c.edit("\"unix:", &format!("\"127.0.0.1:{port}\", \"unix:"));
     let chown = Command::new("chown")
         .arg("-R")
         .arg(format!("{USER}:{USER}"))
@@ -147,8 +140,7 @@ fn as_root_without_galaxy_user_a_socket_others_could_replace_is_refused() {
     std::fs::create_dir(&open).expect("mkdir");
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let sock = open.join("g.sock");
-    edit(
-        &c,
+    c.edit(
         &format!("unix:{}", c.sock.display()),
         &format!("unix:{}", sock.display()),
     );

@@ -28,12 +28,6 @@ fn wait_state(c: &Ctl, name: &str, state: &str) {
     assert!(ok, "{name} never {state}: {:?}\n{}", c.status(), c.logs());
 }
 
-fn edit(c: &Ctl, from: &str, to: &str) {
-    let text = fs::read_to_string(&c.dir.config).expect("read galaxy.yml");
-    assert!(text.contains(from), "galaxy.yml has no `{from}`:\n{text}");
-    fs::write(&c.dir.config, text.replacen(from, to, 1)).expect("write galaxy.yml");
-}
-
 #[test]
 fn services_and_processes_are_started_stopped_and_restarted_by_name() {
     let c = Ctl::new(2);
@@ -130,13 +124,11 @@ fn services_and_processes_are_started_stopped_and_restarted_by_name() {
 #[test]
 fn umask_memory_limit_exec_and_the_unit() {
     let c = Ctl::new(1);
-    edit(
-        &c,
+    c.edit(
         "      pools: [job-handlers]\n",
         "      pools: [job-handlers]\n      umask: \"077\"\n    tiny:\n      memory_limit: 0.001\n      pools: [job-handlers.tiny]\n",
     );
-    edit(
-        &c,
+    c.edit(
         "  state_dir: state\n",
         "  state_dir: state\n  memory_limit: 4\n",
     );

@@ -66,6 +66,13 @@ impl Ctl {
         }
     }
 
+    /// Replaces the first `from` in galaxy.yml with `to` (which must be there).
+    pub fn edit(&self, from: &str, to: &str) {
+        let text = fs::read_to_string(&self.dir.config).expect("read galaxy.yml");
+        assert!(text.contains(from), "galaxy.yml has no `{from}`:\n{text}");
+        fs::write(&self.dir.config, text.replacen(from, to, 1)).expect("write galaxy.yml");
+    }
+
     /// Changes the number of dynamic handlers in galaxy.yml.
     pub fn set_processes(&self, processes: usize) {
         let text = fs::read_to_string(&self.dir.config).expect("read galaxy.yml");

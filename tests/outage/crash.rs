@@ -9,31 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
-use crate::helpers::{ADMIN_KEY, Api, Backend, Opts, TestServer, eventually, str_field};
+use crate::helpers::{ADMIN_KEY, Api, Backend, Opts, TestServer, eventually};
 use crate::private_pg::PrivatePg;
-
-/// (job id, output id, output hid), or None when the request failed.
-fn submit(api: &Api, hid: &str, ds: &str) -> Option<(String, String, i64)> {
-    let resp = api
-        .client
-        .post(format!("{}/api/tools", api.base))
-        .header("x-api-key", ADMIN_KEY)
-        .json(&json!({"tool_id": "cat1", "history_id": hid,
-            "inputs": {"input1": {"src": "hda", "id": ds}}}))
-        .send()
-        .ok()?;
-    if resp.status().as_u16() != 200 {
-        return None;
-    }
-    let run: Value = resp.json().ok()?;
-    Some((
-        str_field(&run["jobs"][0], "id"),
-        str_field(&run["outputs"][0], "id"),
-        run["outputs"][0]["hid"].as_i64()?,
-    ))
-}
 
 const JOB_CONF: &str = "runners:\n  local:\n    load: galaxy.jobs.runners.local:LocalJobRunner\n    workers: 4\nexecution:\n  default: local\n  environments:\n    local: {runner: local}\nhandling:\n  assign: [db-skip-locked]\ntools:\n  - id: cat1\n    handler: nobody\n";
 
@@ -63,7 +40,7 @@ fn a_database_crash_loses_no_answered_job_and_reuses_no_hid() {
             s.spawn(move || {
                 let api = Api::new(url);
                 while !stop.load(Ordering::SeqCst) {
-                    if let Some(created) = submit(&api, hid, ds) {
+                    if let Some(created) = api.try_cat1(ADMIN_KEY, hid, ds) {
                         answered.lock().expect("lock").push(created);
                     }
                 }
@@ -105,7 +82,9 @@ fn a_database_crash_loses_no_answered_job_and_reuses_no_hid() {
     let api = Api::new(&server.url);
     let mut fresh = Vec::new();
     for _ in 0..20 {
-        let created = submit(&api, &hid, &ds).expect("submit after the restart");
+        let created = api
+            .try_cat1(ADMIN_KEY, &hid, &ds)
+            .expect("submit after the restart");
         fresh.push(created);
     }
     let (status, contents) = server
