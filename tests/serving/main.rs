@@ -465,6 +465,32 @@ fn tls_get(port: u16, ca_pem: &str, path: &str) -> std::io::Result<String> {
     }
 }
 
+/// Starts the server of `dir` and waits (30 s at most) for its answer to `GET /api/version`
+/// over TLS with `ca_pem`, then kills it: (the answer, if any, and the server's log).
+fn first_tls_answer(dir: &helpers::ConfigDir, ca_pem: &str) -> (Option<String>, String) {
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut child = dir
+        .command()
+        .arg("-c")
+        .arg(&dir.config)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    let mut answer = None;
+    helpers::eventually(std::time::Duration::from_secs(30), || {
+        answer = tls_get(dir.port, ca_pem, "/api/version").ok();
+        answer.is_some()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    (
+        answer,
+        std::fs::read_to_string(&log_path).unwrap_or_default(),
+    )
+}
+
 #[test]
 fn tls_from_keyfile_and_certfile() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
@@ -475,32 +501,8 @@ fn tls_from_keyfile_and_certfile() {
         .file("server.key", &cert.signing_key.serialize_pem())
         .gravity("  gunicorn:\n    bind: \"127.0.0.1:{PORT}\"\n    workers: 2\n    keyfile: server.key\n    certfile: server.crt\n");
     let dir = helpers::ConfigDir::new(Backend::Sqlite, &opts);
-    let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
-    let mut child = dir
-        .command()
-        .arg("-c")
-        .arg(&dir.config)
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn");
-    let mut answer = String::new();
-    let up = helpers::eventually(std::time::Duration::from_secs(30), || {
-        match tls_get(dir.port, &cert_pem, "/api/version") {
-            Ok(r) => {
-                answer = r;
-                true
-            }
-            Err(_) => false,
-        }
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        up,
-        "no TLS answer: {}",
-        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
-    );
+    let (answer, log) = first_tls_answer(&dir, &cert_pem);
+    let answer = answer.unwrap_or_else(|| panic!("no TLS answer: {log}"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("version_major"), "{answer}");
     // Plain HTTP on the TLS port gets no API answer.

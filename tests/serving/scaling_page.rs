@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::helpers::{self, ADMIN_KEY, Backend, ConfigDir, Opts, TestServer};
-use super::{tls_get, unix_request};
+use super::{first_tls_answer, unix_request};
 
 /// The body of the fixture's `gravity:` section, with the page's addresses replaced.
 fn snippet(name: &str, replace: &[(&str, &str)]) -> String {
@@ -167,27 +167,8 @@ fn the_tls_snippet_serves_https() {
         .file("server.key", &cert.signing_key.serialize_pem())
         .gravity(&gravity);
     let dir = ConfigDir::new(Backend::Sqlite, &opts);
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let mut child = dir
-        .command()
-        .arg("-c")
-        .arg(&dir.config)
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn");
-    let mut answer = String::new();
-    let up = helpers::eventually(std::time::Duration::from_secs(30), || {
-        tls_get(dir.port, &cert_pem, "/api/version").is_ok_and(|r| {
-            answer = r;
-            true
-        })
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(up, "no TLS answer: {log}");
+    let (answer, log) = first_tls_answer(&dir, &cert_pem);
+    let answer = answer.unwrap_or_else(|| panic!("no TLS answer: {log}"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_no_config_warning(&log);
 }
