@@ -89,22 +89,6 @@ pub struct Dataset {
     pub metadata: Option<String>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = dataset)]
-pub struct NewDataset<'a> {
-    pub history_id: i64,
-    pub user_id: Option<i64>,
-    pub hid: i64,
-    pub name: &'a str,
-    pub state: DatasetState,
-    pub extension: &'a str,
-    pub file_size: i64,
-    pub creating_job_id: Option<i64>,
-    pub deleted: bool,
-    pub create_time: NaiveDateTime,
-    pub update_time: NaiveDateTime,
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = job)]
 pub struct Job {
@@ -131,26 +115,6 @@ pub struct Job {
     pub handler_tag: Option<String>,
     /// 1, plus one per resubmission.
     pub attempt: i32,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = job)]
-pub struct NewJob<'a> {
-    pub user_id: Option<i64>,
-    pub history_id: i64,
-    pub tool_id: &'a str,
-    pub tool_version: &'a str,
-    pub state: JobState,
-    pub handler: Option<&'a str>,
-    pub claim_token: i64,
-    pub params: &'a str,
-    pub destination_id: Option<&'a str>,
-    pub client_address: Option<&'a str>,
-    pub create_time: NaiveDateTime,
-    pub update_time: NaiveDateTime,
-    pub handler_tag: Option<&'a str>,
-    /// Every input is ok (claims look only at ready jobs).
-    pub inputs_ready: bool,
 }
 
 #[derive(Debug, Insertable)]

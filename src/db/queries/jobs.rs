@@ -4,11 +4,9 @@
 
 use diesel::prelude::*;
 
-use crate::db::models::{
-    Dataset, Job, JobInput, JobOutput, NewDataset, NewJob, NewJobStateHistory,
-};
+use crate::db::models::{Dataset, Job, JobInput, JobOutput, NewJobStateHistory};
 use crate::db::schema::{
-    dataset, history, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
+    dataset, job, job_state_history, job_to_input_dataset, job_to_output_dataset,
 };
 use crate::db::states::{DatasetState, JobState};
 use crate::db::{DbConn, DbError, DbResult, RelaxedCommit, now};
@@ -45,6 +43,7 @@ fn in_list(column: &str, states: &[JobState]) -> String {
 }
 
 /// What a new job needs.
+#[derive(Clone)]
 pub struct JobSpec<'a> {
     pub user_id: Option<i64>,
     pub history_id: i64,
@@ -99,135 +98,22 @@ pub fn create_job_notify(
         };
         return super::create_pg::create_job(c, spec, counter, t, notify);
     }
-    let reserved: Option<i64> = None;
-    let input_ids: Vec<i64> = spec.inputs.iter().map(|(_, id)| *id).collect();
-    db_tx!(conn, |c| {
-        let inputs: Vec<(DatasetState, bool)> = if input_ids.is_empty() {
-            Vec::new()
-        } else {
-            dataset::table
-                .filter(dataset::id.eq_any(&input_ids))
-                .select((dataset::state, dataset::deleted))
-                .load(c)?
-        };
-        // An input that can never be ok: the job is created paused (it would wait forever).
-        let failed_input = spec.state == JobState::New
-            && inputs
-                .iter()
-                .any(|(state, deleted)| *deleted || state.is_failed());
-        let inputs_ready = inputs
-            .iter()
-            .all(|(state, deleted)| !deleted && *state == DatasetState::Ok);
-        let (job_state, output_state) = if failed_input {
-            (JobState::Paused, DatasetState::Paused)
-        } else {
-            (spec.state, DatasetState::Queued)
-        };
-        let row = NewJob {
-            user_id: spec.user_id,
-            history_id: spec.history_id,
-            tool_id: spec.tool_id,
-            tool_version: spec.tool_version,
-            state: job_state,
-            handler: spec.handler,
-            claim_token: 0,
-            params: spec.params,
-            destination_id: spec.destination_id,
-            client_address: spec.client_address,
-            create_time: t,
-            update_time: t,
-            handler_tag: spec.handler_tag,
-            inputs_ready,
-        };
-        let job: Job = diesel::insert_into(job::table)
-            .values(&row)
-            .returning(Job::as_returning())
-            .get_result(c)?;
-        let counter = match reserved {
-            Some(counter) => counter,
-            None if n == 0 => 0,
-            None => diesel::update(history::table.find(spec.history_id))
-                .set((
-                    history::hid_counter.eq(history::hid_counter + n),
-                    history::update_time.eq(t),
-                ))
-                .returning(history::hid_counter)
-                .get_result(c)?,
-        };
-        let new: Vec<NewDataset> = spec
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ds_name, ext))| NewDataset {
-                history_id: spec.history_id,
-                user_id: spec.user_id,
-                hid: counter - n + i as i64,
-                name: ds_name,
-                state: output_state,
-                extension: ext,
-                file_size: 0,
-                creating_job_id: Some(job.id),
-                deleted: false,
-                create_time: t,
-                update_time: t,
-            })
-            .collect();
-        let mut created: Vec<Dataset> = if new.is_empty() {
-            Vec::new()
-        } else {
-            diesel::insert_into(dataset::table)
-                .values(&new)
-                .returning(Dataset::as_returning())
-                .get_results(c)?
-        };
-        // In hid order, which is the outputs' order.
-        created.sort_by_key(|d| d.hid);
-        let outputs: Vec<(String, Dataset)> = spec
-            .outputs
-            .iter()
-            .map(|(name, _, _)| name.clone())
-            .zip(created)
-            .collect();
-        let out_links: Vec<JobOutput> = outputs
-            .iter()
-            .map(|(name, ds)| JobOutput {
-                id: 0,
-                job_id: job.id,
-                dataset_id: ds.id,
-                name: name.clone(),
-            })
-            .collect();
-        if !out_links.is_empty() {
-            diesel::insert_into(job_to_output_dataset::table)
-                .values(&out_links)
-                .execute(c)?;
-        }
-        let in_links: Vec<JobInput> = spec
-            .inputs
-            .iter()
-            .map(|(name, dataset_id)| JobInput {
-                id: 0,
-                job_id: job.id,
-                dataset_id: *dataset_id,
-                name: name.clone(),
-            })
-            .collect();
-        if !in_links.is_empty() {
-            diesel::insert_into(job_to_input_dataset::table)
-                .values(&in_links)
-                .execute(c)?;
-        }
-        let hist = NewJobStateHistory {
-            job_id: job.id,
-            state: job_state,
-            handler: spec.handler,
-            create_time: t,
-        };
-        diesel::insert_into(job_state_history::table)
-            .values(&hist)
-            .execute(c)?;
-        Ok((job, outputs))
-    })
+    // SQLite: the mapped-run path with one job and no collection (one transaction, the hids
+    // reserved inside it: there is one writer at a time anyway).
+    let run = super::collections::MappedRun {
+        history_id: spec.history_id,
+        user_id: spec.user_id,
+        jobs: vec![spec.clone()],
+        collections: Vec::new(),
+    };
+    let created = super::collections::create_mapped_run(conn, &run)?;
+    match (
+        created.jobs.into_iter().next(),
+        created.outputs.into_iter().next(),
+    ) {
+        (Some(job), outputs) => Ok((job, outputs.unwrap_or_default())),
+        (None, _) => Err(DbError::Query(diesel::result::Error::NotFound)),
+    }
 }
 
 /// Reserves `n` hids in a history (PostgreSQL): one statement, its own transaction, committed
